@@ -1,0 +1,346 @@
+"""What every backend shares: authorization, id coercion, sort and filter rules.
+
+A backend subclasses ``Backend`` and implements the functions of
+``cinderdb.api.CinderDB``. ``Backend.__init_subclass__`` wraps each of them
+with the authorization rule the contract declares, and turns integer ids into
+text (Liberty stores ``volume_create({'id': 1})`` as ``'1'``), so neither rule
+is written twice. Everything here is pure: no storage.
+"""
+
+from __future__ import annotations
+
+import abc
+import functools
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from cinderdb import exception
+from cinderdb.api import FUNCTIONS, POLICIES, SIGNATURES, Policy
+from cinderdb.bulk import BulkData
+from cinderdb.context import RequestContext
+from cinderdb.records import FIELDS, Kind, coerce_value
+
+#: Parameters that hold ids; an int given for one of them is turned into text.
+ID_PARAMETERS = frozenset(
+    {
+        "id",
+        "volume_id",
+        "src_vol_id",
+        "dest_vol_id",
+        "src_volume_id",
+        "snapshot_id",
+        "attachment_id",
+        "consistencygroup_id",
+        "group_id",
+        "cgsnapshot_id",
+        "type_id",
+        "volume_type_id",
+        "qos_specs_id",
+        "project_id",
+        "marker",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Features:
+    """What a backend can do; tests ask by name (``@requires("transactions")``)."""
+
+    #: Can several writes commit or fail together?
+    transactions: bool = False
+    #: Does quota_reserve lock the usage rows it reads (SELECT ... FOR UPDATE)?
+    select_for_update: bool = False
+    #: Can the store find rows by a non-key column without an index table or scan?
+    secondary_indexes: bool = False
+    #: Can one request write several items atomically?
+    atomic_multi_item_write: bool = False
+    #: Does the store apply filters server-side (SQL WHERE), not in the backend?
+    server_side_filter: bool = False
+    #: Are several processes sharing one store supported (for process-level concurrency)?
+    multi_process: bool = False
+    #: Deliberate divergences: reason -> test node ids, run as strict xfail.
+    expected_failures: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+class Backend(abc.ABC):
+    """Base class of a DB API backend: the contract's functions plus schema control."""
+
+    features: ClassVar[Features] = Features()
+    #: A short name for reports: "sql", "magnetodb".
+    name: ClassVar[str] = "base"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for function_name in FUNCTIONS:
+            method = getattr(cls, function_name, None)
+            if method is not None and not getattr(method, "__cinder_wrapped__", False):
+                setattr(cls, function_name, _guarded(function_name, method))
+
+    @property
+    @abc.abstractmethod
+    def url(self) -> str:
+        """The URL this backend was opened with (credentials removed)."""
+
+    @abc.abstractmethod
+    def create_schema(self) -> None:
+        """Create every table (and seed the default quota class); idempotent."""
+
+    @abc.abstractmethod
+    def drop_schema(self) -> None:
+        """Drop every table and all data."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections and files."""
+
+    @abc.abstractmethod
+    def bulk_load(self, data: BulkData, progress: Callable[[int], None] | None = None) -> None:
+        """Write ``data`` in this backend's own layout, bypassing the API (dataset seeding).
+
+        ``progress(n)`` is called after each chunk with the number of top-level
+        records just written.
+        """
+
+    def engine_info(self) -> dict[str, Any]:
+        """Engine names and versions, for run metadata and reports."""
+        return {"backend": self.name, "url": self.url}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _guarded(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` behind its contract policy, with integer ids turned into text."""
+    policy, project_arg, class_arg = POLICIES[name]
+    positional = list(SIGNATURES[name].parameters)[2:]  # after self, context
+    id_slots = [(i, p) for i, p in enumerate(positional) if p in ID_PARAMETERS]
+    project_slot = positional.index(project_arg) if project_arg else None
+    class_slot = positional.index(class_arg) if class_arg else None
+
+    def argument(args: tuple[Any, ...], kwargs: dict[str, Any], slot: int, param: str) -> Any:
+        return args[slot] if slot < len(args) else kwargs.get(param)
+
+    @functools.wraps(method)
+    def guarded(self: Backend, context: RequestContext, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(context, RequestContext):
+            raise exception.NotAuthorized(message=f"{name} needs a RequestContext first")
+        if policy is Policy.ADMIN and not context.is_admin:
+            raise exception.AdminRequired()
+        if policy is Policy.CONTEXT and not (context.is_admin or context.is_user_context):
+            raise exception.NotAuthorized()
+        if id_slots and (
+            any(isinstance(a, int) and not isinstance(a, bool) for a in args)
+            or any(isinstance(v, int) and not isinstance(v, bool) for v in kwargs.values())
+        ):
+            args, kwargs = _ids_as_text(args, kwargs, id_slots)
+        if project_slot is not None and context.is_user_context:
+            project_id = argument(args, kwargs, project_slot, project_arg or "")
+            if project_id != context.project_id:
+                raise exception.NotAuthorized()
+        if class_slot is not None and context.is_user_context:
+            class_name = argument(args, kwargs, class_slot, class_arg or "")
+            if class_name != context.quota_class:
+                raise exception.NotAuthorized()
+        return method(self, context, *args, **kwargs)
+
+    guarded.__cinder_wrapped__ = True  # type: ignore[attr-defined]
+    return guarded
+
+
+def _ids_as_text(
+    args: tuple[Any, ...], kwargs: dict[str, Any], id_slots: list[tuple[int, str]]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    new_args = list(args)
+    for slot, param in id_slots:
+        if slot < len(new_args):
+            if isinstance(new_args[slot], int) and not isinstance(new_args[slot], bool):
+                new_args[slot] = str(new_args[slot])
+        elif isinstance(kwargs.get(param), int) and not isinstance(kwargs.get(param), bool):
+            kwargs = {**kwargs, param: str(kwargs[param])}
+    return tuple(new_args), kwargs
+
+
+# ------------------------------------------------------------------ identifiers
+
+
+def is_uuid_like(value: Any) -> bool:
+    """oslo's ``uuidutils.is_uuid_like``: a uuid, with or without dashes, any case."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return str(uuid.UUID(value)).replace("-", "") == value.replace("-", "").lower()
+    except ValueError:
+        return False
+
+
+def new_id() -> str:
+    """A fresh uuid4 id, as Cinder's create functions generate."""
+    return str(uuid.uuid4())
+
+
+# --------------------------------------------------------------------- sorting
+
+SORT_DIRECTIONS = ("asc", "desc")
+
+
+def process_sort_params(
+    sort_keys: Sequence[str] | None,
+    sort_dirs: Sequence[str] | None,
+    default_keys: Sequence[str] = ("created_at", "id"),
+    default_dir: str = "asc",
+) -> tuple[list[str], list[str]]:
+    """Cinder's ``process_sort_params``: pad directions, append default keys.
+
+    Missing directions take the first given direction (or ``default_dir``); the
+    default keys are appended with that same direction. More directions than
+    keys, or a direction other than asc/desc, is ``InvalidInput``.
+    """
+    default_dir_value = sort_dirs[0] if sort_dirs else default_dir
+    result_keys = list(sort_keys) if sort_keys else []
+    if sort_dirs:
+        for sort_dir in sort_dirs:
+            if sort_dir not in SORT_DIRECTIONS:
+                raise exception.InvalidInput(
+                    reason="Unknown sort direction, must be 'desc' or 'asc'"
+                )
+        result_dirs = list(sort_dirs)
+    else:
+        result_dirs = [default_dir_value for _ in result_keys]
+    while len(result_dirs) < len(result_keys):
+        result_dirs.append(default_dir_value)
+    if len(result_dirs) > len(result_keys):
+        raise exception.InvalidInput(
+            reason="Sort direction array size exceeds sort key array size."
+        )
+    for key in default_keys:
+        if key not in result_keys:
+            result_keys.append(key)
+            result_dirs.append(default_dir_value)
+    return result_keys, result_dirs
+
+
+def check_sort_keys(kind: str, sort_keys: Sequence[str]) -> None:
+    """Only columns sort. Liberty gives a raw DB error for a relationship or a
+    property key (quirk §14.3); here every non-column key is ``InvalidInput``."""
+    columns = {f.name for f in FIELDS[kind]}
+    for key in sort_keys:
+        if key not in columns:
+            raise exception.InvalidInput(reason=f"Invalid sort key {key}")
+
+
+def check_page_arguments(limit: Any, offset: Any) -> None:
+    """``limit`` and ``offset`` must be non-negative integers or None."""
+    for label, value in (("limit", limit), ("offset", offset)):
+        valid = value is None or (
+            isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        )
+        if not valid:
+            raise exception.InvalidInput(reason=f"{label} must be a non-negative integer")
+
+
+# --------------------------------------------------------------------- filters
+
+NO_MATCH = None  # what a filter planner returns when the call must return []
+
+
+@dataclass
+class FilterPlan:
+    """A validated filter dict, in the terms both backends execute.
+
+    ``equal`` maps a column to one value (None meaning IS NULL); ``within`` maps
+    a column to the values of an IN; ``metadata`` pairs must each exist as live
+    user *or* admin metadata (Liberty's rule, kept); ``no_migration_targets``
+    excludes volumes whose migration_status starts with ``target:``.
+    """
+
+    equal: dict[str, Any] = field(default_factory=dict)
+    within: dict[str, list[Any]] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+    no_migration_targets: bool = False
+
+
+def _coerced_filter_value(kind: str, column: str, value: Any) -> tuple[bool, Any]:
+    column_field = next(f for f in FIELDS[kind] if f.name == column)
+    if value is None:
+        return True, None
+    try:
+        return True, coerce_value(column_field, value)
+    except exception.InvalidInput:
+        return False, None
+
+
+def plan_volume_filters(filters: Mapping[str, Any] | None) -> FilterPlan | None:
+    """Liberty's volume filter rules; ``None`` means "the call returns []".
+
+    ``no_migration_targets`` (truthy) becomes a condition, and a falsy one is an
+    unknown key, as in Liberty. ``metadata`` must be a dict. Every other key
+    must be a volume column; a list, tuple or set value means IN. A value that
+    cannot be a value of its column matches nothing.
+    """
+    plan = FilterPlan()
+    if not filters:
+        return plan
+    if not isinstance(filters, Mapping):
+        raise exception.InvalidInput(reason="filters must be a dict")
+    columns = {f.name for f in FIELDS["volume"]}
+    for key, value in filters.items():
+        if key == "no_migration_targets" and value:
+            plan.no_migration_targets = True
+        elif key == "metadata":
+            if not isinstance(value, Mapping):
+                return NO_MATCH
+            plan.metadata = {str(k): v for k, v in value.items()}
+        elif key not in columns:
+            return NO_MATCH
+        elif isinstance(value, list | tuple | set | frozenset):
+            accepted = []
+            for item in value:
+                ok, coerced = _coerced_filter_value("volume", key, item)
+                if ok:
+                    accepted.append(coerced)
+            plan.within[key] = accepted
+        else:
+            ok, coerced = _coerced_filter_value("volume", key, value)
+            if not ok:
+                return NO_MATCH
+            plan.equal[key] = coerced
+    return plan
+
+
+def plan_equality_filters(kind: str, filters: Mapping[str, Any] | None) -> FilterPlan | None:
+    """Snapshot and cgsnapshot filters: columns, plain equality, no IN.
+
+    An unknown key gives ``[]`` as in Liberty. A list value, which Liberty
+    passes to the database as a raw error (quirk §14.4), is ``InvalidInput``.
+    """
+    plan = FilterPlan()
+    if not filters:
+        return plan
+    if not isinstance(filters, Mapping):
+        raise exception.InvalidInput(reason="filters must be a dict")
+    columns = {f.name for f in FIELDS[kind]}
+    for key, value in filters.items():
+        if key not in columns:
+            return NO_MATCH
+        if isinstance(value, list | tuple | set | frozenset | Mapping):
+            raise exception.InvalidInput(reason=f"filter {key} takes one value, not a collection")
+        ok, coerced = _coerced_filter_value(kind, key, value)
+        if not ok:
+            return NO_MATCH
+        plan.equal[key] = coerced
+    return plan
+
+
+def pool_host_matches(volume_host: str | None, host: str) -> bool:
+    """Liberty's host match: ``host == H`` or ``host LIKE 'H#%'`` (a pool of H)."""
+    return volume_host is not None and (volume_host == host or volume_host.startswith(host + "#"))
+
+
+def kind_of(kind: str, column: str) -> Kind:
+    """The value kind of one column of a record kind."""
+    return next(f.kind for f in FIELDS[kind] if f.name == column)

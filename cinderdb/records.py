@@ -1,0 +1,319 @@
+"""The records both backends return: plain dicts, one declared shape per kind.
+
+Columns follow the seed's CREATE TABLE statements (Cinder Liberty). Surrogate
+integer ids of child tables (``volume_metadata.id``, ``quotas.id``,
+``reservations.usage_id``...) are storage details, not part of any record, so a
+key-value store need not invent them. Timestamps are naive UTC ``datetime``
+values truncated to whole seconds, as MySQL's ``DATETIME`` stores them, so the
+same call gives equal records on every backend.
+
+The nested keys of each record kind are listed in ``docs/records.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from cinderdb import exception
+
+Record = dict[str, Any]
+
+
+class Kind(Enum):
+    """The value kinds the seed's columns use."""
+
+    STRING = "string"
+    TEXT = "text"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: Kind
+    length: int | None = None  # for strings: the VARCHAR length
+    nullable: bool = True
+
+
+def _s(name: str, length: int = 255, nullable: bool = True) -> Field:
+    return Field(name, Kind.STRING, length, nullable)
+
+
+def _i(name: str, nullable: bool = True) -> Field:
+    return Field(name, Kind.INTEGER, nullable=nullable)
+
+
+def _b(name: str) -> Field:
+    return Field(name, Kind.BOOLEAN)
+
+
+def _t(name: str) -> Field:
+    return Field(name, Kind.DATETIME)
+
+
+TIMESTAMPS = (_t("created_at"), _t("updated_at"), _t("deleted_at"), _b("deleted"))
+
+VOLUME_FIELDS = (
+    *TIMESTAMPS,
+    _s("id", 36, nullable=False),
+    _s("ec2_id"),
+    _s("user_id"),
+    _s("project_id"),
+    _s("host"),
+    _i("size"),
+    _s("availability_zone"),
+    _s("status"),
+    _s("attach_status"),
+    _t("scheduled_at"),
+    _t("launched_at"),
+    _t("terminated_at"),
+    _s("display_name"),
+    _s("display_description"),
+    _s("provider_location", 256),
+    _s("provider_auth", 256),
+    _s("snapshot_id", 36),
+    _s("volume_type_id", 36),
+    _s("source_volid", 36),
+    _b("bootable"),
+    _s("provider_geometry"),
+    _s("_name_id", 36),
+    _s("encryption_key_id", 36),
+    _s("migration_status"),
+    _s("replication_status"),
+    _s("replication_extended_status"),
+    _s("replication_driver_data"),
+    _s("consistencygroup_id", 36),
+    _s("provider_id"),
+    _b("multiattach"),
+)
+
+ATTACHMENT_FIELDS = (
+    *TIMESTAMPS,
+    _s("id", 36, nullable=False),
+    _s("volume_id", 36, nullable=False),
+    _s("attached_host"),
+    _s("instance_uuid", 36),
+    _s("mountpoint"),
+    _t("attach_time"),
+    _t("detach_time"),
+    _s("attach_mode", 36),
+    _s("attach_status"),
+)
+
+METADATA_ITEM_FIELDS = (_s("key"), _s("value"))
+
+GLANCE_METADATA_FIELDS = (
+    _s("volume_id", 36),
+    _s("snapshot_id", 36),
+    _s("key"),
+    Field("value", Kind.TEXT),
+)
+
+SNAPSHOT_FIELDS = (
+    *TIMESTAMPS,
+    _s("id", 36, nullable=False),
+    _s("volume_id", 36, nullable=False),
+    _s("user_id"),
+    _s("project_id"),
+    _s("status"),
+    _s("progress"),
+    _i("volume_size"),
+    _t("scheduled_at"),
+    _s("display_name"),
+    _s("display_description"),
+    _s("provider_location"),
+    _s("encryption_key_id", 36),
+    _s("volume_type_id", 36),
+    _s("cgsnapshot_id", 36),
+    _s("provider_id"),
+)
+
+CONSISTENCYGROUP_FIELDS = (
+    *TIMESTAMPS,
+    _s("id", 36, nullable=False),
+    _s("user_id"),
+    _s("project_id"),
+    _s("host"),
+    _s("availability_zone"),
+    _s("name"),
+    _s("description"),
+    _s("volume_type_id"),
+    _s("status"),
+    _s("cgsnapshot_id", 36),
+)
+
+CGSNAPSHOT_FIELDS = (
+    *TIMESTAMPS,
+    _s("id", 36, nullable=False),
+    _s("consistencygroup_id", 36, nullable=False),
+    _s("user_id"),
+    _s("project_id"),
+    _s("name"),
+    _s("description"),
+    _s("status"),
+)
+
+VOLUME_TYPE_FIELDS = (
+    *TIMESTAMPS,
+    _s("id", 36, nullable=False),
+    _s("name"),
+    _s("qos_specs_id", 36),
+    _b("is_public"),
+    _s("description"),
+)
+
+TYPE_ACCESS_FIELDS = (_s("volume_type_id", 36), _s("project_id"))
+
+QUOTA_FIELDS = (*TIMESTAMPS, _s("project_id"), _s("resource", nullable=False), _i("hard_limit"))
+
+QUOTA_CLASS_FIELDS = (*TIMESTAMPS, _s("class_name"), _s("resource"), _i("hard_limit"))
+
+QUOTA_USAGE_FIELDS = (
+    *TIMESTAMPS,
+    _s("project_id"),
+    _s("resource"),
+    _i("in_use", nullable=False),
+    _i("reserved", nullable=False),
+    _i("until_refresh"),
+)
+
+RESERVATION_FIELDS = (
+    *TIMESTAMPS,
+    _s("uuid", 36, nullable=False),
+    _s("project_id"),
+    _s("resource"),
+    _i("delta", nullable=False),
+    _t("expire"),
+)
+
+FIELDS: dict[str, tuple[Field, ...]] = {
+    "volume": VOLUME_FIELDS,
+    "attachment": ATTACHMENT_FIELDS,
+    "metadata_item": METADATA_ITEM_FIELDS,
+    "glance_metadata": GLANCE_METADATA_FIELDS,
+    "snapshot": SNAPSHOT_FIELDS,
+    "consistencygroup": CONSISTENCYGROUP_FIELDS,
+    "cgsnapshot": CGSNAPSHOT_FIELDS,
+    "volume_type": VOLUME_TYPE_FIELDS,
+    "type_access": TYPE_ACCESS_FIELDS,
+    "quota": QUOTA_FIELDS,
+    "quota_class": QUOTA_CLASS_FIELDS,
+    "quota_usage": QUOTA_USAGE_FIELDS,
+    "reservation": RESERVATION_FIELDS,
+}
+
+
+def column_names(kind: str) -> tuple[str, ...]:
+    """The column keys of one record kind, in declaration order."""
+    return tuple(field.name for field in FIELDS[kind])
+
+
+def _fields_by_name(kind: str) -> dict[str, Field]:
+    return {field.name: field for field in FIELDS[kind]}
+
+
+_FIELD_INDEX = {kind: _fields_by_name(kind) for kind in FIELDS}
+
+
+def utcnow() -> dt.datetime:
+    """Now, naive UTC, whole seconds: the resolution MySQL's DATETIME keeps."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def coerce_value(field: Field, value: Any) -> Any:
+    """One value converted to its column's kind, or ``InvalidInput``.
+
+    Ids given as integers are stored as text (Cinder's tests rely on it); a
+    string that spells an integer is accepted for an integer column, as SQL
+    would; a value too long for its VARCHAR is refused rather than truncated.
+    """
+    if value is None:
+        if not field.nullable:
+            raise exception.InvalidInput(reason=f"{field.name} may not be null")
+        return None
+    kind = field.kind
+    if kind in (Kind.STRING, Kind.TEXT):
+        if isinstance(value, bool) or not isinstance(value, str | int | decimal.Decimal):
+            raise exception.InvalidInput(
+                reason=f"{field.name} must be a string, not {type(value).__name__}"
+            )
+        text = str(value)
+        if field.length is not None and len(text) > field.length:
+            raise exception.InvalidInput(
+                reason=f"{field.name} is longer than {field.length} characters"
+            )
+        return text
+    if kind is Kind.INTEGER:
+        if isinstance(value, bool):
+            raise exception.InvalidInput(reason=f"{field.name} must be an integer, not a boolean")
+        if isinstance(value, int):
+            result = value
+        elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            result = int(value)
+        else:
+            raise exception.InvalidInput(reason=f"{field.name} must be an integer, not {value!r}")
+        if not -(2**31) <= result < 2**31:
+            raise exception.InvalidInput(reason=f"{field.name} is out of range for INT")
+        return result
+    if kind is Kind.BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+            return value.lower() in ("true", "1")
+        raise exception.InvalidInput(reason=f"{field.name} must be a boolean, not {value!r}")
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.replace(microsecond=0)
+    raise exception.InvalidInput(reason=f"{field.name} must be a datetime, not {value!r}")
+
+
+def coerce_values(kind: str, values: Mapping[str, Any]) -> Record:
+    """The column values of ``values`` for a record kind, coerced and checked.
+
+    Keys that are not columns are dropped without error: Cinder's callers pass
+    such keys (``metadata``, ``qos_specs``...) and Liberty ignores them.
+    """
+    fields = _FIELD_INDEX[kind]
+    if not isinstance(values, Mapping):
+        raise exception.InvalidInput(reason=f"values must be a dict, not {type(values).__name__}")
+    return {
+        name: coerce_value(fields[name], value) for name, value in values.items() if name in fields
+    }
+
+
+def coerce_metadata(metadata: Any, value_kind: Kind = Kind.STRING) -> dict[str, str]:
+    """A metadata dict checked as the key/value columns would check it."""
+    if not isinstance(metadata, Mapping):
+        raise exception.InvalidInput(
+            reason=f"metadata must be a dict, not {type(metadata).__name__}"
+        )
+    key_field = Field("key", Kind.STRING, 255, nullable=False)
+    value_field = Field("value", value_kind, 255 if value_kind is Kind.STRING else None)
+    result: dict[str, str] = {}
+    for key, value in metadata.items():
+        result[coerce_value(key_field, key)] = coerce_value(value_field, value)
+    return result
+
+
+def metadata_items(pairs: Mapping[str, str] | Iterable[tuple[str, str]]) -> list[Record]:
+    """Nested metadata in a record: ``[{'key': k, 'value': v}, ...]`` sorted by key."""
+    items = pairs.items() if isinstance(pairs, Mapping) else pairs
+    return [{"key": key, "value": value} for key, value in sorted(items)]
+
+
+def blank(kind: str) -> Record:
+    """A record of one kind with every column None (``deleted`` False)."""
+    record: Record = dict.fromkeys(column_names(kind))
+    if "deleted" in record:
+        record["deleted"] = False
+    return record

@@ -1,0 +1,63 @@
+"""How each backend is made fresh for one test, keyed by name (SQLAlchemy ``provision`` style).
+
+Each provisioner is a context manager yielding a backend with an empty schema
+(plus the seeded default quota class). Backends that are expensive to create
+(a MySQL database, a MagnetoDB server) are made once per session by a fixture
+and emptied between tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+
+import pytest
+
+from cinderdb import open_backend
+from cinderdb.base import Backend
+
+#: Backends the contract suite runs on unless CINDERBENCH_TEST_BACKENDS narrows it.
+ALL_BACKENDS = ("sqlite", "mysql")
+
+
+def selected_backends() -> list[str]:
+    wanted = os.environ.get("CINDERBENCH_TEST_BACKENDS")
+    if not wanted:
+        return list(ALL_BACKENDS)
+    names = [name.strip() for name in wanted.split(",") if name.strip()]
+    unknown = set(names) - set(ALL_BACKENDS)
+    if unknown:
+        raise pytest.UsageError(f"unknown test backends {sorted(unknown)}; known: {ALL_BACKENDS}")
+    return names
+
+
+@contextlib.contextmanager
+def _sqlite(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    # A file, not memory: the embedded default is a file, and threads need one.
+    path = request.getfixturevalue("tmp_path") / "cinder.sqlite"
+    backend = open_backend(f"sqlite:///{path}")
+    backend.create_schema()
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+@contextlib.contextmanager
+def _mysql(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    from cinderdb.sql import models
+
+    backend = request.getfixturevalue("mysql_backend")
+    with backend.engine.begin() as connection:
+        for table in reversed(models.Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    backend.create_schema()  # re-seeds the default quota class
+    yield backend
+
+
+PROVISIONERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager[Backend]]] = {
+    "sqlite": _sqlite,
+    "mysql": _mysql,
+}

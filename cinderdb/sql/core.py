@@ -51,6 +51,7 @@ def create_sql_engine(url: str, **options: Any) -> Engine:
         engine = sa.create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **options
         )
+        _enforce_foreign_keys(engine)
         if not memory:
             _begin_immediate(engine)
         return engine
@@ -59,6 +60,14 @@ def create_sql_engine(url: str, **options: Any) -> Engine:
     options.setdefault("max_overflow", 20)
     options.setdefault("isolation_level", "READ COMMITTED")
     return sa.create_engine(url, **options)
+
+
+def _enforce_foreign_keys(engine: Engine) -> None:
+    # InnoDB enforces the seed's FOREIGN KEYs; SQLite only when asked, per connection.
+    # Without this, a write naming a missing parent succeeds on SQLite and fails on MySQL.
+    @event.listens_for(engine, "connect")
+    def _foreign_keys_on(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 def _begin_immediate(engine: Engine) -> None:

@@ -206,6 +206,7 @@ class VolumeTypes(CinderBase, Base):
             ),
             QualityOfServiceSpecs.deleted == false(),
         ),
+        uselist=True,  # the foreign column is on this side, yet it is the root and its children
         viewonly=True,
         lazy="select",
     )

@@ -1,0 +1,172 @@
+"""``bulk_load``: a small BulkData written in the backend's own layout reads back through the
+API exactly as if the API had written it (so the check holds on every backend)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from cinderdb import exception
+from cinderdb.bulk import BulkData
+from cinderdb.records import blank
+from tests.contract.volume_helpers import at, id_set, meta
+
+EXPIRE = dt.datetime(2099, 1, 1)
+
+
+def _record(kind, **values):
+    record = blank(kind)
+    record.update(values)
+    return record
+
+
+def _dataset() -> BulkData:
+    data = BulkData()
+    data.qos_specs.append(
+        {"id": "qos-1", "name": "gold", "consumer": "back-end", "specs": {"iops": "500"},
+         "created_at": at(0), "updated_at": None, "deleted_at": None, "deleted": False}
+    )  # fmt: skip
+    data.volume_types.append(
+        {**_record("volume_type", id="type-1", name="fast", qos_specs_id="qos-1", is_public=False,
+                   created_at=at(0)),
+         "extra_specs": {"volume_backend_name": "lvm"}, "projects": ["p2", "p1"]}
+    )  # fmt: skip
+    data.consistencygroups.append(
+        _record("consistencygroup", id="g1", user_id="u", project_id="p1", status="available",
+                created_at=at(0))
+    )  # fmt: skip
+    attachment = _record(
+        "attachment", id="att-1", instance_uuid="aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa",
+        attach_status="attached", mountpoint="/dev/vdb", attach_mode="rw", created_at=at(2),
+    )  # fmt: skip
+    for i in range(3):
+        data.volumes.append(
+            {**_record("volume", id=f"v{i}", project_id="p1", user_id="u", host="h1#pool",
+                       size=i + 1, status="in-use" if i == 0 else "available",
+                       volume_type_id="type-1", consistencygroup_id="g1" if i == 0 else None,
+                       bootable=False, multiattach=False, created_at=at(i)),
+             "metadata": {"k": f"v{i}", "shared": "yes"},
+             "admin_metadata": {"readonly": "False"} if i == 0 else {},
+             "attachments": [attachment] if i == 0 else []}
+        )  # fmt: skip
+    data.volumes.append(
+        {**_record("volume", id="gone", project_id="p1", status="deleted", deleted=True,
+                   deleted_at=at(9), created_at=at(3)),
+         "metadata": {"old": "x"}, "admin_metadata": {}, "attachments": []}
+    )  # fmt: skip
+    data.cgsnapshots.append(
+        _record("cgsnapshot", id="cgs-1", consistencygroup_id="g1", user_id="u", project_id="p1",
+                created_at=at(4))
+    )  # fmt: skip
+    data.snapshots.append(
+        {**_record("snapshot", id="s1", volume_id="v0", project_id="p1", volume_size=1,
+                   cgsnapshot_id="cgs-1", status="available", created_at=at(5)),
+         "metadata": {"sk": "sv"}}
+    )  # fmt: skip
+    data.glance_metadata += [
+        {"volume_id": "v0", "snapshot_id": None, "key": "image_id", "value": "img"},
+        {"volume_id": None, "snapshot_id": "s1", "key": "image_id", "value": "img"},
+    ]
+    data.quotas.append(_record("quota", project_id="p1", resource="volumes", hard_limit=20))
+    data.quota_classes.append(
+        _record("quota_class", class_name="silver", resource="volumes", hard_limit=5)
+    )
+    data.quota_usages.append(
+        _record("quota_usage", project_id="p1", resource="volumes", in_use=3, reserved=1)
+    )
+    data.reservations.append(
+        _record("reservation", uuid="r-1", project_id="p1", resource="volumes", delta=1,
+                expire=EXPIRE)
+    )  # fmt: skip
+    return data
+
+
+def test_bulk_load_reads_back_through_the_api(api, ctx):
+    data = _dataset()
+    reported: list[int] = []
+    api.bulk_load(data, progress=reported.append)
+    assert sum(reported) == data.count()
+
+    v0 = api.volume_get(ctx, "v0")
+    assert (v0["host"], v0["size"], v0["status"], v0["created_at"]) == (
+        "h1#pool",
+        1,
+        "in-use",
+        at(0),
+    )
+    assert meta(v0) == {"k": "v0", "shared": "yes"}
+    assert meta(v0, "volume_admin_metadata") == {"readonly": "False"}
+    assert [a["id"] for a in v0["volume_attachment"]] == ["att-1"]
+    assert v0["volume_attachment"][0]["volume_id"] == "v0"
+    assert v0["volume_type"]["extra_specs"] == {"volume_backend_name": "lvm"}
+    assert v0["consistencygroup"]["id"] == "g1"
+    assert id_set(api.volume_get_all(ctx, None, None)) == {"v0", "v1", "v2"}
+    assert id_set(api.volume_get_all(ctx, None, None, filters={"metadata": {"k": "v2"}})) == {"v2"}
+    assert id_set(api.volume_get_all_by_host(ctx, "h1")) == {"v0", "v1", "v2"}
+    assert api.volume_data_get_for_project(ctx, "p1") == (3, 6)
+
+    gone = api.volume_get(ctx.with_read_deleted("yes"), "gone")
+    assert (gone["deleted"], gone["deleted_at"], gone["volume_metadata"]) == (True, at(9), [])
+
+    attachment = api.volume_attachment_get(ctx, "att-1")
+    assert attachment["attach_status"] == "attached"
+    assert (
+        api.volume_attachment_get_by_instance_uuid(
+            ctx, "v0", "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"
+        )
+        == attachment
+    )
+
+    snapshot = api.snapshot_get(ctx, "s1")
+    assert meta(snapshot, "snapshot_metadata") == {"sk": "sv"}
+    assert snapshot["volume"]["id"] == "v0"
+    assert [s["id"] for s in api.snapshot_get_all_for_cgsnapshot(ctx, "cgs-1")] == ["s1"]
+    assert api.snapshot_data_get_for_project(ctx, "p1") == (1, 1)
+    assert [r["key"] for r in api.volume_glance_metadata_get(ctx, "v0")] == ["image_id"]
+    assert [r["value"] for r in api.volume_snapshot_glance_metadata_get(ctx, "s1")] == ["img"]
+
+    vtype = api.volume_type_get(ctx, "type-1", expected_fields=["projects"])
+    assert (vtype["name"], vtype["is_public"], vtype["projects"]) == ("fast", False, ["p1", "p2"])
+    assert api.qos_specs_get(ctx, "qos-1") == {
+        "id": "qos-1", "name": "gold", "consumer": "back-end", "specs": {"iops": "500"},
+    }  # fmt: skip
+    assert api.consistencygroup_get(ctx, "g1")["status"] == "available"
+    assert api.cgsnapshot_get(ctx, "cgs-1")["consistencygroup_id"] == "g1"
+
+    assert api.quota_get_all_by_project(ctx, "p1") == {"project_id": "p1", "volumes": 20}
+    assert api.quota_class_get_all_by_name(ctx, "silver") == {"class_name": "silver", "volumes": 5}
+    usages = {"project_id": "p1", "volumes": {"in_use": 3, "reserved": 1}}
+    assert api.quota_usage_get_all_by_project(ctx, "p1") == usages
+    api.reservation_commit(ctx, ["r-1"], "p1")
+    usages["volumes"] = {"in_use": 4, "reserved": 0}
+    assert api.quota_usage_get_all_by_project(ctx, "p1") == usages
+
+
+def test_bulk_load_of_nothing_changes_nothing(api, ctx):
+    reported: list[int] = []
+    api.bulk_load(BulkData(), progress=reported.append)
+    assert sum(reported) == 0
+    assert api.volume_get_all(ctx, None, None) == []
+    assert api.quota_class_get_default(ctx)["class_name"] == "default"
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda data: data.volumes[1].update(size="big"),
+        lambda data: data.volumes[2].update(display_name="x" * 256),
+        lambda data: data.volumes[2]["metadata"].update(k="v" * 256),
+        lambda data: data.glance_metadata.append(
+            {"volume_id": "v1", "snapshot_id": "s1", "key": "k", "value": "v"}
+        ),
+        lambda data: data.reservations[0].update(resource="gigabytes"),
+    ],
+)
+def test_bulk_load_with_a_bad_record_loads_nothing(api, ctx, spoil):
+    data = _dataset()
+    spoil(data)
+    with pytest.raises(exception.InvalidInput):
+        api.bulk_load(data)
+    assert api.volume_get_all(ctx.with_read_deleted("yes"), None, None) == []
+    assert api.quota_get_all_by_project(ctx, "p1") == {"project_id": "p1"}

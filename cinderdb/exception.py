@@ -23,7 +23,8 @@ The tree (HTTP code in brackets)::
     ├── Duplicate [409]
     │   └── VolumeTypeExists, VolumeTypeAccessExists, QoSSpecsExists
     ├── VolumeTypeInUse, QoSSpecsInUse, OverQuota
-    └── DBError ─ DBDuplicateEntry   (storage failures that are not API outcomes)
+    └── DBError ─ DBDuplicateEntry, DBReferenceError, DBConflict
+        (storage failures that are not API outcomes)
 """
 
 from __future__ import annotations
@@ -239,6 +240,12 @@ class DBError(CinderException):
 
 class DBDuplicateEntry(DBError):
     message = "Duplicate entry: %(reason)s"
+
+
+class DBReferenceError(DBError):
+    """A write named a parent row that does not exist (a foreign key refused it)."""
+
+    message = "Missing referenced row: %(reason)s"
 
 
 class DBConflict(DBError):

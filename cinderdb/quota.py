@@ -91,8 +91,8 @@ def check_reserve_arguments(
     Liberty crashes with a TypeError or writes garbage on these; here they are
     ``InvalidInput`` and nothing is stored.
     """
-    if not isinstance(deltas, Mapping) or not isinstance(quotas, Mapping):
-        raise exception.InvalidInput(reason="quotas and deltas must be dicts")
+    if not all(isinstance(arg, Mapping) for arg in (resources, quotas, deltas)):
+        raise exception.InvalidInput(reason="resources, quotas and deltas must be dicts")
     for name, delta in deltas.items():
         if isinstance(delta, bool) or not isinstance(delta, int):
             raise exception.InvalidInput(reason=f"delta for {name} must be an integer")

@@ -12,6 +12,7 @@ import importlib
 #: name -> module whose ``main(argv) -> int`` runs that benchmark
 BENCHMARKS: dict[str, str] = {
     "magnetodb": "bench.micro.magnetodb",
+    "sql-queries": "bench.micro.sql_queries",
 }
 
 

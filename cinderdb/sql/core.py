@@ -111,12 +111,22 @@ def retry_on_deadlock(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def is_foreign_key_violation(error: exc.IntegrityError) -> bool:
+    """True for a FOREIGN KEY violation (MySQL 1451/1452, SQLite's message), not a duplicate."""
+    args = getattr(error.orig, "args", ())
+    if args and args[0] in (1451, 1452):  # MySQL: parent row missing / still referenced
+        return True
+    return "FOREIGN KEY constraint failed" in str(error.orig)  # SQLite
+
+
 @contextlib.contextmanager
 def translate_errors() -> Iterator[None]:
     """Re-raise SQLAlchemy errors as Cinder's, once, at the backend boundary."""
     try:
         yield
     except exc.IntegrityError as error:
+        if is_foreign_key_violation(error):
+            raise exception.DBReferenceError(reason=str(error.orig)) from error
         raise exception.DBDuplicateEntry(reason=str(error.orig)) from error
     except exc.DataError as error:
         raise exception.InvalidInput(reason=str(error.orig)) from error

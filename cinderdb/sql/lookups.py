@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 from cinderdb import exception
 from cinderdb.context import RequestContext
 from cinderdb.sql import models
-from cinderdb.sql.core import SQLCore
+from cinderdb.sql.core import SQLCore, is_foreign_key_violation
 
 #: Liberty stacks ``@require_volume_exists`` on the public metadata function and on
 #: the private one it calls, so each call pays two ``volume_get``s (brief §10).
@@ -33,20 +33,12 @@ class MissingParentError(Exception):
     """
 
 
-def is_missing_parent(error: exc.IntegrityError) -> bool:
-    """True for a FOREIGN KEY violation (MySQL 1452, SQLite's message), not a duplicate."""
-    args = getattr(error.orig, "args", ())
-    if args and args[0] == 1452:
-        return True
-    return "FOREIGN KEY constraint failed" in str(error.orig)
-
-
 def flush_checking_parents(session: Session) -> None:
     """Flush; a missing parent row becomes ``MissingParentError`` (no extra SELECT on success)."""
     try:
         session.flush()
     except exc.IntegrityError as error:
-        if is_missing_parent(error):
+        if is_foreign_key_violation(error):
             raise MissingParentError() from error
         raise
 

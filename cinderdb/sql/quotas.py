@@ -392,45 +392,14 @@ class QuotaFunctions(SQLCore):
         project_id = self._quota_project(context, project_id)
         expire = coerce_value(_EXPIRE, expire)
         now = utcnow()
-        fresh_countdown = until_refresh or None
         uuids: list[str] = []
         with self.session() as session:
             self._lock_for_reserve(session)
             usages = self._locked_usages(session, project_id)
             existing = set(usages.values())
-
-            def usage_row(name: str) -> QuotaUsage:
-                if name not in usages:
-                    usages[name] = QuotaUsage(
-                        project_id=project_id,
-                        resource=name,
-                        in_use=0,
-                        reserved=0,
-                        until_refresh=fresh_countdown,
-                        created_at=now,
-                        deleted=False,
-                    )
-                    session.add(usages[name])
-                return usages[name]
-
-            work = set(deltas)
-            for name in deltas:
-                if name not in work:
-                    continue
-                current = usages.get(name)
-                refresh, countdown = needs_refresh(
-                    None if current is None else _usage_view(current), max_age, now
-                )
-                if current is not None:
-                    current.until_refresh = countdown
-                usage_row(name)
-                if refresh:
-                    for synced, count in self._sync(session, project_id, resources[name]).items():
-                        row = usage_row(synced)
-                        row.in_use = count
-                        row.until_refresh = fresh_countdown
-                        work.discard(synced)
-
+            self._refresh_usages(
+                session, project_id, resources, deltas, usages, max_age, until_refresh or None, now
+            )
             views = {name: _usage_view(row) for name, row in usages.items()}
             unders = [n for n, d in deltas.items() if d < 0 and d + views[n]["in_use"] < 0]
             overs = find_overs(quotas, deltas, views)
@@ -465,6 +434,51 @@ class QuotaFunctions(SQLCore):
             # After the commit, as Liberty: refreshed usages persist (quirk §14.11d).
             raise over_quota(overs, quotas, views)
         return uuids
+
+    def _refresh_usages(
+        self,
+        session: Session,
+        project_id: str,
+        resources: Mapping[str, QuotaResource],
+        deltas: Mapping[str, int],
+        usages: dict[str, QuotaUsage],
+        max_age: int | None,
+        countdown: int | None,
+        now: dt.datetime,
+    ) -> None:
+        """Steps 2-3 of §8.2: create missing usage rows, count ``until_refresh`` down, and
+        recount (sync) the resources that need it; ``usages`` gains the new rows."""
+
+        def usage_row(name: str) -> QuotaUsage:
+            if name not in usages:
+                usages[name] = QuotaUsage(
+                    project_id=project_id,
+                    resource=name,
+                    in_use=0,
+                    reserved=0,
+                    until_refresh=countdown,
+                    created_at=now,
+                    deleted=False,
+                )
+                session.add(usages[name])
+            return usages[name]
+
+        work = set(deltas)
+        for name in deltas:
+            if name not in work:
+                continue  # recounted already, by another resource's sync
+            current = usages.get(name)
+            view = None if current is None else _usage_view(current)
+            refresh, remaining = needs_refresh(view, max_age, now)
+            if current is not None:
+                current.until_refresh = remaining
+            usage_row(name)
+            if refresh:
+                for synced, count in self._sync(session, project_id, resources[name]).items():
+                    row = usage_row(synced)
+                    row.in_use = count
+                    row.until_refresh = countdown
+                    work.discard(synced)
 
     @retry_on_deadlock
     def reservation_commit(

@@ -41,12 +41,11 @@ from cinderdb.sql.shapes import type_record
 _NAME = Field("name", Kind.STRING, 255, nullable=False)
 _PROJECT = Field("project_id", Kind.STRING, 255, nullable=False)
 _IS_PUBLIC = Field("is_public", Kind.BOOLEAN)
-_SOFT_DELETE_KEEP_UPDATED_AT = {"deleted": True, "updated_at": literal_column("updated_at")}
 
 
 def _soft_delete() -> dict[str, Any]:
     """Liberty's bulk soft delete: ``deleted``, ``deleted_at`` now, ``updated_at`` unchanged."""
-    return {**_SOFT_DELETE_KEEP_UPDATED_AT, "deleted_at": utcnow()}
+    return {"deleted": True, "deleted_at": utcnow(), "updated_at": literal_column("updated_at")}
 
 
 class VolumeTypeFunctions(SQLCore):

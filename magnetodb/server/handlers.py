@@ -1,0 +1,326 @@
+"""Request handlers: validate (pure), call storage, shape MagnetoDB's response JSON.
+
+Handlers never see sockets; they return a dict (serialized by the app) or
+ready JSON bytes when stored item JSON can be spliced in without re-encoding.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from magnetodb.errors import TableNotExistsException, ValidationError
+from magnetodb.server import validation as v
+
+if TYPE_CHECKING:
+    from magnetodb.server.app import App, Request
+    from magnetodb.storage.tables import TableMeta
+
+
+def _project(req: Request) -> str:
+    return v.project_id(req.params["project_id"])
+
+
+def _table(req: Request) -> str:
+    return v.table_name(req.params["table_name"])
+
+
+def _only_params(req: Request, allowed: frozenset[str]) -> dict[str, str]:
+    q = req.query
+    extra = q.keys() - allowed
+    if extra:
+        raise ValidationError(f"Unexpected query parameters were found: {sorted(extra)}")
+    return q
+
+
+# ---------------------------------------------------------------- health
+
+
+def healthcheck(app: App, req: Request) -> dict[str, str]:
+    q = _only_params(req, frozenset(("fullcheck",)))
+    out = {"API": "OK"}
+    if q.get("fullcheck", "").lower() == "true":
+        try:
+            ok = app.storage.engine.check()
+        except Exception:
+            ok = False
+        out["Storage"] = "OK" if ok else "ERROR"
+        out["Identity"] = "Not Implemented"
+        out["Messaging"] = "Not Implemented"
+        if not ok:
+            from magnetodb.errors import ServiceUnavailable
+
+            raise ServiceUnavailable(orjson.dumps(out).decode())
+    return out
+
+
+# ---------------------------------------------------------------- tables
+
+
+def _key_schema(hash_key: str, range_key: str | None) -> list[dict[str, str]]:
+    ks = [{"key_type": "HASH", "attribute_name": hash_key}]
+    if range_key is not None:
+        ks.append({"key_type": "RANGE", "attribute_name": range_key})
+    return ks
+
+
+def table_description(meta: TableMeta, url: str, always_lsi: bool = False) -> dict[str, Any]:
+    schema = meta.schema
+    desc: dict[str, Any] = {
+        "attribute_definitions": [
+            {"attribute_name": n, "attribute_type": t} for n, t in schema.attribute_types.items()
+        ],
+        "creation_date_time": meta.created,
+        "item_count": 0,
+        "key_schema": _key_schema(schema.hash_key, schema.range_key),
+        "table_id": meta.table_id,
+        "table_name": meta.name,
+        "table_status": meta.status,
+        "table_size_bytes": 0,
+        "links": [{"href": url, "rel": "self"}, {"href": url, "rel": "bookmark"}],
+    }
+    if schema.indexes or always_lsi:
+        lsis = []
+        for idx in schema.indexes.values():
+            proj: dict[str, Any] = {"projection_type": idx.projection_type}
+            if idx.projection_type == "INCLUDE":
+                proj["non_key_attributes"] = list(idx.non_key_attributes or ())
+            lsis.append(
+                {
+                    "index_name": idx.name,
+                    "key_schema": _key_schema(schema.hash_key, idx.range_key),
+                    "projection": proj,
+                    "item_count": 0,
+                    "index_size_bytes": 0,
+                }
+            )
+        desc["local_secondary_indexes"] = lsis
+    return desc
+
+
+def _table_url(req: Request, project: str, table: str) -> str:
+    return f"{req.base_url}/v1/data/{project}/tables/{table}"
+
+
+def create_table(app: App, req: Request) -> dict[str, Any]:
+    project = _project(req)
+    name, schema = v.create_table(req.json())
+    meta = app.storage.create_table(project, name, schema)
+    return {"table_description": table_description(meta, _table_url(req, project, name))}
+
+
+def describe_table(app: App, req: Request) -> dict[str, Any]:
+    project, table = _project(req), _table(req)
+    meta = app.storage.describe_table(project, table)
+    return {"table": table_description(meta, _table_url(req, project, table))}
+
+
+def delete_table(app: App, req: Request) -> dict[str, Any]:
+    project, table = _project(req), _table(req)
+    meta = app.storage.delete_table(project, table)
+    url = _table_url(req, project, table)
+    return {"table_description": table_description(meta, url, always_lsi=True)}
+
+
+def list_tables(app: App, req: Request) -> dict[str, Any]:
+    project = _project(req)
+    q = _only_params(req, frozenset(("limit", "exclusive_start_table_name")))
+    limit = v.integer(q["limit"], "limit", 1) if "limit" in q else None
+    start = q.get("exclusive_start_table_name")
+    if start is not None:
+        v.table_name(start)
+    names = app.storage.list_tables(project, limit, start)
+    out: dict[str, Any] = {}
+    if limit is not None and len(names) == limit:
+        out["last_evaluated_table_name"] = names[-1]
+    out["tables"] = [{"rel": "self", "href": _table_url(req, project, n)} for n in names]
+    return out
+
+
+# ---------------------------------------------------------------- items
+
+
+def _attributes(item: dict | None) -> dict[str, Any]:
+    return {"attributes": item or {}}
+
+
+def put_item(app: App, req: Request) -> dict[str, Any]:
+    project, table = _project(req), _table(req)
+    r = v.put_item(req.json())
+    old = app.storage.put_item(project, table, r.item, r.expected, r.return_values)
+    if r.return_values == "ALL_OLD":
+        return _attributes(old)
+    if r.return_values == "ALL_NEW":
+        return _attributes(r.item)
+    return {}
+
+
+def get_item(app: App, req: Request) -> bytes | dict[str, Any]:
+    project, table = _project(req), _table(req)
+    r = v.get_item(req.json())
+    if r.attributes_to_get is None:
+        raw = app.storage.get_item_raw(project, table, r.key)
+        return b'{"item":' + raw + b"}" if raw is not None else b"{}"
+    item = app.storage.get_item(project, table, r.key, r.attributes_to_get)
+    return {"item": item} if item is not None else {}
+
+
+def update_item(app: App, req: Request) -> dict[str, Any]:
+    project, table = _project(req), _table(req)
+    r = v.update_item(req.json())
+    result = app.storage.update_item(project, table, r.key, r.updates, r.expected, r.return_values)
+    return {} if r.return_values == "NONE" else _attributes(result)
+
+
+def delete_item(app: App, req: Request) -> dict[str, Any]:
+    project, table = _project(req), _table(req)
+    r = v.delete_item(req.json())
+    old = app.storage.delete_item(project, table, r.key, r.expected)
+    return _attributes(old) if r.return_values == "ALL_OLD" else {}
+
+
+# ---------------------------------------------------------------- query / scan
+
+
+def _select_body(res: Any, with_items: bool, extra: bytes = b"") -> bytes:
+    parts = [b'{"count":', str(res.count).encode(), extra]
+    if with_items:
+        if res.raw_items is not None:
+            parts += [b',"items":[', b",".join(res.raw_items), b"]"]
+        else:
+            parts += [b',"items":', orjson.dumps(res.items)]
+    if res.last_key is not None:
+        parts += [b',"last_evaluated_key":', orjson.dumps(res.last_key)]
+    parts.append(b"}")
+    return b"".join(parts)
+
+
+def query(app: App, req: Request) -> bytes:
+    project, table = _project(req), _table(req)
+    r = v.query(req.json())
+    res = app.storage.query(
+        project,
+        table,
+        r.conditions,
+        index_name=r.index_name,
+        select=r.select,
+        attributes_to_get=r.attributes_to_get,
+        limit=r.limit,
+        exclusive_start_key=r.exclusive_start_key,
+        forward=r.forward,
+    )
+    return _select_body(res, r.select != "COUNT")
+
+
+def scan(app: App, req: Request) -> bytes:
+    project, table = _project(req), _table(req)
+    r = v.scan(req.json())
+    res = app.storage.scan(
+        project,
+        table,
+        r.scan_filter,
+        attributes_to_get=r.attributes_to_get,
+        count_only=r.count_only,
+        limit=r.limit,
+        exclusive_start_key=r.exclusive_start_key,
+        segment=r.segment,
+        total_segments=r.total_segments,
+    )
+    return _select_body(res, not r.count_only, b',"scanned_count":%d' % res.scanned_count)
+
+
+# ---------------------------------------------------------------- batches
+
+
+def batch_write_item(app: App, req: Request) -> dict[str, Any]:
+    project = _project(req)
+    requests = v.batch_write_item(req.json())
+    unprocessed = app.storage.batch_write(project, requests)
+    return {
+        "unprocessed_items": {
+            table: [
+                {"put_request": {"item": body}}
+                if kind == "put"
+                else {"delete_request": {"key": body}}
+                for kind, body in reqs
+            ]
+            for table, reqs in unprocessed.items()
+        }
+    }
+
+
+def batch_get_item(app: App, req: Request) -> bytes:
+    project = _project(req)
+    requests = v.batch_get_item(req.json())
+    found = app.storage.batch_get(project, requests)
+    parts = [b'{"responses":{']
+    for i, (table, items) in enumerate(found.items()):
+        if i:
+            parts.append(b",")
+        parts += [orjson.dumps(table), b":["]
+        parts.append(
+            b",".join(x if type(x) is bytes else orjson.dumps(x) for x in items)  # type: ignore[misc]
+        )
+        parts.append(b"]")
+    parts.append(b'},"unprocessed_keys":{}}')
+    return b"".join(parts)
+
+
+# ---------------------------------------------------------------- monitoring
+
+_METRICS = ("size", "item_count")
+
+
+def _metrics(q: dict[str, str]) -> tuple[str, ...]:
+    raw = q.get("metrics")
+    if raw is None or raw == "":
+        return _METRICS
+    names = tuple(m.strip() for m in raw.split(","))
+    for m in names:
+        if m not in _METRICS:
+            raise ValidationError(f"Metric '{m}' isn't allowed; known: {', '.join(_METRICS)}")
+    return names
+
+
+def _usage(app: App, project: str, table: str, metrics: tuple[str, ...]) -> dict[str, int]:
+    stats = app.storage.table_stats(project, table)
+    return {m: stats[m] for m in metrics}
+
+
+def monitoring_all(app: App, req: Request) -> list[dict[str, Any]]:
+    q = _only_params(
+        req, frozenset(("metrics", "last_evaluated_project", "last_evaluated_table", "limit"))
+    )
+    metrics = _metrics(q)
+    limit = v.integer(q["limit"], "limit", 1) if "limit" in q else 1000
+    lp, lt = q.get("last_evaluated_project"), q.get("last_evaluated_table")
+    after = (v.project_id(lp), lt or "") if lp else None
+    out = []
+    for meta in app.storage.all_tables(after, limit):
+        entry: dict[str, Any] = {"tenant": meta.project, "name": meta.name, "status": meta.status}
+        try:
+            entry["usage_detailes"] = _usage(app, meta.project, meta.name, metrics)
+        except TableNotExistsException:  # deleted meanwhile
+            continue
+        out.append(entry)
+    return out
+
+
+def monitoring_project(app: App, req: Request) -> list[dict[str, Any]]:
+    project = _project(req)
+    metrics = _metrics(_only_params(req, frozenset(("metrics",))))
+    out = []
+    for name in app.storage.list_tables(project):
+        try:
+            usage = _usage(app, project, name, metrics)
+        except (TableNotExistsException, ValidationError):  # deleted meanwhile / not ACTIVE
+            continue
+        out.append({"table_name": name, "usage_detailes": usage})
+    return out
+
+
+def monitoring_table(app: App, req: Request) -> dict[str, int]:
+    project, table = _project(req), _table(req)
+    metrics = _metrics(_only_params(req, frozenset(("metrics",))))
+    return _usage(app, project, table, metrics)

@@ -1,0 +1,35 @@
+"""Storage: engines (LMDB, memory) behind one interface, and the table/item layer over them."""
+
+from __future__ import annotations
+
+from magnetodb.storage.base import Engine, EngineError, Txn
+from magnetodb.storage.tables import Storage
+
+ENGINES = ("lmdb", "memory")
+
+
+def open_engine(engine: str = "memory", data_dir: str | None = None, **options: object) -> Engine:
+    """An engine by name: ``memory`` (no data_dir) or ``lmdb`` (needs data_dir)."""
+    if engine == "memory":
+        from magnetodb.storage.memory import MemoryEngine
+
+        return MemoryEngine()
+    if engine == "lmdb":
+        if not data_dir:
+            raise ValueError("the lmdb engine needs a data_dir")
+        from magnetodb.storage.lmdb import LmdbEngine
+
+        return LmdbEngine(data_dir, **options)  # type: ignore[arg-type]
+    raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
+
+
+def open_storage(engine: str = "memory", data_dir: str | None = None, **options: object) -> Storage:
+    """The table/item layer over a named engine."""
+    max_item_bytes = options.pop("max_item_bytes", None)
+    eng = open_engine(engine, data_dir, **options)
+    if max_item_bytes is None:
+        return Storage(eng)
+    return Storage(eng, max_item_bytes=int(max_item_bytes))  # type: ignore[call-overload]
+
+
+__all__ = ["ENGINES", "Engine", "EngineError", "Storage", "Txn", "open_engine", "open_storage"]

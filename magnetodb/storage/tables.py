@@ -1,0 +1,495 @@
+"""Tables and items over any :class:`~magnetodb.storage.base.Engine` (written once).
+
+Key layout (one ordered key space):
+
+* ``t`` project ``\\0`` table_name  -> table metadata (JSON)
+* ``i`` table_uuid(16) hash [range]  -> item (canonical wire JSON)
+* ``x`` table_uuid(16) index_ordinal(1) hash index_range range -> hash [range]
+
+``hash``/``range`` are :func:`magnetodb.typed.key_bytes` encodings, so byte
+order is value order and a partition is one contiguous key range. Every item
+write (the condition check, the item and its index entries) runs in one engine
+write transaction, and the table metadata is read inside the same transaction,
+so a write can never land in a table deleted meanwhile.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from magnetodb import typed
+from magnetodb.errors import (
+    ConditionalCheckFailedException,
+    TableAlreadyExistsException,
+    TableNotExistsException,
+    ValidationError,
+)
+from magnetodb.model import (
+    Expected,
+    Item,
+    TableSchema,
+    UpdateAction,
+    apply_updates,
+    check_expected,
+    project,
+    updated_values,
+)
+from magnetodb.storage.base import Engine, EngineError
+from magnetodb.storage.select import SelectOps
+
+DEFAULT_MAX_ITEM_BYTES = 64 * 1024  # MagnetoDB's documented (never enforced) item limit
+BATCH_CHUNK = 25  # MagnetoDB's batch_chunk_size
+
+
+@dataclass
+class TableMeta:
+    project: str
+    name: str
+    table_id: str
+    status: str
+    created: str
+    schema: TableSchema
+    prefix: bytes  # the 16 uuid bytes
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(
+            {
+                "id": self.table_id,
+                "status": self.status,
+                "created": self.created,
+                "schema": self.schema.to_json(),
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, project_: str, name: str, raw: bytes) -> TableMeta:
+        d = orjson.loads(raw)
+        return cls(
+            project_,
+            name,
+            d["id"],
+            d["status"],
+            d["created"],
+            TableSchema.from_json(d["schema"]),
+            uuid.UUID(d["id"]).bytes,
+        )
+
+
+def meta_key(project_: str, name: str) -> bytes:
+    return b"t" + project_.encode() + b"\x00" + name.encode()
+
+
+class Storage(SelectOps):
+    """MagnetoDB semantics: tables per project, items, conditions, LSIs, paging."""
+
+    def __init__(self, engine: Engine, *, max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES) -> None:
+        self.engine = engine
+        self.max_item_bytes = max_item_bytes
+        self._meta_cache: dict[bytes, tuple[bytes, TableMeta]] = {}
+
+    def close(self) -> None:
+        self.engine.close()
+
+    # ------------------------------------------------------------ metadata
+
+    def _meta(self, txn: Any, project_: str, name: str, active: bool = True) -> TableMeta:
+        mk = meta_key(project_, name)
+        raw = txn.get(mk)
+        if raw is None:
+            raise TableNotExistsException(f"Table '{name}' does not exist")
+        cached = self._meta_cache.get(mk)
+        if cached is not None and cached[0] == raw:
+            meta = cached[1]
+        else:
+            meta = TableMeta.from_bytes(project_, name, bytes(raw))
+            self._meta_cache[mk] = (bytes(raw), meta)
+        if active and meta.status != "ACTIVE":
+            raise ValidationError(
+                f"Can't execute request: Table '{name}' status '{meta.status}' isn't ACTIVE"
+            )
+        return meta
+
+    def create_table(self, project_: str, name: str, schema: TableSchema) -> TableMeta:
+        tid = uuid.uuid1()
+        created = str(datetime.datetime.now(datetime.UTC).replace(tzinfo=None))
+        meta = TableMeta(project_, name, str(tid), "ACTIVE", created, schema, tid.bytes)
+        with self.engine.write() as txn:
+            mk = meta_key(project_, name)
+            if txn.get(mk) is not None:
+                raise TableAlreadyExistsException(f"Table '{name}' already exists")
+            txn.put(mk, meta.to_bytes())
+        return meta
+
+    def describe_table(self, project_: str, name: str) -> TableMeta:
+        with self.engine.read() as txn:
+            return self._meta(txn, project_, name, active=False)
+
+    def list_tables(
+        self, project_: str, limit: int | None = None, exclusive_start: str | None = None
+    ) -> list[str]:
+        base = b"t" + project_.encode() + b"\x00"
+        start = base + exclusive_start.encode() + b"\x00" if exclusive_start else base
+        names: list[str] = []
+        with self.engine.read() as txn:
+            for k, _ in txn.scan(start, typed.prefix_end(base)):
+                names.append(k[len(base) :].decode())
+                if limit is not None and len(names) >= limit:
+                    break
+        return names
+
+    def delete_table(self, project_: str, name: str) -> TableMeta:
+        with self.engine.write() as txn:
+            meta = self._meta(txn, project_, name, active=False)
+            for tag in (b"i", b"x"):
+                p = tag + meta.prefix
+                keys = [k for k, _ in txn.scan(p, typed.prefix_end(p))]
+                for k in keys:
+                    txn.delete(k)
+            txn.delete(meta_key(project_, name))
+        meta.status = "DELETING"
+        self._meta_cache.pop(meta_key(project_, name), None)
+        return meta
+
+    def all_tables(
+        self, after: tuple[str, str] | None = None, limit: int | None = None
+    ) -> list[TableMeta]:
+        """Every table of every project in (project, name) order (monitoring API)."""
+        start = meta_key(*after) + b"\x00" if after else b"t"
+        out: list[TableMeta] = []
+        with self.engine.read() as txn:
+            for k, v in txn.scan(start, b"u"):
+                proj, _, name = k[1:].partition(b"\x00")
+                out.append(TableMeta.from_bytes(proj.decode(), name.decode(), bytes(v)))
+                if limit is not None and len(out) >= limit:
+                    break
+        return out
+
+    def table_stats(self, project_: str, name: str) -> dict[str, int]:
+        """Exact item count and stored bytes (items and index entries)."""
+        with self.engine.read() as txn:
+            meta = self._meta(txn, project_, name)
+            count = size = 0
+            p = b"i" + meta.prefix
+            for k, v in txn.scan(p, typed.prefix_end(p)):
+                count += 1
+                size += len(k) + len(v)
+            p = b"x" + meta.prefix
+            for k, v in txn.scan(p, typed.prefix_end(p)):
+                size += len(k) + len(v)
+        return {"size": size, "item_count": count}
+
+    # ------------------------------------------------------------ keys
+
+    @staticmethod
+    def _kb(schema: TableSchema, name: str, tv: Any, what: str) -> bytes:
+        if type(tv) is not dict or len(tv) != 1:
+            raise ValidationError(f"Can't recognize attribute typed value format: '{tv}'")
+        ((tc, wire),) = tv.items()
+        want = schema.attribute_types[name]
+        if tc != want:
+            raise ValidationError(
+                f"{what} attribute '{name}' has type '{tc}', table schema expects '{want}'"
+            )
+        return typed.key_bytes(tc, wire)
+
+    def _key_of_key(self, meta: TableMeta, key: Item) -> bytes:
+        """Storage key of a request ``key`` (exactly the key attributes)."""
+        schema = meta.schema
+        names = schema.key_names
+        if len(key) != len(names) or any(n not in key for n in names):
+            raise ValidationError(
+                f"Specified key: {sorted(key)} doesn't match expected key attributes set "
+                f"{list(names)}"
+            )
+        kb = self._kb(schema, schema.hash_key, key[schema.hash_key], "Key")
+        if schema.range_key is not None:
+            kb += self._kb(schema, schema.range_key, key[schema.range_key], "Key")
+        return kb
+
+    def _key_of_item(self, meta: TableMeta, item: Item) -> tuple[bytes, bytes, bytes]:
+        """(hash bytes, range bytes, full storage key) of an item; checks declared types."""
+        schema = meta.schema
+        types = schema.attribute_types
+        for name, tv in item.items():
+            want = types.get(name)
+            if want is not None and want not in tv:
+                ((tc, _),) = tv.items()
+                raise ValidationError(
+                    f"Attribute: '{name}' of type: '{tc}' doesn't match table schema "
+                    f"expected attribute type: '{want}'"
+                )
+        hv = item.get(schema.hash_key)
+        if hv is None:
+            raise ValidationError(f"Couldn't find expected key attribute '{schema.hash_key}'")
+        hkb = self._kb(schema, schema.hash_key, hv, "Key")
+        rkb = b""
+        if schema.range_key is not None:
+            rv = item.get(schema.range_key)
+            if rv is None:
+                raise ValidationError(f"Couldn't find expected key attribute '{schema.range_key}'")
+            rkb = self._kb(schema, schema.range_key, rv, "Key")
+        return hkb, rkb, b"i" + meta.prefix + hkb + rkb
+
+    def _index_entries(
+        self, meta: TableMeta, item: Item | None, hkb: bytes, rkb: bytes
+    ) -> dict[bytes, bytes]:
+        if not item or not meta.schema.indexes:
+            return {}
+        out = {}
+        for idx in meta.schema.indexes.values():
+            tv = item.get(idx.range_key)
+            if tv is None:
+                continue
+            ((tc, wire),) = tv.items()
+            ikey = (
+                b"x" + meta.prefix + bytes((idx.ordinal,)) + hkb + typed.key_bytes(tc, wire) + rkb
+            )
+            out[ikey] = hkb + rkb
+        return out
+
+    def _encode_item(self, item: Item) -> bytes:
+        raw = orjson.dumps(item)
+        if len(raw) > self.max_item_bytes:
+            raise ValidationError(
+                f"Item size has exceeded the maximum allowed size of {self.max_item_bytes} bytes"
+            )
+        return raw
+
+    def _write_item(
+        self,
+        txn: Any,
+        meta: TableMeta,
+        hkb: bytes,
+        rkb: bytes,
+        ikey: bytes,
+        old: Item | None,
+        new: Item | None,
+        raw_new: bytes | None = None,
+    ) -> None:
+        """Replace ``old`` by ``new`` (None = delete), keeping index entries in step."""
+        if meta.schema.indexes:
+            old_idx = self._index_entries(meta, old, hkb, rkb)
+            new_idx = self._index_entries(meta, new, hkb, rkb)
+            for k in old_idx.keys() - new_idx.keys():
+                txn.delete(k)
+            for k in new_idx.keys() - old_idx.keys():
+                txn.put(k, new_idx[k])
+        if new is None:
+            txn.delete(ikey)
+        else:
+            txn.put(ikey, raw_new if raw_new is not None else self._encode_item(new))
+
+    # ------------------------------------------------------------ items
+
+    def put_item(
+        self,
+        project_: str,
+        table: str,
+        item: Item,
+        expected: dict[str, Expected] | None = None,
+        return_values: str = "NONE",
+    ) -> Item | None:
+        """Replace the whole item; returns the old item (None if there was none)."""
+        with self.engine.write() as txn:
+            meta = self._meta(txn, project_, table)
+            hkb, rkb, ikey = self._key_of_item(meta, item)
+            raw_new = self._encode_item(item)
+            need_old = bool(expected) or return_values != "NONE" or bool(meta.schema.indexes)
+            old = None
+            if need_old:
+                raw_old = txn.get(ikey)
+                old = orjson.loads(raw_old) if raw_old is not None else None
+                if not check_expected(old, expected):
+                    raise ConditionalCheckFailedException("The conditional request failed")
+            self._write_item(txn, meta, hkb, rkb, ikey, old, item, raw_new)
+        return old
+
+    def get_item_raw(self, project_: str, table: str, key: Item) -> bytes | None:
+        """The stored item JSON, or None."""
+        with self.engine.read() as txn:
+            meta = self._meta(txn, project_, table)
+            raw = txn.get(b"i" + meta.prefix + self._key_of_key(meta, key))
+            return bytes(raw) if raw is not None else None
+
+    def get_item(
+        self, project_: str, table: str, key: Item, attributes_to_get: list[str] | None = None
+    ) -> Item | None:
+        raw = self.get_item_raw(project_, table, key)
+        if raw is None:
+            return None
+        return project(orjson.loads(raw), attributes_to_get)
+
+    def delete_item(
+        self,
+        project_: str,
+        table: str,
+        key: Item,
+        expected: dict[str, Expected] | None = None,
+    ) -> Item | None:
+        """Delete by key; returns the deleted item (None if there was none)."""
+        with self.engine.write() as txn:
+            meta = self._meta(txn, project_, table)
+            ikey = b"i" + meta.prefix + self._key_of_key(meta, key)
+            raw_old = txn.get(ikey)
+            old = orjson.loads(raw_old) if raw_old is not None else None
+            if not check_expected(old, expected):
+                raise ConditionalCheckFailedException("The conditional request failed")
+            if old is not None:
+                hkb, rkb, _ = self._key_of_item(meta, old)
+                self._write_item(txn, meta, hkb, rkb, ikey, old, None)
+        return old
+
+    def update_item(
+        self,
+        project_: str,
+        table: str,
+        key: Item,
+        updates: dict[str, UpdateAction],
+        expected: dict[str, Expected] | None = None,
+        return_values: str = "NONE",
+    ) -> Item | None:
+        """Apply PUT/ADD/DELETE actions atomically; returns what ``return_values`` asks for."""
+        with self.engine.write() as txn:
+            meta = self._meta(txn, project_, table)
+            kb = self._key_of_key(meta, key)
+            self._check_updates(meta.schema, updates)
+            ikey = b"i" + meta.prefix + kb
+            raw_old = txn.get(ikey)
+            old = orjson.loads(raw_old) if raw_old is not None else None
+            if not check_expected(old, expected):
+                raise ConditionalCheckFailedException("The conditional request failed")
+            new = apply_updates(key, old, updates)
+            if new is not None:
+                hkb, rkb, _ = self._key_of_item(meta, new)
+                self._write_item(txn, meta, hkb, rkb, ikey, old, new)
+        if return_values == "ALL_OLD":
+            return old or {}
+        if return_values == "ALL_NEW":
+            return new if new is not None else (old or {})
+        if return_values == "UPDATED_OLD":
+            return updated_values(updates, old)
+        if return_values == "UPDATED_NEW":
+            return updated_values(updates, new if new is not None else old)
+        return None
+
+    @staticmethod
+    def _check_updates(schema: TableSchema, updates: dict[str, UpdateAction]) -> None:
+        keys = schema.key_names
+        types = schema.attribute_types
+        for name, upd in updates.items():
+            if name in keys:
+                raise ValidationError(f"Key attribute '{name}' can't be updated")
+            want = types.get(name)
+            if want is None or upd.value is None:
+                continue
+            ((tc, _),) = upd.value.items()
+            if upd.action == "DELETE":
+                ok = tc == want or (
+                    want in typed.MAP_TYPES and typed.SET_TYPES.get(tc) == typed.MAP_TYPES[want][0]
+                )
+            else:
+                ok = tc == want
+            if not ok:
+                raise ValidationError(
+                    f"Attribute: '{name}' of type: '{tc}' doesn't match table schema "
+                    f"expected attribute type: '{want}'"
+                )
+
+    # ------------------------------------------------------------ batches
+
+    def batch_write(
+        self, project_: str, requests: dict[str, list[tuple[str, Item]]]
+    ) -> dict[str, list[tuple[str, Item]]]:
+        """Validate every request, then write in chunks of 25 (one transaction each).
+
+        Not a transaction as a whole: a chunk that fails in the engine is
+        returned as unprocessed and the others stay written.
+        """
+        plan: list[tuple[str, str, Item]] = []
+        with self.engine.read() as txn:
+            for table, reqs in requests.items():
+                meta = self._meta(txn, project_, table)
+                seen: set[bytes] = set()
+                for kind, body in reqs:
+                    if kind == "put":
+                        kb = self._key_of_item(meta, body)[2]
+                        self._encode_item(body)
+                    else:
+                        kb = b"i" + meta.prefix + self._key_of_key(meta, body)
+                    if kb in seen:
+                        raise ValidationError(
+                            f"More than one operation requested for item with keys "
+                            f"{self._key_repr(meta, body)} in table '{table}'"
+                        )
+                    seen.add(kb)
+                    plan.append((table, kind, body))
+        unprocessed: dict[str, list[tuple[str, Item]]] = {}
+        for i in range(0, len(plan), BATCH_CHUNK):
+            chunk = plan[i : i + BATCH_CHUNK]
+            try:
+                self._write_chunk(project_, chunk)
+            except (EngineError, TableNotExistsException, ValidationError):
+                for table, kind, body in chunk:
+                    unprocessed.setdefault(table, []).append((kind, body))
+        return unprocessed
+
+    def _write_chunk(self, project_: str, chunk: list[tuple[str, str, Item]]) -> None:
+        with self.engine.write() as txn:
+            for table, kind, body in chunk:
+                meta = self._meta(txn, project_, table)
+                if kind == "put":
+                    hkb, rkb, ikey = self._key_of_item(meta, body)
+                    old = None
+                    if meta.schema.indexes:
+                        raw_old = txn.get(ikey)
+                        old = orjson.loads(raw_old) if raw_old is not None else None
+                    self._write_item(txn, meta, hkb, rkb, ikey, old, body)
+                else:
+                    ikey = b"i" + meta.prefix + self._key_of_key(meta, body)
+                    raw_old = txn.get(ikey)
+                    if raw_old is not None:
+                        old = orjson.loads(raw_old)
+                        hkb, rkb, _ = self._key_of_item(meta, old)
+                        self._write_item(txn, meta, hkb, rkb, ikey, old, None)
+
+    @staticmethod
+    def _key_repr(meta: TableMeta, body: Item) -> str:
+        return str({n: body.get(n) for n in meta.schema.key_names})
+
+    def batch_get(
+        self, project_: str, requests: dict[str, tuple[list[Item], list[str] | None]]
+    ) -> dict[str, list[bytes | Item]]:
+        """Read many keys in one snapshot; missing keys are left out."""
+        out: dict[str, list[bytes | Item]] = {}
+        with self.engine.read() as txn:
+            plan = []
+            for table, (keys, attrs) in requests.items():
+                meta = self._meta(txn, project_, table)
+                plan.append(
+                    (table, attrs, [b"i" + meta.prefix + self._key_of_key(meta, k) for k in keys])
+                )
+            for table, attrs, ikeys in plan:
+                found: list[bytes | Item] = []
+                for ik in ikeys:
+                    raw = txn.get(ik)
+                    if raw is None:
+                        continue
+                    if attrs is None:
+                        found.append(bytes(raw))
+                    else:
+                        found.append(project(orjson.loads(raw), attrs))
+                out[table] = found
+        return out
+
+    def iter_items(self, project_: str, table: str) -> Iterator[Item]:
+        """Every item of a table in key order (tests, tools)."""
+        with self.engine.read() as txn:
+            meta = self._meta(txn, project_, table)
+            base = b"i" + meta.prefix
+            yield from (orjson.loads(v) for _, v in txn.scan(base, typed.prefix_end(base)))

@@ -25,7 +25,7 @@ from magnetodb.server.app import App
 
 log = logging.getLogger("magnetodb.server")
 
-DEFAULT_MAX_BODY = 16 * 1024 * 1024
+DEFAULT_MAX_BODY = 64 * 1024 * 1024  # room for a batch of maximum-size items
 IDLE_TIMEOUT = 300.0
 LINGER = 2.0
 

@@ -43,8 +43,22 @@ from magnetodb.model import (
 from magnetodb.storage.base import Engine, EngineError
 from magnetodb.storage.select import SelectOps
 
-DEFAULT_MAX_ITEM_BYTES = 64 * 1024  # MagnetoDB's documented (never enforced) item limit
+# MagnetoDB documented 64 KiB per item but never enforced it; what really bounded an
+# item was Cassandra 2.1's largest mutation, half a 32 MiB commit-log segment.
+DEFAULT_MAX_ITEM_BYTES = 16 * 1024 * 1024
+# LMDB keys are at most 511 bytes; a storage key is a 17-byte table prefix plus the
+# encoded key (index entries: 18 bytes plus the index value). Both engines refuse
+# longer keys with the same 400, so they never disagree.
+MAX_STORAGE_KEY_BYTES = 511
+_ITEM_KEY_OVERHEAD = 17
 BATCH_CHUNK = 25  # MagnetoDB's batch_chunk_size
+
+
+def _check_key_size(size: int, what: str = "key") -> None:
+    if size > MAX_STORAGE_KEY_BYTES:
+        raise ValidationError(
+            f"The {what} is {size} bytes once encoded; at most {MAX_STORAGE_KEY_BYTES} are allowed"
+        )
 
 
 @dataclass
@@ -210,6 +224,7 @@ class Storage(SelectOps):
         kb = self._kb(schema, schema.hash_key, key[schema.hash_key], "Key")
         if schema.range_key is not None:
             kb += self._kb(schema, schema.range_key, key[schema.range_key], "Key")
+        _check_key_size(len(kb) + _ITEM_KEY_OVERHEAD)
         return kb
 
     def _key_of_item(self, meta: TableMeta, item: Item) -> tuple[bytes, bytes, bytes]:
@@ -234,7 +249,9 @@ class Storage(SelectOps):
             if rv is None:
                 raise ValidationError(f"Couldn't find expected key attribute '{schema.range_key}'")
             rkb = self._kb(schema, schema.range_key, rv, "Key")
-        return hkb, rkb, b"i" + meta.prefix + hkb + rkb
+        ikey = b"i" + meta.prefix + hkb + rkb
+        _check_key_size(len(ikey))
+        return hkb, rkb, ikey
 
     def _index_entries(
         self, meta: TableMeta, item: Item | None, hkb: bytes, rkb: bytes
@@ -250,6 +267,7 @@ class Storage(SelectOps):
             ikey = (
                 b"x" + meta.prefix + bytes((idx.ordinal,)) + hkb + typed.key_bytes(tc, wire) + rkb
             )
+            _check_key_size(len(ikey), f"index '{idx.name}' entry")
             out[ikey] = hkb + rkb
         return out
 

@@ -283,5 +283,5 @@ def test_client_maps_http_level_errors(http_client: MagnetoClient) -> None:
         http_client.request("x", "DELETE", "/healthcheck")
     with pytest.raises(RequestEntityTooLarge):
         http_client.request(
-            "x", "POST", http_client.prefix + "/tables", {"pad": "x" * (17 * 1024 * 1024)}
+            "x", "POST", http_client.prefix + "/tables", {"pad": "x" * (65 * 1024 * 1024)}
         )

@@ -9,11 +9,12 @@ here once: when a usage row is refreshed, which deltas are over quota, and how
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cinderdb import exception
+from cinderdb.records import Field, Kind, coerce_value
 
 DEFAULT_QUOTA_CLASS = "default"
 
@@ -25,6 +26,8 @@ DEFAULT_QUOTA_CLASS_LIMITS: dict[str, int] = {
     "consistencygroups": 10,
     "per_volume_gigabytes": -1,
 }
+
+_PROJECT = Field("project_id", Kind.STRING, 255, nullable=False)
 
 #: The sync functions Cinder's ``QUOTA_SYNC_FUNCTIONS`` names, in scope here.
 SYNC_FUNCTIONS = ("_sync_volumes", "_sync_gigabytes", "_sync_snapshots", "_sync_consistencygroups")
@@ -109,6 +112,28 @@ def check_reserve_arguments(
     for label, value in (("until_refresh", until_refresh), ("max_age", max_age)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise exception.InvalidInput(reason=f"{label} must be an integer or None")
+
+
+def reservation_project(context: Any, project_id: str | None) -> str:
+    """The project a reservation call acts on: the argument, else the context's.
+
+    Liberty looks up ``project_id IS NULL`` for commit and rollback and fails
+    with KeyError (quirk §14.11b); here the context's project is used, and a
+    call that names no project at all is ``InvalidInput`` (Q1).
+    """
+    chosen = project_id if project_id is not None else context.project_id
+    if chosen is None:
+        raise exception.InvalidInput(reason="no project: pass project_id")
+    return coerce_value(_PROJECT, chosen)
+
+
+def reservation_uuids(reservations: Any) -> list[str]:
+    """The uuids a commit or rollback was given, checked: a list of strings."""
+    if isinstance(reservations, str | bytes) or not isinstance(reservations, Sequence):
+        raise exception.InvalidInput(reason="reservations must be a list of uuids")
+    if not all(isinstance(uuid, str) for uuid in reservations):
+        raise exception.InvalidInput(reason="reservation uuids must be strings")
+    return list(reservations)
 
 
 def needs_refresh(

@@ -171,6 +171,10 @@ VOLUME_TYPE_FIELDS = (
 
 TYPE_ACCESS_FIELDS = (_s("volume_type_id", 36), _s("project_id"))
 
+#: A QoS spec as one entity (its root row's id and name, and the ``consumer``
+#: key); the SQL schema stores it as a root row plus key/value child rows.
+QOS_SPECS_FIELDS = (*TIMESTAMPS, _s("id", 36, nullable=False), _s("name"), _s("consumer"))
+
 QUOTA_FIELDS = (*TIMESTAMPS, _s("project_id"), _s("resource", nullable=False), _i("hard_limit"))
 
 QUOTA_CLASS_FIELDS = (*TIMESTAMPS, _s("class_name"), _s("resource"), _i("hard_limit"))
@@ -203,6 +207,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     "cgsnapshot": CGSNAPSHOT_FIELDS,
     "volume_type": VOLUME_TYPE_FIELDS,
     "type_access": TYPE_ACCESS_FIELDS,
+    "qos_specs": QOS_SPECS_FIELDS,
     "quota": QUOTA_FIELDS,
     "quota_class": QUOTA_CLASS_FIELDS,
     "quota_usage": QUOTA_USAGE_FIELDS,
@@ -292,13 +297,20 @@ def coerce_values(kind: str, values: Mapping[str, Any]) -> Record:
 
 
 def coerce_metadata(metadata: Any, value_kind: Kind = Kind.STRING) -> dict[str, str]:
-    """A metadata dict checked as the key/value columns would check it."""
+    """A metadata dict checked as the key/value columns would check it.
+
+    A None value is refused: the MySQL column would take NULL, but a key-value
+    map cannot hold one, and a metadata value of "nothing" means nothing to
+    Cinder's callers (the REST layer only sends strings).
+    """
     if not isinstance(metadata, Mapping):
         raise exception.InvalidInput(
             reason=f"metadata must be a dict, not {type(metadata).__name__}"
         )
     key_field = Field("key", Kind.STRING, 255, nullable=False)
-    value_field = Field("value", value_kind, 255 if value_kind is Kind.STRING else None)
+    value_field = Field(
+        "value", value_kind, 255 if value_kind is Kind.STRING else None, nullable=False
+    )
     result: dict[str, str] = {}
     for key, value in metadata.items():
         result[coerce_value(key_field, key)] = coerce_value(value_field, value)

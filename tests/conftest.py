@@ -53,3 +53,13 @@ def mysql_backend(mysql_database_url: str):
     backend.create_schema()
     yield backend
     backend.close()
+
+
+@pytest.fixture(scope="session")
+def magnetodb_server_url(tmp_path_factory: pytest.TempPathFactory):
+    """A MagnetoDB server (LMDB, 2 workers) for this session; tests use their own projects."""
+    from magnetodb.server.process import ServerProcess
+
+    data_dir = tmp_path_factory.mktemp("magnetodb")
+    with ServerProcess(str(data_dir), workers=2) as server:
+        yield server.url

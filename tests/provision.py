@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
@@ -18,8 +19,9 @@ import pytest
 from cinderdb import open_backend
 from cinderdb.base import Backend
 
-#: Backends the contract suite runs on unless CINDERBENCH_TEST_BACKENDS narrows it.
-ALL_BACKENDS = ("sqlite", "mysql")
+#: Every backend the contract suite knows how to provision; it runs on all of
+#: them unless CINDERBENCH_TEST_BACKENDS names fewer.
+ALL_BACKENDS = ("sqlite", "mysql", "magnetodb+inproc", "magnetodb")
 
 
 def selected_backends() -> list[str]:
@@ -60,7 +62,33 @@ def _mysql(request: pytest.FixtureRequest) -> Iterator[Backend]:
     yield backend
 
 
+@contextlib.contextmanager
+def _magnetodb_inproc(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    backend = open_backend("magnetodb+inproc:///cinder")  # a new in-memory store each time
+    backend.create_schema()
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+@contextlib.contextmanager
+def _magnetodb_http(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    # One server per session; a fresh project (its own tables) per test.
+    server_url = request.getfixturevalue("magnetodb_server_url")
+    project = "t" + uuid.uuid4().hex[:12]
+    backend = open_backend(f"magnetodb://{server_url.removeprefix('http://')}/{project}")
+    backend.create_schema()
+    try:
+        yield backend
+    finally:
+        backend.drop_schema()
+        backend.close()
+
+
 PROVISIONERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager[Backend]]] = {
     "sqlite": _sqlite,
     "mysql": _mysql,
+    "magnetodb+inproc": _magnetodb_inproc,
+    "magnetodb": _magnetodb_http,
 }

@@ -12,6 +12,9 @@ import importlib
 #: name -> module whose ``main(argv) -> int`` runs that benchmark
 BENCHMARKS: dict[str, str] = {
     "magnetodb": "bench.micro.magnetodb",
+    "instrument": "bench.micro.instrument",
+    "load": "bench.micro.load",
+    "requests": "bench.micro.requests",
     "sql-queries": "bench.micro.sql_queries",
 }
 

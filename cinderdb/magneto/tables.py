@@ -28,7 +28,16 @@ one open are marked *choice* and explained in ``docs/magnetodb-design.md``):
   a set, so qos_specs_associations_get is one get_item plus one batch_get_item).
 - ``snapshots``: the snapshot columns plus the ``snapshot_metadata`` map.
 - ``consistencygroups``, ``cgsnapshots``, ``quotas``, ``quota_classes``,
-  ``quota_usages``, ``reservations`` and the seven "Rest" tables: as in MySQL.
+  ``quota_usages``, ``reservations`` and the seven "Rest" tables: as in MySQL,
+  plus, on each usage, the ``reservations`` set of the uuids whose deltas it
+  holds (*choice*: the usage update that applies or settles a reservation
+  lists or unlists it in the same atomic write, so commit, rollback and expire
+  apply each reservation exactly once and a crash between the usage and the
+  reservation item leaves a recognisable state: ``reserved`` = the positive
+  deltas of the listed reservations, always).
+- The name index tables carry the entry's ``created_at``, so a claim that a
+  crash left behind (its type or spec never written) can be told from one in
+  flight and taken over.
 - Index tables stand in for the secondary indexes the seed asks for wherever
   the hash key is an id, so no local index can serve (*choice per function*,
   listed in ``INDEXES`` below). An index entry holds the keys only.
@@ -113,7 +122,10 @@ def _index(name: str, hash_key: str, range_key: str, doc: str) -> Table:
 
 
 def _inverted(name: str, extra: dict[str, str], doc: str) -> Table:
-    return Table(name, "property", extra=extra, role="inverted", doc=doc)
+    # Each item also keeps its pair as ``key`` and ``value``: the hash key may be a digest.
+    return Table(
+        name, "property", extra={"key": "S", "value": "S", **extra}, role="inverted", doc=doc
+    )
 
 
 TABLES: tuple[Table, ...] = (
@@ -180,8 +192,9 @@ TABLES: tuple[Table, ...] = (
         "project_id",
         "resource",
         record_kind="quota_usage",
-        extra={"version": "N"},
-        doc="usage per (project, resource); version makes reserve/commit conditional",
+        extra={"version": "N", "reservations": "SS"},
+        doc="usage per (project, resource); version makes reserve/commit conditional; "
+        "reservations lists the uuids whose deltas the usage holds",
     ),
     Table(
         "reservations",
@@ -217,14 +230,14 @@ TABLES: tuple[Table, ...] = (
     Table(
         "volume_types_by_name",
         "name",
-        extra={"volume_type_id": "S"},
+        extra={"volume_type_id": "S", "created_at": "S"},
         role="index",
         doc="live type name -> id: get_by_name, and atomic name uniqueness (put if absent)",
     ),
     Table(
         "qos_specs_by_name",
         "name",
-        extra={"qos_specs_id": "S"},
+        extra={"qos_specs_id": "S", "created_at": "S"},
         role="index",
         doc="live QoS name -> id: get_by_name, and atomic name uniqueness",
     ),
@@ -239,6 +252,16 @@ TABLES: tuple[Table, ...] = (
 )
 
 TABLE_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}
+
+#: The hash value under which an index table lists the items whose column is None
+#: (``volumes_by_project``, ``snapshots_by_project``: Liberty lists a project of None).
+#: The other index tables have no entry for None (the rare call is a scan).
+NULL_KEY = "\x00"
+
+#: The longest JSON pair an inverted table uses as its hash key as is; a longer one
+#: (metadata keys and values go to 255 characters, image values are TEXT) is keyed by
+#: ``"sha256:" + hexdigest``: a storage key is at most 511 bytes in LMDB.
+PROPERTY_MAX_BYTES = 400
 
 
 # ------------------------------------------------------------ dual-written pairs
@@ -279,7 +302,7 @@ DUAL_WRITES: tuple[DualWrite, ...] = (
         "volume_attachment",
         "every attachment in a live volume's map has a live volume_attachment row with the same "
         "fields, and every live volume_attachment row is in its volume's map",
-        {"foreign_key": "volume_id", "row_kind": "attachment"},
+        {"foreign_key": "volume_id", "row_kind": "attachment", "encoding": "wire item JSON"},
     ),
     DualWrite(
         "volume_metadata",
@@ -323,7 +346,7 @@ DUAL_WRITES: tuple[DualWrite, ...] = (
         "volumes_by_project",
         "every volume has an entry under its project_id, and every entry names a volume of that "
         "project",
-        {"id_attribute": "volume_id"},
+        {"id_attribute": "volume_id", "none": "NULL_KEY"},
     ),
     DualWrite(
         "volumes_by_host",
@@ -349,7 +372,7 @@ DUAL_WRITES: tuple[DualWrite, ...] = (
         "snapshots.project_id",
         "snapshots_by_project",
         "every snapshot has an entry under its project_id, and the reverse",
-        {"id_attribute": "snapshot_id"},
+        {"id_attribute": "snapshot_id", "none": "NULL_KEY"},
     ),
     DualWrite(
         "snapshots_by_volume",

@@ -34,6 +34,8 @@ from cinderdb.quota import (
     find_overs,
     needs_refresh,
     over_quota,
+    reservation_project,
+    reservation_uuids,
     usage_name,
 )
 from cinderdb.records import Field, Kind, Record, coerce_value, coerce_values, utcnow
@@ -41,7 +43,6 @@ from cinderdb.sql.core import SQLCore, retry_on_deadlock
 from cinderdb.sql.groups import group_count
 from cinderdb.sql.models import Quota, QuotaClass, QuotaUsage, Reservation, Snapshot, Volume
 
-_PROJECT = Field("project_id", Kind.STRING, 255, nullable=False)
 _EXPIRE = Field("expire", Kind.DATETIME, nullable=False)
 LOG = logging.getLogger(__name__)
 
@@ -63,14 +64,6 @@ def _usage_view(row: QuotaUsage) -> dict[str, Any]:
 def _retired(now: dt.datetime) -> dict[str, Any]:
     """Liberty's row-level delete (``CinderBase.delete``): ``updated_at`` changes too."""
     return {"deleted": True, "deleted_at": now, "updated_at": now}
-
-
-def _uuid_list(reservations: Any) -> list[str]:
-    if isinstance(reservations, str | bytes) or not isinstance(reservations, Sequence):
-        raise exception.InvalidInput(reason="reservations must be a list of uuids")
-    if not all(isinstance(uuid, str) for uuid in reservations):
-        raise exception.InvalidInput(reason="reservation uuids must be strings")
-    return list(reservations)
 
 
 # ------------------------------------------------------------- usage counts
@@ -147,19 +140,6 @@ class QuotaFunctions(SQLCore):
         return sync(session, project_id, resource)
 
     # ------------------------------------------------------------ helpers
-
-    @staticmethod
-    def _quota_project(context: RequestContext, project_id: str | None) -> str:
-        """The project a reservation call acts on: the argument, else the context's.
-
-        Liberty looks up ``project_id IS NULL`` for commit and rollback and
-        fails with KeyError (quirk §14.11b); here the context's project is used,
-        and a call that names no project at all is ``InvalidInput``.
-        """
-        chosen = project_id if project_id is not None else context.project_id
-        if chosen is None:
-            raise exception.InvalidInput(reason="no project: pass project_id")
-        return coerce_value(_PROJECT, chosen)
 
     def _lock_for_reserve(self, session: Session) -> None:
         if self.dialect == "mysql":
@@ -389,7 +369,7 @@ class QuotaFunctions(SQLCore):
         project_id: str | None = None,
     ) -> list[str]:
         check_reserve_arguments(resources, quotas, deltas, expire, until_refresh, max_age)
-        project_id = self._quota_project(context, project_id)
+        project_id = reservation_project(context, project_id)
         expire = coerce_value(_EXPIRE, expire)
         now = utcnow()
         uuids: list[str] = []
@@ -506,8 +486,8 @@ class QuotaFunctions(SQLCore):
         project's own reservations are settled: Liberty matches uuids in every
         project and then applies them to this project's usages by resource name.
         """
-        uuids = _uuid_list(reservations)
-        project_id = self._quota_project(context, project_id)
+        uuids = reservation_uuids(reservations)
+        project_id = reservation_project(context, project_id)
         if not uuids:
             return
         now = utcnow()

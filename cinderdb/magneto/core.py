@@ -1,0 +1,412 @@
+"""The MagnetoDB backend's plumbing: client, schema, error translation and request helpers.
+
+The area modules (``volumes.py``, ``snapshots.py``...) subclass ``MagnetoCore``
+and hold only the design's data-model logic: which items to read and write,
+in which order. Every request goes through ``self.client`` so the measurement
+layer sees it (client hooks); nothing here retries silently except the
+optimistic-concurrency loop, whose failed attempts the hooks count as
+conditional-check failures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from cinderdb import exception
+from cinderdb.base import Backend
+from cinderdb.magneto.features import FEATURES
+from cinderdb.magneto.items import Wire, n, s
+from cinderdb.magneto.tables import TABLE_BY_NAME, TABLES, Table
+from cinderdb.quota import DEFAULT_QUOTA_CLASS, DEFAULT_QUOTA_CLASS_LIMITS
+from cinderdb.records import utcnow
+from magnetodb.errors import (
+    ConditionalCheckFailedException,
+    MagnetoError,
+    TableAlreadyExistsException,
+    TableNotExistsException,
+)
+
+#: Attempts of one optimistic read-modify-write before DBConflict.
+MAX_ATTEMPTS = 64
+#: Keys per batch_get_item request, items per batch_write_item request.
+BATCH_GET_SIZE = 100
+BATCH_WRITE_SIZE = 25
+#: Items per scan/query page when a helper reads everything.
+PAGE_SIZE = 1000
+
+Change = Callable[[Wire | None], Wire | None]
+
+
+@contextlib.contextmanager
+def translate_errors() -> Iterator[None]:
+    """Re-raise MagnetoDB errors as Cinder's ``DBError``, once, at the backend boundary.
+
+    Conditional-check failures are API outcomes the area code handles itself;
+    one escaping here is a bug, and is still a ``DBError``.
+    """
+    try:
+        yield
+    except MagnetoError as error:
+        raise exception.DBError(reason=f"{type(error).__name__}: {error}") from error
+
+
+def parse_url(url: str) -> tuple[str, str | None, str, str | None]:
+    """``(scheme, http base URL or None, project, data_dir or None)`` of a backend URL.
+
+    ``magnetodb://HOST:PORT/PROJECT`` talks HTTP to a server;
+    ``magnetodb+inproc:///PROJECT[?data_dir=DIR]`` runs the server in-process
+    (memory storage unless ``data_dir`` names an LMDB directory).
+    """
+    parts = urlsplit(url)
+    project = unquote(parts.path.lstrip("/"))
+    if not project:
+        raise ValueError(f"{url!r} names no project (expected .../PROJECT)")
+    if parts.scheme == "magnetodb":
+        if not parts.netloc:
+            raise ValueError(f"{url!r} names no server (expected magnetodb://HOST:PORT/PROJECT)")
+        return parts.scheme, f"http://{parts.netloc}", project, None
+    if parts.scheme == "magnetodb+inproc":
+        data_dir = parse_qs(parts.query).get("data_dir", [None])[0]
+        return parts.scheme, None, project, data_dir
+    raise ValueError(f"not a MagnetoDB URL: {url!r}")
+
+
+def key_of(table: Table, *values: Any) -> Wire:
+    """The wire key of an item of ``table`` from its hash (and range) value."""
+    names = table.key_attributes()
+    if len(values) != len(names):
+        raise ValueError(f"{table.name} keys are {names}, got {values!r}")
+    return {
+        name: (n(value) if table.key_types.get(name) == "N" else s(value))
+        for name, value in zip(names, values, strict=True)
+    }
+
+
+class MagnetoCore(Backend):
+    """One project's tables on a MagnetoDB server, and the requests the design makes."""
+
+    name = "magnetodb"
+    features = FEATURES
+
+    def __init__(self, url: str, *, client: Any = None, token: str | None = None) -> None:
+        from magnetodb.client import connect, connect_inproc
+
+        self._url = url
+        self.scheme, base_url, self.project, data_dir = parse_url(url)
+        if client is not None:
+            self.client = client
+        elif base_url is not None:
+            self.client = connect(base_url, self.project, token=token)
+        else:
+            self.client = connect_inproc(self.project, data_dir=data_dir)
+        self.tables = TABLE_BY_NAME
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def engine_info(self) -> dict[str, Any]:
+        transport = "http" if self.scheme == "magnetodb" else "in-process"
+        return {**super().engine_info(), "engine": "magnetodb", "transport": transport}
+
+    # ------------------------------------------------------------- schema
+
+    def create_schema(self) -> None:
+        with translate_errors():
+            for table in TABLES:
+                with contextlib.suppress(TableAlreadyExistsException):
+                    self.client.create_table(**table.create_table_request())
+            now = utcnow()
+            quota_classes = self.tables["quota_classes"]
+            for resource, limit in DEFAULT_QUOTA_CLASS_LIMITS.items():
+                item = {
+                    **key_of(quota_classes, DEFAULT_QUOTA_CLASS, resource),
+                    "hard_limit": n(limit),
+                    "created_at": s(now.strftime("%Y-%m-%dT%H:%M:%S")),
+                    "deleted": n(0),
+                }
+                with contextlib.suppress(ConditionalCheckFailedException):
+                    self.client.put_item(
+                        "quota_classes", item, expected={"class_name": {"exists": False}}
+                    )
+
+    def drop_schema(self) -> None:
+        with translate_errors():
+            for table in TABLES:
+                with contextlib.suppress(TableNotExistsException):
+                    self.client.delete_table(table.name)
+
+    def close(self) -> None:
+        self.client.close()
+
+    # ----------------------------------------------------------- requests
+
+    def get(self, table: str, *key: Any, consistent: bool = True) -> Wire | None:
+        """One item by key, or None."""
+        with translate_errors():
+            answer = self.client.get_item(
+                table, key_of(self.tables[table], *key), consistent_read=consistent
+            )
+        return answer.get("item")
+
+    def get_many(
+        self, keys_by_table: Mapping[str, Sequence[tuple[Any, ...]]]
+    ) -> dict[str, list[Wire]]:
+        """Items of several tables by key, with as few batch_get_item requests as the batch
+        size allows; unprocessed keys are asked for again. Order is not preserved."""
+        found: dict[str, list[Wire]] = {table: [] for table in keys_by_table}
+        pending: list[tuple[str, Wire]] = [
+            (table, key_of(self.tables[table], *key))
+            for table, keys in keys_by_table.items()
+            for key in dict.fromkeys(keys)
+        ]
+        with translate_errors():
+            while pending:
+                chunk, pending = pending[:BATCH_GET_SIZE], pending[BATCH_GET_SIZE:]
+                request: dict[str, dict[str, Any]] = {}
+                for table, key in chunk:
+                    request.setdefault(table, {"keys": [], "consistent_read": True})["keys"].append(
+                        key
+                    )
+                answer = self.client.batch_get_item(request)
+                for table, items in answer.get("responses", {}).items():
+                    found[table].extend(items)
+                for table, rest in answer.get("unprocessed_keys", {}).items():
+                    pending.extend((table, key) for key in rest.get("keys", []))
+        return found
+
+    def put(self, table: str, item: Wire, *, expected: Wire | None = None) -> None:
+        with translate_errors():
+            self.client.put_item(table, item, expected=expected)
+
+    def delete(self, table: str, *key: Any, expected: Wire | None = None) -> None:
+        with translate_errors():
+            self.client.delete_item(table, key_of(self.tables[table], *key), expected=expected)
+
+    def update(
+        self,
+        table: str,
+        key: Sequence[Any],
+        updates: Wire,
+        *,
+        expected: Wire | None = None,
+        return_new: bool = False,
+    ) -> Wire | None:
+        """One update_item; with ``return_new`` the item as it is after the update."""
+        with translate_errors():
+            answer = self.client.update_item(
+                table,
+                key_of(self.tables[table], *key),
+                updates,
+                expected=expected,
+                return_values="ALL_NEW" if return_new else None,
+            )
+        return answer.get("attributes") if return_new else None
+
+    def write_batch(
+        self,
+        table: str,
+        puts: Sequence[Wire] = (),
+        deletes: Sequence[Sequence[Any]] = (),
+    ) -> None:
+        """Puts and deletes in batch_write_item requests (not atomic, as in MagnetoDB);
+        unprocessed requests are sent again."""
+        requests: list[Wire] = [{"put_request": {"item": item}} for item in puts]
+        requests += [
+            {"delete_request": {"key": key_of(self.tables[table], *key)}} for key in deletes
+        ]
+        with translate_errors():
+            while requests:
+                chunk, requests = requests[:BATCH_WRITE_SIZE], requests[BATCH_WRITE_SIZE:]
+                answer = self.client.batch_write_item({table: chunk})
+                requests.extend(answer.get("unprocessed_items", {}).get(table, []))
+
+    def write_tables(
+        self, requests: Mapping[str, tuple[Sequence[Wire], Sequence[Sequence[Any]]]]
+    ) -> None:
+        """Puts and deletes in several tables at once: ``{table: (puts, delete keys)}``, in
+        as few batch_write_item requests as the batch size allows (one request may span
+        tables); not atomic; unprocessed requests are sent again."""
+        pending: list[tuple[str, Wire]] = []
+        for table, (puts, deletes) in requests.items():
+            pending += [(table, {"put_request": {"item": item}}) for item in puts]
+            pending += [
+                (table, {"delete_request": {"key": key_of(self.tables[table], *key)}})
+                for key in deletes
+            ]
+        with translate_errors():
+            while pending:
+                chunk, pending = pending[:BATCH_WRITE_SIZE], pending[BATCH_WRITE_SIZE:]
+                body: dict[str, list[Wire]] = {}
+                for table, request in chunk:
+                    body.setdefault(table, []).append(request)
+                answer = self.client.batch_write_item(body)
+                for table, rest in answer.get("unprocessed_items", {}).items():
+                    pending.extend((table, request) for request in rest)
+
+    def put_if(self, table: str, item: Wire, expected: Wire) -> bool:
+        """put_item under ``expected``; False (nothing written) when the condition failed."""
+        with translate_errors():
+            try:
+                self.client.put_item(table, item, expected=expected)
+            except ConditionalCheckFailedException:
+                return False
+        return True
+
+    def update_if(
+        self,
+        table: str,
+        key: Sequence[Any],
+        updates: Wire,
+        expected: Wire | None = None,
+        return_values: str | None = None,
+    ) -> Wire | None:
+        """update_item under ``expected``: None when the condition failed (nothing written),
+        else the attributes ``return_values`` names (``{}`` for none)."""
+        with translate_errors():
+            try:
+                answer = self.client.update_item(
+                    table,
+                    key_of(self.tables[table], *key),
+                    updates,
+                    expected=expected,
+                    return_values=return_values,
+                )
+            except ConditionalCheckFailedException:
+                return None
+        return answer.get("attributes", {})
+
+    def delete_if(self, table: str, key: Sequence[Any], expected: Wire) -> bool:
+        """delete_item under ``expected``; False (nothing deleted) when the condition failed."""
+        with translate_errors():
+            try:
+                self.client.delete_item(table, key_of(self.tables[table], *key), expected=expected)
+            except ConditionalCheckFailedException:
+                return False
+        return True
+
+    def query_all(
+        self,
+        table: str,
+        hash_value: Any,
+        *,
+        index_name: str | None = None,
+        range_condition: Wire | None = None,
+        attributes_to_get: Sequence[str] | None = None,
+    ) -> list[Wire]:
+        """Every item under one hash key, following ``last_evaluated_key``."""
+        spec = self.tables[table]
+        conditions: Wire = {
+            spec.hash_key: {
+                "comparison_operator": "EQ",
+                "attribute_value_list": [_scalar(spec, spec.hash_key, hash_value)],
+            }
+        }
+        if range_condition:
+            conditions.update(range_condition)
+        items: list[Wire] = []
+        start: Wire | None = None
+        with translate_errors():
+            while True:
+                answer = self.client.query(
+                    table,
+                    conditions,
+                    index_name=index_name,
+                    attributes_to_get=list(attributes_to_get) if attributes_to_get else None,
+                    limit=PAGE_SIZE,
+                    exclusive_start_key=start,
+                    consistent_read=True,
+                )
+                items.extend(answer.get("items", []))
+                start = answer.get("last_evaluated_key")
+                if not start:
+                    return items
+
+    def scan_all(
+        self,
+        table: str,
+        scan_filter: Wire | None = None,
+        attributes_to_get: Sequence[str] | None = None,
+    ) -> list[Wire]:
+        """Every item of a table passing ``scan_filter``: the full scan the design pays for
+        a call no key or index can answer."""
+        items: list[Wire] = []
+        start: Wire | None = None
+        with translate_errors():
+            while True:
+                answer = self.client.scan(
+                    table,
+                    scan_filter=scan_filter,
+                    attributes_to_get=list(attributes_to_get) if attributes_to_get else None,
+                    limit=PAGE_SIZE,
+                    exclusive_start_key=start,
+                )
+                items.extend(answer.get("items", []))
+                start = answer.get("last_evaluated_key")
+                if not start:
+                    return items
+
+    def index_ids(self, index_table: str, hash_value: Any) -> list[str]:
+        """The ids an index table lists under one hash value (keys only, one query per page)."""
+        spec = self.tables[index_table]
+        range_key = spec.range_key
+        if range_key is None:
+            raise ValueError(f"{index_table} has no range key to list")
+        return [item[range_key]["S"] for item in self.query_all(index_table, hash_value)]
+
+    def modify(self, table: str, key: Sequence[Any], change: Change) -> Wire | None:
+        """Optimistic read-modify-write of one item, versioned by its ``version`` number.
+
+        ``change(item)`` gets the current item (None if absent) and returns the
+        ``attribute_updates`` to apply, or None for "nothing to do". The update
+        is sent with ``expected`` = the version read (or "no version yet"), plus
+        ADD 1 to the version; if another writer got there first the read and
+        ``change`` run again, up to ``MAX_ATTEMPTS`` (then ``DBConflict``).
+        Returns the item after the update (or as read, if nothing was done).
+        """
+        spec = self.tables[table]
+        wire_key = key_of(spec, *key)
+        for attempt in range(MAX_ATTEMPTS):
+            with translate_errors():
+                item = self.client.get_item(table, wire_key, consistent_read=True).get("item")
+            updates = change(item)
+            if updates is None:
+                return item
+            expected = _unchanged_since(spec, item)
+            updates = {**updates, "version": {"action": "ADD", "value": n(1)}}
+            try:
+                answer = self.client.update_item(
+                    table, wire_key, updates, expected=expected, return_values="ALL_NEW"
+                )
+            except ConditionalCheckFailedException:
+                _back_off(attempt)
+                continue
+            except MagnetoError as error:
+                raise exception.DBError(reason=f"{type(error).__name__}: {error}") from error
+            return answer.get("attributes")
+        raise exception.DBConflict(target=f"{table} {key!r}", attempts=MAX_ATTEMPTS)
+
+
+def _unchanged_since(table: Table, item: Wire | None) -> Wire:
+    """The ``expected`` conditions that hold only if the item is still as it was read."""
+    if item is None:
+        return {table.hash_key: {"exists": False}}
+    if "version" in item:
+        return {"version": {"value": item["version"]}}
+    # Never written through the API yet (bulk-loaded without a version).
+    return {table.hash_key: {"exists": True}, "version": {"exists": False}}
+
+
+def _scalar(table: Table, attribute: str, value: Any) -> Wire:
+    return n(value) if table.key_types.get(attribute) == "N" else s(value)
+
+
+def _back_off(attempt: int) -> None:
+    """A short random pause so racing writers do not retry in lock step."""
+    if attempt >= 2:
+        time.sleep(random.uniform(0, 0.0005 * min(attempt, 20)))

@@ -1,0 +1,381 @@
+"""Bulk loading of a ``BulkData`` in the design's own layout, bypassing the API.
+
+Every section becomes the items the API functions would have written: base
+items (``version`` 1 where the table has one, so ``modify`` sees them), their
+index-table entries, the inverted metadata sets (one item per property, the
+ids of every record holding it), the attachment rows beside the volumes' maps,
+the name indexes of live types and QoS specs, the QoS specs' sets of
+associated types and the usages' sets of live reservations.
+
+All items are built (and every record checked, as an API write checks it)
+before anything is written: a bad record loads nothing. Then the second
+copies go first and the base items last, as the API orders its writes, in
+batch_write_item requests of ``CHUNK`` items sent by ``WORKERS`` threads. An
+inverted property that already exists in the store is merged, not replaced.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import orjson
+
+from cinderdb import exception
+from cinderdb.bulk import BulkData
+from cinderdb.magneto.core import MagnetoCore, translate_errors
+from cinderdb.magneto.glance import COPY_SEPARATOR
+from cinderdb.magneto.items import Wire, n, s, ss, ssm, to_item
+from cinderdb.magneto.lookups import (
+    SNAPSHOT_INDEXES,
+    VOLUME_INDEXES,
+    index_entries,
+    property_of,
+)
+from cinderdb.magneto.names import index_key
+from cinderdb.magneto.shapes import attachment_json
+from cinderdb.records import FIELDS, Record, blank, coerce_metadata, coerce_values
+
+#: Items (and JSON bytes, about) per batch_write_item request, and requests in flight.
+CHUNK = 200
+CHUNK_BYTES = 4 << 20
+WORKERS = 4
+_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+
+_BLANKS = {kind: blank(kind) for kind in FIELDS}
+
+
+def _row(kind: str, record: Mapping[str, Any], **fixed: Any) -> Record:
+    """Every column of a record, checked like any API write; ``deleted`` never None."""
+    row = dict(_BLANKS[kind])
+    row.update(coerce_values(kind, {**record, **fixed}))
+    if row.get("deleted") is None:
+        row["deleted"] = False
+    return row
+
+
+def _metadata(record: Mapping[str, Any], key: str) -> dict[str, str]:
+    raw = record.get(key)
+    return coerce_metadata(raw) if raw else {}
+
+
+def _required(row: Mapping[str, Any], *columns: str) -> None:
+    for column in columns:
+        if row.get(column) is None:
+            raise exception.InvalidInput(reason=f"{column} is part of the item's key")
+
+
+class _Layout:
+    """The items of one BulkData, table by table: derived (second copies) and base."""
+
+    def __init__(self) -> None:
+        self.derived: dict[str, list[Wire]] = defaultdict(list)
+        self.base: list[tuple[str, list[Wire], int]] = []  # (table, items, records reported)
+        #: inverted table -> property -> (key, value, {id attribute: [members]})
+        self.inverted: dict[str, dict[str, tuple[str, str, dict[str, list[str]]]]] = defaultdict(
+            dict
+        )
+        #: volume type id -> name, for the volumes' ``volume_type_name``
+        self.type_names: dict[str, str | None] = {}
+
+    def entries(self, indexes: Sequence[tuple[str, str, bool]], row: Record, item_id: str) -> None:
+        for table, hash_value, range_value in index_entries(indexes, row, item_id):
+            key_names = {
+                "volumes_by_project": ("project_id", "volume_id"),
+                "volumes_by_host": ("host", "volume_id"),
+                "volumes_by_group": ("consistencygroup_id", "volume_id"),
+                "snapshots_by_project": ("project_id", "snapshot_id"),
+                "snapshots_by_volume": ("volume_id", "snapshot_id"),
+                "snapshots_by_cgsnapshot": ("cgsnapshot_id", "snapshot_id"),
+            }[table]
+            self.derived[table].append({key_names[0]: s(hash_value), key_names[1]: s(range_value)})
+
+    def member(self, table: str, key: str, value: str, attribute: str, member: str) -> None:
+        prop = property_of(key, value)
+        entry = self.inverted[table].setdefault(prop, (key, value, {}))
+        entry[2].setdefault(attribute, []).append(member)
+
+
+def _build(data: BulkData) -> _Layout:
+    layout = _Layout()
+    _qos_and_types(layout, data)
+    groups = []
+    for record in data.consistencygroups:
+        row = _row("consistencygroup", record)
+        groups.append(to_item("consistencygroup", row))
+        if row["project_id"] is not None:  # groups.py indexes no None
+            layout.derived["consistencygroups_by_project"].append(
+                {"project_id": s(row["project_id"]), "consistencygroup_id": s(row["id"])}
+            )
+    layout.base.append(("consistencygroups", groups, len(data.consistencygroups)))
+    _volumes(layout, data)
+    cgsnapshots = []
+    for record in data.cgsnapshots:
+        row = _row("cgsnapshot", record)
+        cgsnapshots.append(to_item("cgsnapshot", row))
+        if row["project_id"] is not None:
+            layout.derived["cgsnapshots_by_project"].append(
+                {"project_id": s(row["project_id"]), "cgsnapshot_id": s(row["id"])}
+            )
+        if row["consistencygroup_id"] is not None:
+            layout.derived["cgsnapshots_by_group"].append(
+                {
+                    "consistencygroup_id": s(row["consistencygroup_id"]),
+                    "cgsnapshot_id": s(row["id"]),
+                }
+            )
+    layout.base.append(("cgsnapshots", cgsnapshots, len(data.cgsnapshots)))
+    _snapshots(layout, data)
+    _glance(layout, data)
+    _quotas(layout, data)
+    return layout
+
+
+def _qos_and_types(layout: _Layout, data: BulkData) -> None:
+    types, type_rows = [], []
+    for record in data.volume_types:
+        row = _row("volume_type", record)
+        if row["is_public"] is None:
+            row["is_public"] = True
+        type_rows.append(row)
+        item = to_item("volume_type", row)
+        specs = _metadata(record, "extra_specs")
+        if specs:
+            item["extra_specs"] = ssm(specs)
+        projects = [str(p) for p in record.get("projects") or ()]
+        if projects:
+            item["projects"] = ss(projects)
+        item["version"] = n(1)
+        types.append(item)
+        if not row["deleted"] and row["name"] is not None:
+            layout.derived["volume_types_by_name"].append(
+                {
+                    "name": s(index_key(row["name"])),
+                    "volume_type_id": s(row["id"]),
+                    "created_at": _stamp(row),
+                }
+            )
+    associated = defaultdict(list)
+    for row in type_rows:
+        # Deleted types keep their association, as in Liberty (pair qos_type_associations).
+        if row["qos_specs_id"] is not None:
+            associated[row["qos_specs_id"]].append(row["id"])
+    specs_items = []
+    for record in data.qos_specs:
+        row = _row("qos_specs", record)
+        item = to_item("qos_specs", row)
+        specs = _metadata(record, "specs")
+        if specs:
+            item["specs"] = ssm(specs)
+        if associated.get(row["id"]):
+            item["volume_types"] = ss(associated[row["id"]])
+        item["version"] = n(1)
+        specs_items.append(item)
+        if not row["deleted"] and row["name"] is not None:
+            layout.derived["qos_specs_by_name"].append(
+                {
+                    "name": s(index_key(row["name"])),
+                    "qos_specs_id": s(row["id"]),
+                    "created_at": _stamp(row),
+                }
+            )
+    layout.base.append(("quality_of_service_specs", specs_items, len(data.qos_specs)))
+    layout.base.append(("volume_types", types, len(data.volume_types)))
+    layout.type_names = {row["id"]: row["name"] for row in type_rows}
+
+
+def _stamp(row: Mapping[str, Any]) -> Wire:
+    created = row.get("created_at")
+    return s(created.strftime(_FORMAT)) if created is not None else s("1970-01-01T00:00:00")
+
+
+def _volumes(layout: _Layout, data: BulkData) -> None:
+    type_names = layout.type_names
+    volumes = []
+    for record in data.volumes:
+        row = _row("volume", record)
+        for flag in ("bootable", "multiattach"):
+            if row[flag] is None:
+                row[flag] = False
+        volume_id = row["id"]
+        item = to_item("volume", row)
+        if type_names.get(row["volume_type_id"]) is not None:
+            item["volume_type_name"] = s(type_names[row["volume_type_id"]])  # type: ignore[arg-type]
+        attachments = {}
+        for attachment in record.get("attachments") or ():
+            arow = _row("attachment", attachment, volume_id=volume_id)
+            layout.derived["volume_attachment"].append(to_item("attachment", arow))
+            if not arow["deleted"]:
+                attachments[arow["id"]] = attachment_json(arow)
+        if attachments:
+            item["volume_attachment"] = ssm(attachments)
+        for attribute, key in (
+            ("volume_metadata", "metadata"),
+            ("volume_admin_metadata", "admin_metadata"),
+        ):
+            pairs = _metadata(record, key)
+            if pairs and not row["deleted"]:  # a deleted volume's metadata was retired with it
+                item[attribute] = ssm(pairs)
+                for k, v in pairs.items():
+                    layout.member(attribute, k, v, "volume_ids", volume_id)
+        item["version"] = n(1)
+        volumes.append(item)
+        layout.entries(VOLUME_INDEXES, row, volume_id)
+    layout.base.append(("volumes", volumes, len(data.volumes)))
+
+
+def _snapshots(layout: _Layout, data: BulkData) -> None:
+    snapshots = []
+    for record in data.snapshots:
+        row = _row("snapshot", record)
+        if row["volume_id"] is None:
+            raise exception.InvalidInput(reason="a snapshot needs a volume_id")
+        item = to_item("snapshot", row)
+        pairs = _metadata(record, "metadata")
+        if pairs and not row["deleted"]:
+            item["snapshot_metadata"] = ssm(pairs)
+        item["version"] = n(1)
+        snapshots.append(item)
+        layout.entries(SNAPSHOT_INDEXES, row, row["id"])
+    layout.base.append(("snapshots", snapshots, len(data.snapshots)))
+
+
+def _glance(layout: _Layout, data: BulkData) -> None:
+    copies: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    for record in data.glance_metadata:
+        row = coerce_values("glance_metadata", record)
+        volume_id, snapshot_id = row.get("volume_id"), row.get("snapshot_id")
+        if (volume_id is None) == (snapshot_id is None):
+            raise exception.InvalidInput(
+                reason="glance metadata names exactly one of volume_id, snapshot_id"
+            )
+        _required(row, "key", "value")
+        attribute, owner = ("volume_ids", volume_id) if volume_id else ("snapshot_ids", snapshot_id)
+        slot = (row["key"], row["value"], attribute, owner)
+        copies[slot] += 1
+        number = copies[slot]
+        member = owner if number == 1 else f"{owner}{COPY_SEPARATOR}{number}"
+        layout.member("volume_glance_metadata", row["key"], row["value"], attribute, member)
+    layout.base.append(("", [], len(data.glance_metadata)))
+
+
+def _quotas(layout: _Layout, data: BulkData) -> None:
+    quotas = []
+    for record in data.quotas:
+        row = _row("quota", record)
+        _required(row, "project_id", "resource")
+        quotas.append(to_item("quota", row))
+    layout.base.append(("quotas", quotas, len(data.quotas)))
+    classes = []
+    for record in data.quota_classes:
+        row = _row("quota_class", record)
+        _required(row, "class_name", "resource")
+        classes.append(to_item("quota_class", row))
+    layout.base.append(("quota_classes", classes, len(data.quota_classes)))
+    usages: dict[tuple[str, str], Wire] = {}
+    live_usage: dict[tuple[str, str], Wire] = {}
+    for record in data.quota_usages:
+        row = _row("quota_usage", record)
+        _required(row, "project_id", "resource")
+        item = {**to_item("quota_usage", row), "version": n(1)}
+        key = (row["project_id"], row["resource"])
+        usages[key] = item
+        if not row["deleted"]:
+            live_usage[key] = item
+    reservations = []
+    for record in data.reservations:
+        row = _row("reservation", record)
+        _required(row, "project_id", "uuid")
+        key = (row["project_id"], row["resource"])
+        usage = live_usage.get(key) or usages.get(key)
+        if usage is None:
+            raise exception.InvalidInput(
+                reason=f"reservation {row['uuid']} has no quota usage "
+                f"for {row['project_id']}/{row['resource']}"
+            )
+        if not row["deleted"]:
+            held = set(usage.get("reservations", {"SS": []})["SS"]) | {row["uuid"]}
+            usage["reservations"] = ss(held)
+        reservations.append(to_item("reservation", row))
+    layout.base.append(("quota_usages", list(usages.values()), len(data.quota_usages)))
+    layout.base.append(("reservations", reservations, len(data.reservations)))
+
+
+def _chunks(items: Sequence[Wire], size: int, max_bytes: int | None) -> Iterator[Sequence[Wire]]:
+    """At most ``size`` items per request and, when ``max_bytes`` is given, about that many
+    bytes of JSON (an inverted property can be megabytes: the request body has a cap)."""
+    if max_bytes is None:
+        for start in range(0, len(items), size):
+            yield items[start : start + size]
+        return
+    chunk: list[Wire] = []
+    weight = 0
+    for item in items:
+        length = len(orjson.dumps(item))
+        if chunk and (len(chunk) >= size or weight + length > max_bytes):
+            yield chunk
+            chunk, weight = [], 0
+        chunk.append(item)
+        weight += length
+    if chunk:
+        yield chunk
+
+
+class BulkLoadFunctions(MagnetoCore):
+    """Bulk loading of a BulkData: batch_write_item of every item the API would have written."""
+
+    def bulk_load(self, data: BulkData, progress: Callable[[int], None] | None = None) -> None:
+        report = progress or (lambda _n: None)
+        layout = _build(data)
+        with ThreadPoolExecutor(WORKERS) as pool:
+            for table, items in layout.derived.items():
+                self._put_all(pool, table, items)
+            for table, properties in layout.inverted.items():
+                self._put_all(pool, table, self._merged(table, properties), CHUNK_BYTES)
+            for table, items, count in layout.base:
+                if table:
+                    self._put_all(pool, table, items)
+                report(count)
+
+    def _merged(
+        self, table: str, properties: Mapping[str, tuple[str, str, dict[str, list[str]]]]
+    ) -> list[Wire]:
+        """The property items of an inverted table, merged with those already stored (one
+        batch_get_item per 100 properties)."""
+        stored = {
+            item["property"]["S"]: item
+            for item in self.get_many({table: [(prop,) for prop in properties]})[table]
+        }
+        items = []
+        for prop, (key, value, members) in properties.items():
+            item = {"property": s(prop), "key": s(key), "value": s(value)}
+            old = stored.get(prop, {})
+            for attribute in ("volume_ids", "snapshot_ids"):
+                union = set(members.get(attribute, ())) | set(old.get(attribute, {"SS": []})["SS"])
+                if union:
+                    item[attribute] = ss(union)
+            items.append(item)
+        return items
+
+    def _put_all(
+        self,
+        pool: ThreadPoolExecutor,
+        table: str,
+        items: Sequence[Wire],
+        max_bytes: int | None = None,
+    ) -> None:
+        """Puts in batch_write_item requests of ``CHUNK`` items (and ``max_bytes``),
+        ``WORKERS`` at a time."""
+        chunks = _chunks(items, CHUNK, max_bytes)
+        for future in [pool.submit(self._put_chunk, table, chunk) for chunk in chunks]:
+            future.result()
+
+    def _put_chunk(self, table: str, items: Iterable[Wire]) -> None:
+        requests = [{"put_request": {"item": item}} for item in items]
+        with translate_errors():
+            while requests:
+                answer = self.client.batch_write_item({table: requests})
+                requests = answer.get("unprocessed_items", {}).get(table, [])

@@ -1,0 +1,377 @@
+"""What the volume-side areas share: visibility rules, the volume and snapshot reads,
+index-table entries and the inverted metadata tables.
+
+Liberty's ``_volume_get`` is one SELECT joining seven tables; here it is the
+volume's ``get_item`` plus, when the volume names a type or a group, one
+``batch_get_item`` for both (the denormalized ``volume_type_name`` alone cannot
+fill the record's nested type). Writes keep the second copies in the order the
+design document gives: an index entry or an inverted-set id is written before
+the base item that makes it true, and removed after the base item stopped
+making it true, so a crash leaves only extra (orphan) entries, which every
+reader checks against the base item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from cinderdb import exception
+from cinderdb.context import RequestContext
+from cinderdb.magneto.core import MagnetoCore
+from cinderdb.magneto.items import Wire, from_item, n, s, ssm, string_map
+from cinderdb.magneto.paging import UNMATCHABLE, metadata_filter_value
+from cinderdb.magneto.shapes import volume_record
+from cinderdb.magneto.tables import NULL_KEY, PROPERTY_MAX_BYTES
+from cinderdb.records import Record
+
+#: (map attribute, inverted table) of the two volume metadata kinds.
+USER_METADATA = ("volume_metadata", "volume_metadata")
+ADMIN_METADATA = ("volume_admin_metadata", "volume_admin_metadata")
+#: Every write to a volume bumps its version, so versioned writers see any change.
+VERSION_BUMP = {"version": {"action": "ADD", "value": {"N": "1"}}}
+
+#: An index entry: (index table, hash value, id of the base item).
+Entry = tuple[str, str, str]
+#: A metadata pair.
+Pair = tuple[str, str]
+
+#: (index table, column, whether a None value is indexed under ``NULL_KEY``).
+VOLUME_INDEXES = (
+    ("volumes_by_project", "project_id", True),
+    ("volumes_by_host", "host", False),
+    ("volumes_by_group", "consistencygroup_id", False),
+)
+#: Volume columns that have an index table.
+INDEXED = frozenset(column for _, column, _ in VOLUME_INDEXES)
+SNAPSHOT_INDEXES = (
+    ("snapshots_by_project", "project_id", True),
+    ("snapshots_by_volume", "volume_id", False),
+    ("snapshots_by_cgsnapshot", "cgsnapshot_id", False),
+)
+
+
+def host_base(host: str) -> str:
+    """The part of ``host@backend#pool`` that volumes_by_host is keyed by (before ``#``)."""
+    return host.split("#", 1)[0]
+
+
+def index_hash(table: str, value: Any) -> str:
+    """The hash value an index entry for ``value`` goes under (``NULL_KEY`` for None)."""
+    if value is None:
+        return NULL_KEY
+    return host_base(value) if table == "volumes_by_host" else value
+
+
+def index_entries(
+    indexes: Sequence[tuple[str, str, bool]], record: Mapping[str, Any], item_id: str
+) -> set[Entry]:
+    """The index entries a record's columns call for."""
+    entries = set()
+    for table, column, null_indexed in indexes:
+        value = record.get(column)
+        if value is None and not null_indexed:
+            continue
+        entries.add((table, index_hash(table, value), item_id))
+    return entries
+
+
+def property_of(key: str, value: str) -> str:
+    """The inverted tables' hash key for a key:value pair: the JSON pair ``["key", "value"]``,
+    or its SHA-256 when longer than a storage key may be (the item keeps the pair itself)."""
+    text = orjson.dumps([key, value])
+    if len(text) <= PROPERTY_MAX_BYTES:
+        return text.decode()
+    return "sha256:" + hashlib.sha256(text).hexdigest()
+
+
+def pair_changes(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[set[Pair], set[Pair]]:
+    """(pairs the new map adds, pairs it drops) between two metadata maps."""
+    added = {(k, v) for k, v in new.items() if old.get(k) != v}
+    removed = {(k, v) for k, v in old.items() if new.get(k) != v}
+    return added, removed
+
+
+def map_update(values: Mapping[str, str]) -> Wire:
+    """PUT a whole metadata map (DELETE the attribute when empty: absent means empty)."""
+    return {"action": "PUT", "value": ssm(values)} if values else {"action": "DELETE"}
+
+
+def pairs_in_map(item: Mapping[str, Wire], table: str, pair: Pair) -> bool:
+    """Whether the item's map for an inverted table holds the pair (so its id must stay)."""
+    attribute = USER_METADATA[0] if table == USER_METADATA[1] else ADMIN_METADATA[0]
+    return string_map(item, attribute).get(pair[0]) == pair[1]
+
+
+def deleted_of(item: Mapping[str, Wire]) -> bool:
+    typed = item.get("deleted")
+    return typed is not None and typed["N"] != "0"
+
+
+def visible(context: RequestContext, item: Mapping[str, Wire] | None, *, scoped: bool) -> bool:
+    """Liberty's ``model_query`` on one item: ``read_deleted``, and (``scoped``) the user's
+    project."""
+    if item is None:
+        return False
+    deleted = deleted_of(item)
+    if context.read_deleted == "no" and deleted:
+        return False
+    if context.read_deleted == "only" and not deleted:
+        return False
+    if scoped and context.is_user_context:
+        project = item.get("project_id")
+        return project is not None and project["S"] == context.project_id
+    return True
+
+
+def visibility_expected(context: RequestContext, *, scoped: bool) -> Wire:
+    """``expected`` conditions that hold exactly when ``visible`` would: a write guarded by
+    them needs no read to check that the item exists and may be touched."""
+    expected: Wire = {"id": {"exists": True}}
+    if context.read_deleted == "no":
+        expected["deleted"] = {"value": n(0)}
+    elif context.read_deleted == "only":
+        expected["deleted"] = {"value": n(1)}
+    if scoped and context.is_user_context:
+        expected["project_id"] = {"value": s(context.project_id or "")}
+    return expected
+
+
+def pairs_in(item: Mapping[str, Wire], key: str, value: str) -> bool:
+    """Whether a volume item holds key:value as user or admin metadata (the metadata filter's
+    rule, checked on the base item so an orphan inverted id never matches)."""
+    return (
+        string_map(item, "volume_metadata").get(key) == value
+        or string_map(item, "volume_admin_metadata").get(key) == value
+    )
+
+
+class Lookups(MagnetoCore):
+    """Shared reads and second-copy writes of the volume-side areas."""
+
+    # ------------------------------------------------------------- volumes
+
+    def volume_item(self, context: RequestContext, volume_id: Any) -> Wire:
+        """The volume as ``volume_get`` sees it (one get_item); ``VolumeNotFound``."""
+        item = self.get("volumes", volume_id)
+        if not visible(context, item, scoped=True):
+            raise exception.VolumeNotFound(volume_id=volume_id)
+        assert item is not None
+        return item
+
+    def volume_records(
+        self, context: RequestContext, items: Sequence[Mapping[str, Wire]], *, extra_specs: bool
+    ) -> list[Record]:
+        """Records of volume items, their types and groups read in one batch_get_item."""
+        type_ids = {i["volume_type_id"]["S"] for i in items if "volume_type_id" in i}
+        group_ids = {i["consistencygroup_id"]["S"] for i in items if "consistencygroup_id" in i}
+        wanted: dict[str, list[tuple[Any, ...]]] = {}
+        if type_ids:
+            wanted["volume_types"] = [(t,) for t in sorted(type_ids)]
+        if group_ids:
+            wanted["consistencygroups"] = [(g,) for g in sorted(group_ids)]
+        found = self.get_many(wanted) if wanted else {}
+        types = {i["id"]["S"]: i for i in found.get("volume_types", [])}
+        groups = {i["id"]["S"]: i for i in found.get("consistencygroups", [])}
+        return [
+            volume_record(
+                item,
+                admin=context.is_admin,
+                extra_specs=extra_specs,
+                volume_type=types.get(item["volume_type_id"]["S"])
+                if "volume_type_id" in item
+                else None,
+                group=groups.get(item["consistencygroup_id"]["S"])
+                if "consistencygroup_id" in item
+                else None,
+            )
+            for item in items
+        ]
+
+    def volume_result(self, context: RequestContext, item: Mapping[str, Wire]) -> Record:
+        """A ``volume_get``-shaped record of one item."""
+        return self.volume_records(context, [item], extra_specs=True)[0]
+
+    # ----------------------------------------------------------- snapshots
+
+    def snapshot_item(self, context: RequestContext, snapshot_id: Any) -> Wire:
+        """The snapshot as ``snapshot_get`` sees it (one get_item); ``SnapshotNotFound``."""
+        item = self.get("snapshots", snapshot_id)
+        if not visible(context, item, scoped=True):
+            raise exception.SnapshotNotFound(snapshot_id=snapshot_id)
+        assert item is not None
+        return item
+
+    # ------------------------------------------------------- index entries
+
+    def add_entries(self, entries: Iterable[Entry]) -> None:
+        """Index entries in one batch_write_item (per 25), before the base write."""
+        self._write_entries(entries, put=True)
+
+    def remove_entries(self, entries: Iterable[Entry]) -> None:
+        """Index entries removed, after the base write."""
+        self._write_entries(entries, put=False)
+
+    def _write_entries(self, entries: Iterable[Entry], *, put: bool) -> None:
+        requests: dict[str, tuple[list[Wire], list[tuple[str, str]]]] = {}
+        for table, hash_value, item_id in sorted(entries):
+            puts, deletes = requests.setdefault(table, ([], []))
+            if put:
+                spec = self.tables[table]
+                puts.append({spec.hash_key: s(hash_value), spec.range_key: s(item_id)})
+            else:
+                deletes.append((hash_value, item_id))
+        if requests:
+            self.write_tables(requests)
+
+    def retire_entries(self, volume_id: str, old: Wire, new: Wire) -> None:
+        """After a volume write: remove the entries the old item called for and the new not."""
+        before = index_entries(VOLUME_INDEXES, from_item("volume", old), volume_id)
+        after = index_entries(VOLUME_INDEXES, from_item("volume", new), volume_id)
+        self.remove_entries(before - after)
+
+    def undo_entries(
+        self,
+        indexes: Sequence[tuple[str, str, bool]],
+        written: set[Entry],
+        base_table: str,
+        item_id: str,
+    ) -> None:
+        """After a conditional base write failed: remove the entries written for it, except
+        those the item as it is now (if any) calls for."""
+        current = self.get(base_table, item_id)
+        kind = self.tables[base_table].record_kind or ""
+        keep = index_entries(indexes, from_item(kind, current), item_id) if current else set()
+        self.remove_entries(written - keep)
+
+    # ------------------------------------------------------ inverted tables
+
+    def add_ids(
+        self, table: str, pairs: Iterable[Pair], attribute: str, ids: Iterable[str]
+    ) -> None:
+        """One update_item per pair: ADD the ids to the pair's set (atomic, no read)."""
+        members = sorted(set(ids))
+        if not members:
+            return
+        for key, value in sorted(pairs):
+            self.update(
+                table,
+                (property_of(key, value),),
+                {
+                    attribute: {"action": "ADD", "value": {"SS": members}},
+                    "key": {"action": "PUT", "value": s(key)},
+                    "value": {"action": "PUT", "value": s(value)},
+                },
+            )
+
+    def remove_ids(
+        self, table: str, pairs: Iterable[Pair], attribute: str, ids: Iterable[str]
+    ) -> None:
+        """One update_item per pair: DELETE the ids from the pair's set; a pair whose sets are
+        now empty is deleted (conditionally: a racing ADD keeps it)."""
+        members = sorted(set(ids))
+        if not members:
+            return
+        for key, value in sorted(pairs):
+            prop = property_of(key, value)
+            after = self.update_if(
+                table,
+                (prop,),
+                {attribute: {"action": "DELETE", "value": {"SS": members}}},
+                return_values="ALL_NEW",
+            )
+            if after and "volume_ids" not in after and "snapshot_ids" not in after:
+                self.delete_if(
+                    table,
+                    (prop,),
+                    {"volume_ids": {"exists": False}, "snapshot_ids": {"exists": False}},
+                )
+
+    def ids_of_pairs(self, pairs: Mapping[str, str]) -> set[str] | None:
+        """The volume ids holding every pair as user or admin metadata, from the inverted
+        tables: one batch_get_item for all pairs on both tables; None if a pair is unmatchable."""
+        properties = {}
+        for key, raw in pairs.items():
+            value = metadata_filter_value(raw)
+            if value is UNMATCHABLE:
+                return None
+            properties[property_of(key, value)] = (key, value)
+        keys = [(prop,) for prop in properties]
+        found = self.get_many({"volume_metadata": keys, "volume_admin_metadata": keys})
+        holders: dict[str, set[str]] = {prop: set() for prop in properties}
+        for table in ("volume_metadata", "volume_admin_metadata"):
+            for item in found[table]:
+                if "volume_ids" in item:
+                    holders[item["property"]["S"]].update(item["volume_ids"]["SS"])
+        result: set[str] | None = None
+        for ids in holders.values():
+            result = ids if result is None else result & ids
+        return result or set()
+
+    # ------------------------------------------------ volume read-modify-write
+
+    def rewrite_volume(
+        self,
+        context: RequestContext,
+        volume_id: str,
+        compute: Any,
+        *,
+        columns: Mapping[str, Any] | None = None,
+    ) -> Wire:
+        """A versioned read-modify-write of a volume that may change its metadata maps.
+
+        ``compute(item)`` (the item is visible) returns ``(column updates, {(map attribute,
+        inverted table): new map})``, or None for nothing to do. Before each conditional
+        write the ids of new pairs are ADDed to the inverted sets and new index entries are
+        written; after it the ids of dropped pairs (and of pairs a lost attempt added) are
+        DELETEd and stale index entries removed. Returns the item as written (or as read).
+        """
+        added: set[tuple[str, Pair]] = set()
+        written_entries: set[Entry] = set()
+        outcome: dict[str, Any] = {}
+        changed_columns = dict(columns or {})
+
+        def change(item: Wire | None) -> Wire | None:
+            if not visible(context, item, scoped=True):
+                raise exception.VolumeNotFound(volume_id=volume_id)
+            assert item is not None
+            computed = compute(item)
+            if computed is None:
+                outcome["removed"] = set()
+                return None
+            updates, maps = computed
+            updates = dict(updates)
+            adds: set[tuple[str, Pair]] = set()
+            removed: set[tuple[str, Pair]] = set()
+            for (attribute, table), new_map in maps.items():
+                old_map = string_map(item, attribute)
+                if new_map == old_map:
+                    continue
+                plus, minus = pair_changes(old_map, new_map)
+                adds |= {(table, p) for p in plus}
+                removed |= {(table, p) for p in minus}
+                updates[attribute] = map_update(new_map)
+            for table, pair in sorted(adds - added):
+                self.add_ids(table, [pair], "volume_ids", [volume_id])
+            added.update(adds)
+            indexed = {c: changed_columns[c] for c in INDEXED if c in changed_columns}
+            entries = index_entries(
+                [spec for spec in VOLUME_INDEXES if spec[1] in indexed], indexed, volume_id
+            )
+            self.add_entries(entries - written_entries)
+            written_entries.update(entries)
+            outcome["removed"], outcome["adds"], outcome["old"] = removed, adds, item
+            return {**updates, **VERSION_BUMP}
+
+        new = self.modify("volumes", (volume_id,), change)
+        assert new is not None
+        stale = outcome.get("removed", set()) | (added - outcome.get("adds", set()))
+        for table, pair in sorted(stale):
+            if not pairs_in_map(new, table, pair):
+                self.remove_ids(table, [pair], "volume_ids", [volume_id])
+        if "old" in outcome:
+            self.retire_entries(volume_id, outcome["old"], new)
+        return new

@@ -17,6 +17,10 @@ from collections.abc import Sequence
 COMMANDS: dict[str, str] = {
     "magnetodb": "magnetodb.cli",
     "bench": "bench.micro",
+    "run": "bench.runner",
+    "compare": "bench.compare",
+    "report": "reports.cli",
+    "gate": "bench.gate.cli",
 }
 
 

@@ -10,6 +10,7 @@ is written twice. Everything here is pure: no storage.
 from __future__ import annotations
 
 import abc
+import contextvars
 import functools
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -114,6 +115,20 @@ class Backend(abc.ABC):
         self.close()
 
 
+_CURRENT_CALL: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "cinderdb_current_call", default=None
+)
+
+
+def current_call() -> str | None:
+    """The outermost DB API function running in this thread (or task), if any.
+
+    Fault injection and attribution use it to tell which API call a storage
+    request belongs to (a function calling another keeps the outer name).
+    """
+    return _CURRENT_CALL.get()
+
+
 def _guarded(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
     """``method`` behind its contract policy, with integer ids turned into text."""
     policy, project_arg, class_arg = POLICIES[name]
@@ -146,7 +161,13 @@ def _guarded(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
             class_name = argument(args, kwargs, class_slot, class_arg or "")
             if class_name != context.quota_class:
                 raise exception.NotAuthorized()
-        return method(self, context, *args, **kwargs)
+        if _CURRENT_CALL.get() is not None:
+            return method(self, context, *args, **kwargs)
+        token = _CURRENT_CALL.set(name)
+        try:
+            return method(self, context, *args, **kwargs)
+        finally:
+            _CURRENT_CALL.reset(token)
 
     guarded.__cinder_wrapped__ = True  # type: ignore[attr-defined]
     return guarded

@@ -1,0 +1,183 @@
+"""``cinderbench compare``: the main job. Both designs, one dataset, the standard mix, side by side.
+
+With no options it runs on embedded defaults: a file SQLite database in a
+temporary directory, and a MagnetoDB server it starts itself (``ServerProcess``
+over a temporary LMDB store) once the MagnetoDB backend of the DB API exists
+(``cinderdb.magneto.backend``). Until then the second backend is a temporary
+database on the local MariaDB/MySQL (``CINDERBENCH_MYSQL_URL``), when one
+answers. ``--sql URL`` and ``--magnetodb URL`` switch to real servers.
+
+It seeds both backends with the same dataset (5,000 volumes by default, see
+``DEFAULT_VOLUMES``), runs the standard mix for 35 s with every planned
+operation executed on both back to back, writes the results directory, prints
+the summary, then runs the steps in ``AFTER_RUN`` (validation and the HTML
+report hook in there) while the backends are still up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from bench.results import Results
+
+#: Steps run on the finished results, in order: ``"module:function"``, each called as
+#: ``function(results, args)`` while the compared backends are still up;
+#: ``args.backends`` holds their ``(label, url)`` pairs. Validation (issue #7)
+#: goes before the report (issue #8), which shows its findings.
+AFTER_RUN: list[str] = ["reports.cli:after_compare"]
+
+#: 20 projects and 5k volumes: lists return hundreds of volumes and the inverted
+#: metadata items hold thousands of ids; the run phase stays under a minute, so
+#: validation and the report fit in the 2 minutes compare has.
+DEFAULT_VOLUMES = 5_000
+DEFAULT_PROJECTS = 20
+DEFAULT_DURATION = 35.0
+MYSQL_SERVER_URL = "mysql+pymysql://root@127.0.0.1:3306"
+
+
+def magnetodb_backend_available() -> bool:
+    """Whether the MagnetoDB design of the DB API is complete: its module imports, its
+    class is concrete and defines every contract function (it is built in stages)."""
+    import inspect
+
+    from cinderdb import BACKENDS, FUNCTIONS
+
+    module_name, class_name = BACKENDS["magnetodb"].split(":")
+    try:
+        backend_class = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError):
+        return False
+    return not inspect.isabstract(backend_class) and all(
+        callable(getattr(backend_class, name, None)) for name in FUNCTIONS
+    )
+
+
+@contextlib.contextmanager
+def _magnetodb_server(directory: str) -> Iterator[str]:
+    """A MagnetoDB server over a temporary LMDB store; yields the backend URL."""
+    from magnetodb.server.process import ServerProcess
+
+    with ServerProcess(os.path.join(directory, "magnetodb"), engine="lmdb") as server:
+        address = urlsplit(server.url)
+        yield f"magnetodb://{address.hostname}:{address.port}/cinderbench"
+
+
+@contextlib.contextmanager
+def _mysql_scratch_database() -> Iterator[str | None]:
+    """A throw-away database on the local MySQL/MariaDB, or None when none answers."""
+    import pymysql
+    from sqlalchemy.engine import make_url
+
+    server = make_url(os.environ.get("CINDERBENCH_MYSQL_URL", MYSQL_SERVER_URL))
+    try:
+        admin = pymysql.connect(
+            host=server.host or "127.0.0.1",
+            port=server.port or 3306,
+            user=server.username or "root",
+            password=server.password or "",
+            autocommit=True,
+            connect_timeout=3,
+        )
+    except pymysql.MySQLError:
+        yield None
+        return
+    name = f"cinderbench_compare_{uuid.uuid4().hex[:10]}"
+    try:
+        admin.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        base = server.set(database=name, query={"charset": "utf8mb4"})
+        yield base.render_as_string(hide_password=False)
+    finally:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.close()
+
+
+@contextlib.contextmanager
+def backends_for(args: argparse.Namespace) -> Iterator[tuple[list[tuple[str, str]], list[str]]]:
+    """The ``(label, url)`` pairs to compare, and notes on how they were chosen."""
+    from bench.session import backend_labels
+
+    notes: list[str] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="cinderbench-compare-") as scratch,
+        contextlib.ExitStack() as stack,
+    ):
+        sql = args.sql or f"sqlite:///{os.path.join(scratch, 'cinder.sqlite')}"
+        second = args.magnetodb
+        if second is None and magnetodb_backend_available():
+            second = stack.enter_context(_magnetodb_server(scratch))
+            notes.append("MagnetoDB: a server started over a temporary LMDB store")
+        elif second is None:
+            notes.append(
+                "the MagnetoDB backend (cinderdb.magneto.backend) is not available yet; "
+                "comparing with a temporary MySQL/MariaDB database instead"
+            )
+            second = stack.enter_context(_mysql_scratch_database())
+            if second is None:
+                notes.append("no MySQL/MariaDB answers: running the SQL backend alone")
+        specs = [sql] + ([second] if second else [])
+        yield backend_labels(specs), notes
+
+
+def after_run(results: Results, args: argparse.Namespace) -> None:
+    """The one place later steps run on the results: validation, then the report.
+
+    Called while the compared backends are still up (``args.backends``).
+    """
+    for step in AFTER_RUN:
+        module_name, function_name = step.split(":")
+        getattr(importlib.import_module(module_name), function_name)(results, args)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from bench.runner import add_dataset_arguments, add_run_arguments
+
+    parser = subparsers.add_parser(
+        "compare",
+        help="compare the SQL and MagnetoDB designs side by side (the main job)",
+        description=__doc__.split("\n\n")[1],
+    )
+    parser.add_argument("--sql", metavar="URL", help="SQL backend URL (default: temp SQLite)")
+    parser.add_argument(
+        "--magnetodb", metavar="URL", help="MagnetoDB backend URL (default: a server it starts)"
+    )
+    add_dataset_arguments(parser)
+    add_run_arguments(parser, duration=DEFAULT_DURATION)
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from bench.runner import dataset_spec, run_parameters
+    from bench.session import execute_run, print_counters, print_summary
+
+    console = Console()
+    spec = dataset_spec(args, volumes=DEFAULT_VOLUMES, projects=DEFAULT_PROJECTS)
+    params = run_parameters(args, DEFAULT_DURATION)
+    with backends_for(args) as (backends, notes):
+        for note in notes:
+            console.print(f"[yellow]{note}[/yellow]")
+        extra: dict[str, Any] = {"compare": {"notes": notes, "after_run": list(AFTER_RUN)}}
+        results = execute_run(
+            backends,
+            spec,
+            params,
+            args.output,
+            progress=not args.quiet,
+            command="compare",
+            extra=extra,
+        )
+        print_summary(results)
+        print_counters(results)
+        args.backends = backends
+        after_run(results, args)
+    console.print(f"results: {results.path}")
+    return 0

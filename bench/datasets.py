@@ -1,0 +1,495 @@
+"""The load phase: a Cinder deployment's content, deterministic from a seed.
+
+``build_dataset(spec)`` makes a ``cinderdb.bulk.BulkData`` (YCSB's load phase):
+projects with users, volume types with extra specs and QoS specs, volumes
+with sizes, statuses, user metadata (a configurable number of keys drawn from
+a key pool, each with a configurable value cardinality), admin metadata,
+attachments (multiattach volumes may have several), image metadata for
+bootable volumes, snapshots with metadata, consistency groups with
+cgsnapshots, quota limits and classes, and quota usages that equal what
+exists. The same spec gives the same ``BulkData``, ids and timestamps
+included, so both backends (and a later replay) start from one logical state.
+
+``load_dataset(backend, data)`` writes it with ``Backend.bulk_load`` behind a rich
+progress bar.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from cinderdb.base import Backend
+from cinderdb.bulk import BulkData
+from cinderdb.records import Record, blank
+
+#: Size choices (GB) and their weights: many small volumes, a long tail.
+SIZES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+SIZE_WEIGHTS = (14, 10, 16, 22, 14, 10, 7, 4, 2, 1)
+
+#: Realistic names first; a larger pool continues as key-NN.
+METADATA_KEYS = ("owner", "env", "tier", "app", "team", "cost-center", "backup", "purpose")
+TYPE_NAMES = ("lvmdriver-1", "ceph-ssd", "ceph-hdd", "netapp-gold", "nfs-bulk", "pure-iops")
+QOS_SPECS = (
+    ("back-end", {"total_iops_sec": "5000", "total_bytes_sec": "104857600"}),
+    ("front-end", {"read_iops_sec": "2000", "write_iops_sec": "1000"}),
+    ("both", {"total_iops_sec": "20000"}),
+)
+IMAGE_KEYS = ("image_id", "image_name", "checksum", "container_format", "disk_format", "min_disk")
+EPOCH = dt.datetime(2015, 10, 15)  # Liberty's release month: timestamps do not depend on today
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What to generate; every field has a default so ``DatasetSpec()`` is a small cloud."""
+
+    seed: int = 42
+    projects: int = 20
+    #: projects with limits and nothing else: quota-delete/update churn lands there
+    spare_projects: int = 2
+    users_per_project: int = 3
+    volumes: int = 10_000
+    volume_types: int = 4
+    qos_specs: int = 2
+    #: user metadata pairs per volume, keys drawn from a pool of ``metadata_key_pool``
+    metadata_keys: int = 3
+    metadata_key_pool: int = 12
+    #: distinct values per metadata key (the selectivity of a metadata filter)
+    metadata_values: int = 20
+    snapshot_fraction: float = 0.3
+    snapshot_metadata_keys: int = 2
+    in_use_fraction: float = 0.25
+    error_fraction: float = 0.03
+    multiattach_fraction: float = 0.05
+    bootable_fraction: float = 0.2
+    groups_per_project: int = 2
+    group_volume_fraction: float = 0.04
+    cgsnapshot_fraction: float = 0.5
+    quota_classes: tuple[str, ...] = ("gold", "silver")
+    #: limits = usage * headroom + a constant: creates rarely hit OverQuota
+    quota_headroom: float = 4.0
+    #: projects whose limits leave only a few volumes of room (quota churn)
+    tight_quota_fraction: float = 0.0
+    #: skew of project sizes: project i gets weight 1 / (i + 1) ** skew
+    project_skew: float = 0.5
+    hosts: int = 4
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DatasetSpec:
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if "quota_classes" in values:
+            values["quota_classes"] = tuple(values["quota_classes"])
+        return cls(**values)
+
+
+def metadata_key_names(pool: int) -> list[str]:
+    """The metadata key pool: realistic names, then ``key-NN``."""
+    return [METADATA_KEYS[i] if i < len(METADATA_KEYS) else f"key-{i:02d}" for i in range(pool)]
+
+
+def metadata_value(key: str, index: int) -> str:
+    return f"{key}-{index}"
+
+
+class _Ids:
+    """uuid4-shaped ids from the dataset's own random stream."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def hex(self) -> str:
+        return uuid.UUID(int=self.rng.getrandbits(128), version=4).hex
+
+
+def _stamp(rng: random.Random, max_age_days: int = 365) -> dt.datetime:
+    return EPOCH - dt.timedelta(seconds=rng.randrange(max_age_days * 86400))
+
+
+def _with_times(record: Record, created: dt.datetime, updated: dt.datetime | None) -> Record:
+    record["created_at"], record["updated_at"] = created, updated
+    return record
+
+
+@dataclass
+class Dataset:
+    """The generated content plus the facts the live view needs beyond the records."""
+
+    spec: DatasetSpec
+    data: BulkData
+    #: project id -> user ids, in project order
+    users: dict[str, list[str]]
+    spare_projects: list[str]
+
+
+class _Builder:
+    """One generation pass; fields are the sections being filled."""
+
+    def __init__(self, spec: DatasetSpec) -> None:
+        self.spec = spec
+        self.rng = random.Random(spec.seed)
+        self.ids = _Ids(self.rng)
+        self.data = BulkData()
+        self.keys = metadata_key_names(spec.metadata_key_pool)
+        self.hosts = [f"cinder-volume-{i}@lvm" for i in range(max(spec.hosts, 1))]
+        self._visible: dict[str, list[Record]] = {}
+
+    def visible_types(self, project: str) -> list[Record]:
+        """The types a project may use: public ones and private ones shared with it."""
+        types = self._visible.get(project)
+        if types is None:
+            types = self._visible[project] = [
+                t for t in self.data.volume_types if t["is_public"] or project in t["projects"]
+            ]
+        return types
+
+    def build(self) -> Dataset:
+        spec = self.spec
+        projects = [self.ids.hex() for _ in range(spec.projects + spec.spare_projects)]
+        active, spare = projects[: spec.projects], projects[spec.projects :]
+        users = {p: [self.ids.hex() for _ in range(spec.users_per_project)] for p in projects}
+        qos = self._qos_specs()
+        types = self._volume_types(qos, active)
+        groups = self._groups(active, types, users)
+        self._volumes(active, types, groups, users)
+        self._snapshots_and_cgsnapshots(groups, users)
+        self._quotas(projects, types, tight=set(self._tight(active)))
+        return Dataset(spec, self.data, users, spare)
+
+    # ------------------------------------------------------------ types, qos
+
+    def _qos_specs(self) -> list[Record]:
+        for i in range(self.spec.qos_specs):
+            consumer, specs = QOS_SPECS[i % len(QOS_SPECS)]
+            created = _stamp(self.rng, 720)
+            self.data.qos_specs.append(
+                {
+                    "id": self.ids.uuid(),
+                    "name": f"qos-{consumer}-{i}",
+                    "consumer": consumer,
+                    "specs": dict(specs),
+                    "created_at": created,
+                    "updated_at": None,
+                    "deleted_at": None,
+                    "deleted": False,
+                }
+            )
+        return self.data.qos_specs
+
+    def _volume_types(self, qos: list[Record], projects: list[str]) -> list[Record]:
+        for i in range(max(self.spec.volume_types, 1)):
+            name = TYPE_NAMES[i] if i < len(TYPE_NAMES) else f"type-{i}"
+            record = _with_times(blank("volume_type"), _stamp(self.rng, 720), None)
+            public = i % 5 != 4  # every fifth type is private to a few projects
+            record.update(
+                id=self.ids.uuid(),
+                name=name,
+                is_public=public,
+                description=f"{name} backend",
+                qos_specs_id=qos[i % len(qos)]["id"] if qos and i % 2 == 0 else None,
+            )
+            record["extra_specs"] = {
+                "volume_backend_name": name,
+                "capabilities:multiattach": "<is> True" if i % 2 else "<is> False",
+            }
+            chosen = self.rng.sample(projects, min(2, len(projects)))
+            record["projects"] = [] if public else sorted(chosen)
+            self.data.volume_types.append(record)
+        return self.data.volume_types
+
+    # ---------------------------------------------------------------- groups
+
+    def _groups(
+        self, projects: list[str], types: list[Record], users: dict[str, list[str]]
+    ) -> dict[str, list[Record]]:
+        groups: dict[str, list[Record]] = defaultdict(list)
+        for project in projects:
+            for _ in range(self.spec.groups_per_project):
+                vtype = self.rng.choice(self.visible_types(project))
+                record = _with_times(blank("consistencygroup"), _stamp(self.rng), None)
+                record.update(
+                    id=self.ids.uuid(),
+                    user_id=self.rng.choice(users[project]),
+                    project_id=project,
+                    host=self.rng.choice(self.hosts),
+                    availability_zone="nova",
+                    name=f"cg-{len(self.data.consistencygroups)}",
+                    description="consistency group",
+                    volume_type_id=vtype["id"],
+                    status="available",
+                )
+                groups[project].append(record)
+                self.data.consistencygroups.append(record)
+        return groups
+
+    # --------------------------------------------------------------- volumes
+
+    def _project_weights(self, projects: list[str]) -> list[float]:
+        return [1.0 / (i + 1) ** self.spec.project_skew for i in range(len(projects))]
+
+    def _volumes(
+        self,
+        projects: list[str],
+        types: list[Record],
+        groups: dict[str, list[Record]],
+        users: dict[str, list[str]],
+    ) -> None:
+        spec, rng = self.spec, self.rng
+        owners = rng.choices(projects, self._project_weights(projects), k=spec.volumes)
+        sizes = rng.choices(SIZES, SIZE_WEIGHTS, k=spec.volumes)
+        template = blank("volume")
+        template.update(availability_zone="nova", replication_status="disabled")
+        for index in range(spec.volumes):
+            project = owners[index]
+            volume = dict(template)
+            created = _stamp(rng)
+            volume.update(
+                id=self.ids.uuid(),
+                user_id=rng.choice(users[project]),
+                project_id=project,
+                size=sizes[index],
+                created_at=created,
+                updated_at=created + dt.timedelta(seconds=rng.randrange(1, 600)),
+                scheduled_at=created,
+                launched_at=created + dt.timedelta(seconds=rng.randrange(1, 60)),
+                display_name=f"vol-{index}",
+                display_description="",
+                multiattach=rng.random() < spec.multiattach_fraction,
+                bootable=rng.random() < spec.bootable_fraction,
+            )
+            vtype = rng.choice(self.visible_types(project))
+            group = None
+            roll = rng.random()
+            if groups.get(project) and rng.random() < spec.group_volume_fraction:
+                group = rng.choice(groups[project])
+                vtype = next(t for t in types if t["id"] == group["volume_type_id"])
+            volume["volume_type_id"] = vtype["id"]
+            volume["consistencygroup_id"] = group["id"] if group else None
+            volume["host"] = f"{rng.choice(self.hosts)}#pool-{rng.randrange(2)}"
+            volume["provider_location"] = f"iqn.2010-10.org.openstack:volume-{volume['id']}"
+            volume["metadata"] = self._metadata(spec.metadata_keys)
+            volume["admin_metadata"] = {}
+            volume["attachments"] = []
+            if group is None and roll < spec.in_use_fraction:
+                self._attach(volume)
+            elif group is None and roll < spec.in_use_fraction + spec.error_fraction:
+                volume.update(status="error", attach_status="detached", launched_at=None)
+                if rng.random() < 0.5:  # scheduling failed: no host (delete's short path)
+                    volume["host"] = None
+            else:
+                volume.update(status="available", attach_status="detached")
+                if rng.random() < 0.5:
+                    volume["admin_metadata"] = {"readonly": "False"}
+            if volume["bootable"]:
+                self._image_metadata(volume_id=volume["id"])
+            self.data.volumes.append(volume)
+
+    def _metadata(self, count: int) -> dict[str, str]:
+        keys = self.rng.sample(self.keys, min(count, len(self.keys)))
+        cardinality = max(self.spec.metadata_values, 1)
+        return {key: metadata_value(key, self.rng.randrange(cardinality)) for key in keys}
+
+    def _attach(self, volume: Record) -> None:
+        count = self.rng.randint(1, 3) if volume["multiattach"] else 1
+        for _ in range(count):
+            attach_time = volume["created_at"] + dt.timedelta(seconds=self.rng.randrange(60, 9000))
+            attachment = _with_times(blank("attachment"), attach_time, attach_time)
+            attachment.update(
+                id=self.ids.uuid(),
+                volume_id=volume["id"],
+                attached_host=f"compute-{self.rng.randrange(64)}",
+                instance_uuid=self.ids.uuid(),
+                mountpoint=f"/dev/vd{'bcdefgh'[len(volume['attachments'])]}",
+                attach_time=attach_time,
+                attach_mode="rw",
+                attach_status="attached",
+            )
+            volume["attachments"].append(attachment)
+        volume.update(status="in-use", attach_status="attached")
+        volume["admin_metadata"] = {"attached_mode": "rw", "readonly": "False"}
+
+    def _image_metadata(self, volume_id: str | None = None, snapshot_id: str | None = None) -> None:
+        image = self.ids.uuid()
+        values = {
+            "image_id": image,
+            "image_name": f"cirros-{image[:8]}",
+            "checksum": image.replace("-", ""),
+            "container_format": "bare",
+            "disk_format": "qcow2",
+            "min_disk": "0",
+        }
+        for key in IMAGE_KEYS:
+            self.data.glance_metadata.append(
+                {
+                    "volume_id": volume_id,
+                    "snapshot_id": snapshot_id,
+                    "key": key,
+                    "value": values[key],
+                }
+            )
+
+    # ------------------------------------------------------------- snapshots
+
+    def _snapshot(self, volume: Record, cgsnapshot_id: str | None) -> Record:
+        created = volume["created_at"] + dt.timedelta(seconds=self.rng.randrange(60, 86400))
+        snapshot = _with_times(blank("snapshot"), created, created)
+        snapshot.update(
+            id=self.ids.uuid(),
+            volume_id=volume["id"],
+            user_id=volume["user_id"],
+            project_id=volume["project_id"],
+            status="available" if self.rng.random() < 0.97 else "error",
+            progress="100%",
+            volume_size=volume["size"],
+            display_name=f"snap-{len(self.data.snapshots)}",
+            display_description="",
+            volume_type_id=volume["volume_type_id"],
+            cgsnapshot_id=cgsnapshot_id,
+        )
+        snapshot["metadata"] = self._metadata(self.spec.snapshot_metadata_keys)
+        self.data.snapshots.append(snapshot)
+        return snapshot
+
+    def _snapshots_and_cgsnapshots(
+        self, groups: dict[str, list[Record]], users: dict[str, list[str]]
+    ) -> None:
+        members: dict[str, list[Record]] = defaultdict(list)
+        for volume in self.data.volumes:
+            if volume["consistencygroup_id"]:
+                members[volume["consistencygroup_id"]].append(volume)
+            elif self.rng.random() < self.spec.snapshot_fraction:
+                for _ in range(self.rng.choice((1, 1, 1, 2, 3))):
+                    snapshot = self._snapshot(volume, None)
+                    if volume["bootable"]:
+                        self._image_metadata(snapshot_id=snapshot["id"])
+        for project_groups in groups.values():
+            for group in project_groups:
+                volumes = members.get(group["id"])
+                if not volumes or self.rng.random() >= self.spec.cgsnapshot_fraction:
+                    continue
+                created = _stamp(self.rng, 30)
+                cgsnapshot = _with_times(blank("cgsnapshot"), created, created)
+                cgsnapshot.update(
+                    id=self.ids.uuid(),
+                    consistencygroup_id=group["id"],
+                    user_id=group["user_id"],
+                    project_id=group["project_id"],
+                    name=f"cgsnap-{len(self.data.cgsnapshots)}",
+                    description="",
+                    status="available",
+                )
+                self.data.cgsnapshots.append(cgsnapshot)
+                for volume in volumes:
+                    self._snapshot(volume, cgsnapshot["id"])["status"] = "available"
+
+    # ---------------------------------------------------------------- quotas
+
+    def _tight(self, projects: list[str]) -> Iterable[str]:
+        count = round(len(projects) * self.spec.tight_quota_fraction)
+        return projects[len(projects) - count :] if count else ()
+
+    def _quotas(self, projects: list[str], types: list[Record], tight: set[str]) -> None:
+        usage = _usages(self.data, types)
+        created = _stamp(self.rng, 720)
+        headroom = self.spec.quota_headroom
+        for project in projects:
+            counts = usage.get(project, {})
+            for resource, floor in (
+                ("volumes", 100),
+                ("snapshots", 100),
+                ("gigabytes", 10_000),
+                ("consistencygroups", 20),
+            ):
+                in_use = counts.get(resource, 0)
+                if project in tight:
+                    limit = in_use + (5 if resource != "gigabytes" else 100)
+                else:
+                    limit = int(in_use * headroom) + floor
+                record = _with_times(blank("quota"), created, None)
+                record.update(project_id=project, resource=resource, hard_limit=limit)
+                self.data.quotas.append(record)
+            for resource in sorted(counts):
+                record = _with_times(blank("quota_usage"), created, EPOCH)
+                record.update(
+                    project_id=project, resource=resource, in_use=counts[resource], reserved=0
+                )
+                self.data.quota_usages.append(record)
+        for class_index, class_name in enumerate(self.spec.quota_classes):
+            factor = 2 ** (len(self.spec.quota_classes) - class_index)
+            for resource, base in (("volumes", 10), ("snapshots", 10), ("gigabytes", 1000)):
+                record = _with_times(blank("quota_class"), created, None)
+                record.update(class_name=class_name, resource=resource, hard_limit=base * factor)
+                self.data.quota_classes.append(record)
+
+
+def _usages(data: BulkData, types: list[Record]) -> dict[str, dict[str, int]]:
+    """Per project, the usage Cinder's sync functions would count (live rows only)."""
+    type_names = {t["id"]: t["name"] for t in types}
+    volume_type = {v["id"]: v["volume_type_id"] for v in data.volumes}
+    usage: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for volume in data.volumes:
+        counts = usage[volume["project_id"]]
+        counts["volumes"] += 1
+        counts["gigabytes"] += volume["size"]
+        name = type_names.get(volume["volume_type_id"])
+        if name:
+            counts[f"volumes_{name}"] += 1
+            counts[f"gigabytes_{name}"] += volume["size"]
+    for snapshot in data.snapshots:
+        counts = usage[snapshot["project_id"]]
+        counts["snapshots"] += 1
+        counts["gigabytes"] += snapshot["volume_size"]
+        name = type_names.get(volume_type.get(snapshot["volume_id"]))
+        if name:
+            counts[f"snapshots_{name}"] += 1
+            counts[f"gigabytes_{name}"] += snapshot["volume_size"]
+    for group in data.consistencygroups:
+        usage[group["project_id"]]["consistencygroups"] += 1
+    for project_counts in usage.values():
+        for name in type_names.values():  # an established cloud has a row per type
+            for base in ("volumes", "gigabytes", "snapshots"):
+                project_counts.setdefault(f"{base}_{name}", 0)
+        for base in ("volumes", "gigabytes", "snapshots", "consistencygroups"):
+            project_counts.setdefault(base, 0)
+    return {project: dict(counts) for project, counts in usage.items()}
+
+
+def build_dataset(spec: DatasetSpec) -> Dataset:
+    """The dataset of ``spec``: the same spec always gives the same records."""
+    return _Builder(spec).build()
+
+
+def load_dataset(
+    backend: Backend, data: BulkData, label: str | None = None, quiet: bool = False
+) -> float:
+    """Bulk-load ``data`` into ``backend`` (schema created first); return the seconds it took."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    backend.create_schema()
+    total = data.count()
+    columns = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, disable=quiet, transient=False) as progress:
+        task = progress.add_task(f"loading {label or backend.name}", total=total)
+        started = time.perf_counter()
+        backend.bulk_load(data, progress=lambda n: progress.advance(task, n))
+        elapsed = time.perf_counter() - started
+        progress.update(task, completed=total)
+    return elapsed

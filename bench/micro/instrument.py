@@ -1,0 +1,131 @@
+"""``cinderbench bench instrument``: what the instrumentation costs on a MySQL ``volume_get``.
+
+Three arms run interleaved, in a rotating order, over the same volumes in
+every round: the bare backend twice (A and A', whose ratio is the noise
+floor) and the same database through ``Instrumented`` with everything a run
+adds per call: the operation scope, the recorder (HdrHistograms, outcomes,
+per-second series), the SQL counters (``bench.sql_counters`` listeners) and
+the operation-log encoding. Each arm has its own backend object (its own
+engine and pool) so the counters' listeners never touch the bare arms.
+
+The figure is the median over rounds of (instrumented / bare) per-call time,
+with a bootstrap 95% confidence interval; the target is below 1.05.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from collections.abc import Callable
+
+from bench.datasets import DatasetSpec, build_dataset, load_dataset
+from bench.instrument import Instrumented
+from bench.recorder import Recorder
+from bench.results import paired_ratio
+from cinderdb import get_admin_context, open_backend
+
+TARGET = 1.05
+
+
+def _time_block(call: Callable[[str], object], ids: list[str]) -> float:
+    """Mean ns per call over ``ids``."""
+    started = time.perf_counter_ns()
+    for volume_id in ids:
+        call(volume_id)
+    return (time.perf_counter_ns() - started) / len(ids)
+
+
+def measure(url: str, rounds: int, calls: int, volumes: int, seed: int = 7) -> dict[str, object]:
+    """Run the interleaved A/A'/B rounds on ``url``; return ratios and per-call times."""
+    dataset = build_dataset(DatasetSpec(volumes=volumes, projects=5, seed=seed))
+    bare, twin, measured_backend = (open_backend(url) for _ in range(3))
+    recorder = Recorder()
+    instrumented = Instrumented(measured_backend, recorder, "mysql")
+    try:
+        bare.drop_schema()
+        load_dataset(bare, dataset.data, label="bench-instrument", quiet=True)
+        context = get_admin_context()
+        ids = [volume["id"] for volume in dataset.data.volumes]
+        rng = random.Random(seed)
+
+        def plain(backend):
+            return lambda volume_id: backend.volume_get(context, volume_id)
+
+        def wrapped(volume_id: str) -> object:
+            return instrumented.volume_get(context, volume_id)
+
+        def instrumented_block(chosen: list[str]) -> float:
+            started = time.perf_counter_ns()
+            with instrumented.operation("show") as scope:
+                for volume_id in chosen:
+                    wrapped(volume_id)
+            scope.encoded_calls()  # what the run does for the operation log
+            return (time.perf_counter_ns() - started) / len(chosen)
+
+        arms = {
+            "bare": lambda chosen: _time_block(plain(bare), chosen),
+            "bare2": lambda chosen: _time_block(plain(twin), chosen),
+            "instrumented": instrumented_block,
+        }
+        warm = rng.sample(ids, min(len(ids), 50))
+        for arm in arms.values():  # warm the statement caches and pools of every arm
+            arm(warm)
+        per_arm: dict[str, list[float]] = {name: [] for name in arms}
+        order = list(arms)
+        for round_index in range(rounds):
+            chosen = rng.sample(ids, min(len(ids), calls))
+            rotation = order[round_index % 3 :] + order[: round_index % 3]
+            for name in rotation:
+                per_arm[name].append(arms[name](chosen))
+    finally:
+        instrumented.detach()
+        bare.drop_schema()
+        for backend in (bare, twin, measured_backend):
+            backend.close()
+    pairs_ab = list(zip(per_arm["bare"], per_arm["instrumented"], strict=True))
+    pairs_aa = list(zip(per_arm["bare"], per_arm["bare2"], strict=True))
+    return {
+        "rounds": rounds,
+        "calls_per_round": calls,
+        "bare_us": sorted(per_arm["bare"])[rounds // 2] / 1000,
+        "instrumented_us": sorted(per_arm["instrumented"])[rounds // 2] / 1000,
+        "ratio": paired_ratio(pairs_ab),
+        "noise": paired_ratio(pairs_aa),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bench.compare import _mysql_scratch_database
+
+    parser = argparse.ArgumentParser(prog="cinderbench bench instrument", description=__doc__)
+    parser.add_argument("--url", help="MySQL URL (default: a scratch database on the local server)")
+    parser.add_argument("--rounds", type=int, default=120, help="interleaved rounds (120)")
+    parser.add_argument("--calls", type=int, default=40, help="volume_get calls per arm (40)")
+    parser.add_argument("--volumes", type=int, default=2000, help="volumes loaded (2000)")
+    args = parser.parse_args(argv)
+    with _mysql_scratch_database() as scratch:
+        url = args.url or scratch
+        if url is None:
+            print("no MySQL/MariaDB answers; give --url mysql+pymysql://...")
+            return 2
+        figures = measure(url, args.rounds, args.calls, args.volumes)
+    ratio, noise = figures["ratio"], figures["noise"]
+    low, high = ratio["ci95"]
+    print(
+        f"volume_get (admin, 7-table join) on MySQL, {figures['rounds']} interleaved rounds of "
+        f"{figures['calls_per_round']} calls per arm"
+    )
+    print(
+        f"  bare:         {figures['bare_us']:8.1f} µs/call (median round)\n"
+        f"  instrumented: {figures['instrumented_us']:8.1f} µs/call (median round)"
+    )
+    print(
+        f"  instrumented / bare = {ratio['median']:.4f}  95% CI [{low:.4f}, {high:.4f}]  "
+        f"(overhead {100 * (ratio['median'] - 1):+.2f}%, target < {100 * (TARGET - 1):.0f}%)"
+    )
+    print(
+        f"  noise floor, bare / bare (A/A) = {noise['median']:.4f}  "
+        f"95% CI [{noise['ci95'][0]:.4f}, {noise['ci95'][1]:.4f}]"
+    )
+    return 0 if high < TARGET else 1

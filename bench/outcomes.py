@@ -1,0 +1,39 @@
+"""How a call or an operation ended: ok, rejected (a Cinder outcome), or error (a fault).
+
+Cinder's API answers most exceptions with a 4xx: ``VolumeNotFound``,
+``OverQuota``, an ``InvalidVolume`` raised by the API's own checks. Those are
+*rejections*, part of the behaviour under test. ``DBError`` (a storage failure)
+and anything that is not a Cinder exception are *errors*. Results key both by
+exception class name.
+"""
+
+from __future__ import annotations
+
+from cinderdb import exception
+
+OK, REJECTED, ERROR = "ok", "rejected", "error"
+OUTCOMES = (OK, REJECTED, ERROR)
+
+
+class ApiError(Exception):
+    """A refusal of Cinder's API layer that has no DB-API exception class.
+
+    Subclasses carry Cinder's names (``InvalidSnapshot``, ``VolumeAttached``...),
+    so results key these refusals exactly as Cinder names them.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def classify(error: BaseException | None) -> tuple[str, str | None]:
+    """``(outcome, exception class name or None)``."""
+    if error is None:
+        return OK, None
+    name = type(error).__name__
+    if isinstance(error, ApiError):
+        return REJECTED, name
+    if isinstance(error, exception.CinderException) and not isinstance(error, exception.DBError):
+        return REJECTED, name
+    return ERROR, name

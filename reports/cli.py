@@ -1,0 +1,53 @@
+"""``cinderbench report RESULTS... -o report.html``, and the step ``cinderbench compare`` ends with.
+
+Heavy imports (pandas, matplotlib, Jinja2) happen inside the command, so
+``cinderbench --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+#: The report's name inside a results directory (written by ``cinderbench compare``).
+REPORT_NAME = "report.html"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="render results directories into one self-contained HTML report",
+        description=(
+            "Render one HTML file (inline CSS and charts, no network needed) comparing the "
+            "backends of the newest results directory; with several, trends across them."
+        ),
+    )
+    parser.add_argument("results", nargs="+", metavar="RESULTS", help="results directories")
+    parser.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        help=f"HTML file to write (default: {REPORT_NAME} in the newest results directory)",
+    )
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from reports.build import load_runs, write_report
+
+    output = args.output
+    if output is None:
+        output = load_runs(args.results)[-1].path / REPORT_NAME
+    path = write_report(args.results, output)
+    print(f"report: {path}")
+    return 0
+
+
+def after_compare(results: Any, args: argparse.Namespace) -> Path:
+    """The last step of ``cinderbench compare``: the report into its results directory."""
+    from reports.build import write_report
+
+    path = write_report([results.path], Path(results.path) / REPORT_NAME)
+    print(f"report: {path}")
+    return path

@@ -1,0 +1,56 @@
+"""Fixtures of the measurement-core tests: a backend loaded with a small dataset, per backend.
+
+The backends come from the contract suite's one list (``tests.provision``:
+``selected_backends()`` and ``PROVISIONERS``), so a backend added there (the
+MagnetoDB design) is covered here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from bench.datasets import Dataset, DatasetSpec, build_dataset, load_dataset
+from bench.mixes import MIXES
+from bench.runner import Bench, Worker
+from tests.provision import PROVISIONERS, selected_backends
+
+#: A small cloud that still has every kind of record the catalog needs.
+SMALL = DatasetSpec(
+    seed=11,
+    projects=3,
+    spare_projects=1,
+    volumes=90,
+    in_use_fraction=0.3,
+    error_fraction=0.1,
+    multiattach_fraction=0.2,
+    snapshot_fraction=0.4,
+    groups_per_project=2,
+    group_volume_fraction=0.3,
+    cgsnapshot_fraction=1.0,
+)
+
+
+@dataclass
+class World:
+    """One backend with SMALL loaded, and a one-backend Bench over it."""
+
+    name: str
+    backend: object
+    dataset: Dataset
+    bench: Bench
+    worker: Worker
+
+
+@pytest.fixture(params=selected_backends())
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
+    dataset = build_dataset(SMALL)
+    with PROVISIONERS[request.param](request) as backend:
+        load_dataset(backend, dataset.data, quiet=True)
+        bench = Bench([(request.param, backend)], dataset, MIXES["uniform"], seed=5)
+        try:
+            yield World(request.param, backend, dataset, bench, bench.worker(0))
+        finally:
+            bench.close()

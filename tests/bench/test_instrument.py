@@ -1,0 +1,222 @@
+"""Instrumentation: every contract function wrapped, outcomes keyed by class, and the counters'
+exact values for a handful of calls and operations (research brief §10 on MariaDB)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from bench.catalog import CATALOG
+from bench.counters import MagnetoProbe, probe_for
+from bench.datasets import build_dataset, load_dataset
+from bench.instrument import Instrumented
+from bench.recorder import Recorder
+from bench.runner import Bench
+from cinderdb import FUNCTIONS, RequestContext, exception, get_admin_context
+from magnetodb.client.hooks import RequestStats
+from tests.bench.conftest import SMALL
+
+ADMIN = get_admin_context()
+
+
+@pytest.fixture
+def mariadb(mysql_backend):
+    """The session's MariaDB backend, emptied and loaded with the small dataset."""
+    dataset = build_dataset(SMALL)
+    mysql_backend.drop_schema()
+    load_dataset(mysql_backend, dataset.data, quiet=True)
+    return mysql_backend, dataset
+
+
+def call_counters(recorder: Recorder, name: str, context: str) -> dict[str, tuple[int, int]]:
+    tally = recorder.contexts[("mysql", name, context)]
+    return {k: (v["min"], v["max"]) for k, v in tally.counter_stats().items()}
+
+
+def test_every_contract_function_is_wrapped(mariadb):
+    backend, _ = mariadb
+    instrumented = Instrumented(backend, Recorder(), "mysql")
+    try:
+        for name in FUNCTIONS:
+            wrapped = getattr(instrumented, name)
+            assert wrapped.__name__ == name
+            assert wrapped is not getattr(backend, name)
+        assert instrumented.url == backend.url  # everything else passes through
+    finally:
+        instrumented.detach()
+
+
+def test_failures_are_keyed_by_exception_class(mariadb):
+    backend, _ = mariadb
+    recorder = Recorder()
+    instrumented = Instrumented(backend, recorder, "mysql")
+    try:
+        with pytest.raises(exception.VolumeNotFound):
+            instrumented.volume_get(ADMIN, "no-such-volume")
+        with pytest.raises(exception.AdminRequired):
+            instrumented.volume_get_all(RequestContext(user_id="u", project_id="p"), None, None)
+    finally:
+        instrumented.detach()
+    volume_get = recorder.series[("mysql", "call", "volume_get")]
+    assert volume_get.outcomes == {"rejected": 1}
+    assert volume_get.failures == {"VolumeNotFound": 1}
+    assert recorder.series[("mysql", "call", "volume_get_all")].failures == {"AdminRequired": 1}
+
+
+def test_volume_get_is_one_select_with_the_joins_of_section_10(mariadb):
+    backend, dataset = mariadb
+    recorder = Recorder()
+    instrumented = Instrumented(backend, recorder, "mysql")
+    volume = dataset.data.volumes[0]
+    user = RequestContext(user_id="u", project_id=volume["project_id"])
+    try:
+        for _ in range(3):
+            instrumented.volume_get(ADMIN, volume["id"])
+            instrumented.volume_get(user, volume["id"])
+            instrumented.snapshot_get(ADMIN, dataset.data.snapshots[0]["id"])
+            instrumented.volume_metadata_get(user, volume["id"])
+            instrumented.volume_type_get_all(ADMIN)
+            instrumented.volume_get_all_by_project(
+                ADMIN, volume["project_id"], None, 1000, ["created_at"], ["desc"], {}, None
+            )
+    finally:
+        instrumented.detach()
+    admin_get = call_counters(recorder, "volume_get", "admin")
+    # volumes + metadata, admin metadata, type, extra specs, attachments, group: 7 tables
+    assert admin_get["statements"] == admin_get["selects"] == (1, 1)
+    assert admin_get["joins_left_outer"] == (6, 6)
+    assert admin_get["tables"] == (7, 7)
+    user_get = call_counters(recorder, "volume_get", "user")
+    assert (user_get["statements"], user_get["joins"], user_get["tables"]) == (
+        (1, 1),
+        (5, 5),
+        (6, 6),
+    )
+    snapshot = call_counters(recorder, "snapshot_get", "admin")
+    assert (snapshot["statements"], snapshot["joins"], snapshot["tables"]) == (
+        (1, 1),
+        (2, 2),
+        (3, 3),
+    )
+    # two volume_get exists-checks, then the metadata
+    assert call_counters(recorder, "volume_metadata_get", "user")["selects"] == (3, 3)
+    types = call_counters(recorder, "volume_type_get_all", "admin")
+    assert (types["statements"], types["tables"]) == ((1, 1), (2, 2))
+    # lists load no extra specs: 6 tables for an admin
+    listing = call_counters(recorder, "volume_get_all_by_project", "admin")
+    assert (listing["statements"], listing["tables"]) == ((1, 1), (6, 6))
+
+
+def test_cinder_show_costs_seven_selects(mariadb):
+    """``cinder show`` = volume_get + admin metadata + image metadata, each with its
+    exists-checks (brief §11): 1 + 3 + 3 statements, on every run."""
+    backend, dataset = mariadb
+    bench = Bench([("mysql", backend)], dataset, {"show": 1}, seed=2)
+    try:
+        worker = bench.worker(0)
+        for _ in range(6):
+            bench.step(worker, operation="show")
+        show = bench.recorder.series[("mysql", "op", "show")]
+        stats = show.counter_stats()
+        assert show.count == 6
+        assert (stats["db_calls"]["min"], stats["db_calls"]["max"]) == (3, 3)
+        assert (stats["selects"]["min"], stats["selects"]["max"]) == (7, 7)
+        assert "inserts" not in stats  # never counted: zeros are not stored
+        assert "updates" not in stats
+    finally:
+        bench.close()
+
+
+def test_create_counters_are_the_sum_of_its_calls(mariadb):
+    backend, dataset = mariadb
+    bench = Bench([("mysql", backend)], dataset, {"create": 1}, seed=4)
+    try:
+        step = bench.step(bench.worker(0), operation="create")
+        assert step.runs["mysql"].error is None
+        calls = bench.recorder.series
+        op_statements = calls[("mysql", "op", "create")].counter_stats()["statements"]["sum"]
+        per_call = sum(
+            series.counter_stats()["statements"]["sum"]
+            for (backend_label, kind, _), series in calls.items()
+            if kind == "call" and backend_label == "mysql"
+        )
+        assert op_statements == per_call
+        names = [call[0] for call in step.runs["mysql"].scope.calls]
+        assert names[names.index("quota_reserve") + 1] == "volume_create"
+        assert names[names.index("volume_create") + 1] == "reservation_commit"
+        entries = step.runs["mysql"].scope.encoded_calls()
+        commit = next(e for e in entries if e["fn"] == "reservation_commit")
+        assert commit["refs"] == {"1": names.index("quota_reserve")}
+    finally:
+        bench.close()
+
+
+def test_probe_choice_follows_the_backend(mariadb):
+    backend, _ = mariadb
+    assert probe_for(backend).kind == "sql"
+    assert probe_for(object()) is None
+
+
+class FakeClient:
+    """Just the client surface the probe uses: request hooks and ``batch_write_item``."""
+
+    def __init__(self) -> None:
+        self.hooks: list = []
+
+    def fire(self, **fields) -> None:
+        for hook in self.hooks:
+            hook(RequestStats(**fields))
+
+    def batch_write_item(self, request_items: dict) -> dict:
+        sent = sum(len(items) for items in request_items.values())
+        left = {"volumes_by_project": request_items.get("volumes_by_project", [])[:1]}
+        self.fire(operation="batch_write_item", table=None, status=200, items_written=sent - 1)
+        return {"unprocessed_items": left}
+
+
+def test_magnetodb_probe_counts_requests_items_and_dual_writes():
+    client = FakeClient()
+    probe = MagnetoProbe(client, derived_tables=frozenset({"volumes_by_project"}))
+    probe.attach()
+    token = probe.start()
+    client.fire(operation="get_item", table="volumes", status=200, items_read=1, bytes_received=900)
+    client.fire(operation="put_item", table="volumes", status=200, items_written=1, bytes_sent=700)
+    client.fire(operation="put_item", table="volumes_by_project", status=200, items_written=1)
+    client.fire(
+        operation="update_item",
+        table="volumes",
+        status=400,
+        conditional_check_failed=True,
+        error_type="ConditionalCheckFailedException",
+    )
+    elsewhere = threading.Thread(
+        target=client.fire, kwargs={"operation": "scan", "table": "volumes", "status": 200}
+    )
+    elsewhere.start()
+    elsewhere.join()  # another thread's request is not this call's
+    # a batch spanning a base table and an index table; one index entry comes back unprocessed
+    client.batch_write_item({"volumes": [{}, {}], "volumes_by_project": [{}, {}, {}]})
+    counts = probe.stop(token)
+    probe.detach()
+    assert client.hooks == []
+    assert "batch_write_item" not in vars(client)  # the class's method again
+    assert counts == {
+        "requests": 5,
+        "requests.get_item": 1,
+        "requests.put_item": 2,
+        "requests.update_item": 1,
+        "requests.batch_write_item": 1,
+        "items_read": 1,
+        "items_written": 6,
+        "dual_writes": 3,
+        "conditional_check_failed": 1,
+        "request_errors": 1,
+        "bytes_sent": 700,
+        "bytes_received": 900,
+    }
+
+
+def test_catalog_names_are_its_keys():
+    assert all(name == operation.name for name, operation in CATALOG.items())
+    assert len(CATALOG) == 49

@@ -1,0 +1,69 @@
+"""The short compare CI runs (arguments in ``ci/compare.args``), once per test session.
+
+The report, gate and CI tests all read the results directory of one real
+``cinderbench compare``; it runs once per session even under pytest-xdist
+(the workers share a directory and a file lock, pytest-xdist's recipe).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+ARGS_FILE = REPO / "ci" / "compare.args"
+BASELINE = REPO / "ci" / "baseline.json"
+GATE_CONFIG = REPO / "gate.toml"
+CLI = (sys.executable, "-m", "bench.cli")
+
+
+@dataclass(frozen=True)
+class ShortRun:
+    path: Path
+    output: str
+    seconds: float
+
+
+def compare_args() -> list[str]:
+    return shlex.split(ARGS_FILE.read_text())
+
+
+def cli(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``cinderbench ARGS`` in a subprocess, as CI runs it."""
+    return subprocess.run(
+        [*CLI, *(str(a) for a in args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        check=False,
+    )
+
+
+def short_compare(tmp_path_factory: pytest.TempPathFactory) -> ShortRun:
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    target = root / "ci-compare"
+    with open(root / "ci-compare.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        log = target / "compare.log"
+        if not log.exists():
+            started = time.monotonic()
+            done = cli("compare", *compare_args(), "-o", target, "--quiet")
+            seconds = time.monotonic() - started
+            if done.returncode != 0:
+                pytest.fail(
+                    f"cinderbench compare failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+                )
+            log.write_text(f"{seconds:.1f}\n{done.stdout}")
+        seconds_text, _, output = log.read_text().partition("\n")
+        return ShortRun(target, output, float(seconds_text))

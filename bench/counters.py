@@ -109,40 +109,14 @@ class MagnetoProbe:
         self.client = client
         self.derived = derived_tables
         self._local = threading.local()
-        self._wrapper: Any = None
 
     def attach(self) -> None:
         if self._hook not in self.client.hooks:
             self.client.hooks.append(self._hook)
-        if "batch_write_item" not in vars(self.client):
-            self._wrapper = self._batch_write(self.client.batch_write_item)
-            self.client.batch_write_item = self._wrapper
 
     def detach(self) -> None:
         if self._hook in self.client.hooks:
             self.client.hooks.remove(self._hook)
-        if self._wrapper is not None and vars(self.client).get("batch_write_item") is self._wrapper:
-            del self.client.batch_write_item  # the class's method shows through again
-        self._wrapper = None
-
-    def _batch_write(self, original: Any) -> Any:
-        derived, local = self.derived, self._local
-
-        def batch_write_item(request_items: dict[str, list[Any]], *args: Any, **kwargs: Any):
-            answer = original(request_items, *args, **kwargs)
-            stack = getattr(local, "stack", None)
-            if stack:
-                left = answer.get("unprocessed_items", {}) if isinstance(answer, dict) else {}
-                written = sum(
-                    len(items) - len(left.get(table, ()))
-                    for table, items in request_items.items()
-                    if table in derived
-                )
-                for counts in stack:
-                    counts["dual_writes"] += written
-            return answer
-
-        return batch_write_item
 
     def start(self) -> Any:
         counts = dict.fromkeys(MAGNETO_COUNTERS, 0)
@@ -161,7 +135,7 @@ class MagnetoProbe:
         if not stack:
             return
         by_type = f"requests.{stats.operation}"
-        dual = stats.items_written if stats.table in self.derived else 0
+        dual = sum(n for table, n in stats.written_by_table.items() if table in self.derived)
         for counts in stack:
             counts["requests"] += 1
             counts[by_type] = counts.get(by_type, 0) + 1

@@ -29,7 +29,11 @@ by its own thread, so no lock is needed.
   DELETE, BEGIN, other). On file SQLite the backend's ``BEGIN IMMEDIATE`` is a
   statement; MySQL begins transactions implicitly (no round trip).
 - ``commits``/``rollbacks``: connection-level COMMIT/ROLLBACK (one round trip each).
-  ``round_trips`` = statements + commits + rollbacks.
+- An ``executemany`` with N parameter sets counts as N statements (what
+  Liberty's ORM flush issues and §10 of the brief counts: "4x UPDATE"); its
+  round trips are N too, except an INSERT on MySQL, which PyMySQL rewrites into
+  one multi-row INSERT (``batched_round_trips_saved`` records the difference).
+  ``round_trips`` = statements + commits + rollbacks - batched_round_trips_saved.
 - ``joins_left_outer``/``joins_inner``, ``exists``: parsed from the SQL text
   SQLAlchemy emitted (values are bound parameters, so literals cannot fool it).
 - ``tables``: distinct tables named after FROM/JOIN/UPDATE/INTO, aliases
@@ -95,6 +99,7 @@ class SQLCounts:
     exists: int = 0
     tables: set[str] = field(default_factory=set)
     rows: int = 0
+    batched_round_trips_saved: int = 0
     keep_statements: bool = False
     log: list[StatementRecord] = field(default_factory=list)
 
@@ -104,16 +109,20 @@ class SQLCounts:
 
     @property
     def round_trips(self) -> int:
-        return self.statements + self.commits + self.rollbacks
+        return self.statements + self.commits + self.rollbacks - self.batched_round_trips_saved
 
-    def add(self, shape: StatementShape, rows: int, sql: str) -> None:
-        self.statements += 1
-        self.by_kind[shape.kind] += 1
-        self.joins_left_outer += shape.joins_left_outer
-        self.joins_inner += shape.joins_inner
-        self.exists += shape.exists
+    def add(
+        self, shape: StatementShape, rows: int, sql: str, repeat: int = 1, round_trips: int = 1
+    ) -> None:
+        """One cursor execution: ``repeat`` statements (executemany) in ``round_trips``."""
+        self.statements += repeat
+        self.by_kind[shape.kind] += repeat
+        self.joins_left_outer += shape.joins_left_outer * repeat
+        self.joins_inner += shape.joins_inner * repeat
+        self.exists += shape.exists * repeat
         self.tables |= shape.tables | shape.exists_tables
         self.rows += rows
+        self.batched_round_trips_saved += repeat - round_trips
         if self.keep_statements:
             self.log.append(StatementRecord(shape, rows, sql))
 
@@ -264,8 +273,12 @@ class SQLCounter:
             return
         shape = parse_statement(statement)
         rows = _row_count(shape, cursor, context)
+        repeat = _parameter_sets(parameters) if many else 1
+        # PyMySQL sends an executemany INSERT as one multi-row statement.
+        batched = repeat > 1 and shape.kind == "insert" and conn.dialect.name == "mysql"
+        round_trips = 1 if batched else repeat
         for counts in stack:
-            counts.add(shape, rows, statement)
+            counts.add(shape, rows, statement, repeat, round_trips)
 
     def _commit(self, conn: Any) -> None:
         for counts in getattr(self._local, "stack", None) or ():
@@ -274,6 +287,19 @@ class SQLCounter:
     def _rollback(self, conn: Any) -> None:
         for counts in getattr(self._local, "stack", None) or ():
             counts.rollbacks += 1
+
+
+def _parameter_sets(parameters: Any) -> int:
+    """How many statements an execution ran: one per parameter set of an executemany.
+
+    SQLAlchemy also reports each batch of its "insertmanyvalues" INSERTs as
+    ``many``, with one flat parameter tuple: that is one statement.
+    """
+    if isinstance(parameters, list | tuple) and parameters:
+        first = parameters[0]
+        if isinstance(first, list | tuple | dict):
+            return len(parameters)
+    return 1
 
 
 def _row_count(shape: StatementShape, cursor: Any, context: Any) -> int:

@@ -326,10 +326,14 @@ def number_key(d: Decimal) -> bytes:
 
 
 def prefix_end(prefix: bytes) -> bytes:
-    """Smallest byte string greater than every string starting with ``prefix``."""
+    """Smallest byte string greater than every string starting with ``prefix``.
+
+    Only a prefix holding a byte below 0xFF has one; storage keys always start
+    with a kind byte and a table prefix, so every prefix built from them does.
+    """
     p = prefix.rstrip(b"\xff")
     if not p:
-        return b"\xff" * (len(prefix) + 1)
+        raise ValueError(f"no finite upper bound for keys starting with {prefix!r}")
     return p[:-1] + bytes((p[-1] + 1,))
 
 

@@ -113,15 +113,16 @@ class MagnetoClient:
         error: MagnetoError | None,
         result: Any = None,
     ) -> None:
-        read = written = 0
+        read, by_table = 0, {}
         if result is not None:
-            read, written = _counts(operation, result, data)
+            read, by_table = _counts(operation, table, result, data)
         stats = RequestStats(
             operation=operation,
             table=table,
             status=status,
             items_read=read,
-            items_written=written,
+            items_written=sum(by_table.values()),
+            written_by_table=by_table,
             bytes_sent=len(data) if data else 0,
             bytes_received=len(raw),
             conditional_check_failed=error is not None
@@ -325,23 +326,27 @@ class MagnetoClient:
         return [t["href"].rsplit("/", 1)[1] for t in list_tables_result.get("tables", [])]
 
 
-def _counts(operation: str, result: Any, data: bytes | None) -> tuple[int, int]:
-    """(items read, items written) of a successful response."""
+def _counts(
+    operation: str, table: str | None, result: Any, data: bytes | None
+) -> tuple[int, dict[str, int]]:
+    """(items read, items written per table) of a successful response."""
     if operation == "get_item":
-        return (1 if "item" in result else 0), 0
+        return (1 if "item" in result else 0), {}
     if operation == "query":
-        return result.get("count", 0), 0
+        return result.get("count", 0), {}
     if operation == "scan":
-        return result.get("scanned_count", 0), 0
+        return result.get("scanned_count", 0), {}
     if operation == "batch_get_item":
-        return sum(len(v) for v in result.get("responses", {}).values()), 0
-    if operation in ("put_item", "update_item", "delete_item"):
-        return 0, 1
+        return sum(len(v) for v in result.get("responses", {}).values()), {}
+    if operation in ("put_item", "update_item", "delete_item") and table is not None:
+        return 0, {table: 1}
     if operation == "batch_write_item" and data:
-        sent = sum(len(v) for v in orjson.loads(data)["request_items"].values())
-        left = sum(len(v) for v in result.get("unprocessed_items", {}).values())
-        return 0, sent - left
-    return 0, 0
+        left = result.get("unprocessed_items", {})
+        return 0, {
+            name: len(requests) - len(left.get(name, ()))
+            for name, requests in orjson.loads(data)["request_items"].items()
+        }
+    return 0, {}
 
 
 def connect(

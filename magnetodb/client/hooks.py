@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(slots=True)
@@ -12,7 +12,9 @@ class RequestStats:
     ``bytes_sent``/``bytes_received`` count JSON bodies (not HTTP framing);
     ``items_read`` is items returned by get/query/batch_get and items scanned
     by scan; ``items_written`` is 1 for a successful put/update/delete and the
-    processed requests of a batch_write; ``status`` is 0 when the transport failed.
+    processed requests of a batch_write, and ``written_by_table`` splits those
+    writes by table (a batch may span several); ``status`` is 0 when the
+    transport failed.
     """
 
     operation: str
@@ -25,6 +27,7 @@ class RequestStats:
     conditional_check_failed: bool = False
     error_type: str | None = None
     duration_ns: int = 0
+    written_by_table: dict[str, int] = field(default_factory=dict)
 
 
 class StatsCollector:

@@ -14,7 +14,6 @@ from bench.instrument import Instrumented
 from bench.recorder import Recorder
 from bench.runner import Bench
 from cinderdb import FUNCTIONS, RequestContext, exception, get_admin_context
-from magnetodb.client.hooks import RequestStats
 from tests.bench.conftest import SMALL
 
 ADMIN = get_admin_context()
@@ -158,62 +157,66 @@ def test_probe_choice_follows_the_backend(mariadb):
     assert probe_for(object()) is None
 
 
-class FakeClient:
-    """Just the client surface the probe uses: request hooks and ``batch_write_item``."""
-
-    def __init__(self) -> None:
-        self.hooks: list = []
-
-    def fire(self, **fields) -> None:
-        for hook in self.hooks:
-            hook(RequestStats(**fields))
-
-    def batch_write_item(self, request_items: dict) -> dict:
-        sent = sum(len(items) for items in request_items.values())
-        left = {"volumes_by_project": request_items.get("volumes_by_project", [])[:1]}
-        self.fire(operation="batch_write_item", table=None, status=200, items_written=sent - 1)
-        return {"unprocessed_items": left}
+def _table(client, name: str, hash_key: str, range_key: str | None = None) -> None:
+    keys = [(hash_key, "HASH")] + ([(range_key, "RANGE")] if range_key else [])
+    client.create_table(
+        name,
+        [{"attribute_name": k, "attribute_type": "S"} for k, _ in keys],
+        [{"attribute_name": k, "key_type": t} for k, t in keys],
+    )
 
 
 def test_magnetodb_probe_counts_requests_items_and_dual_writes():
-    client = FakeClient()
+    from magnetodb.client import connect_inproc
+    from magnetodb.errors import ConditionalCheckFailedException
+
+    client = connect_inproc("probe")
+    _table(client, "volumes", "id")
+    _table(client, "volumes_by_project", "project_id", "volume_id")
     probe = MagnetoProbe(client, derived_tables=frozenset({"volumes_by_project"}))
     probe.attach()
     token = probe.start()
-    client.fire(operation="get_item", table="volumes", status=200, items_read=1, bytes_received=900)
-    client.fire(operation="put_item", table="volumes", status=200, items_written=1, bytes_sent=700)
-    client.fire(operation="put_item", table="volumes_by_project", status=200, items_written=1)
-    client.fire(
-        operation="update_item",
-        table="volumes",
-        status=400,
-        conditional_check_failed=True,
-        error_type="ConditionalCheckFailedException",
-    )
-    elsewhere = threading.Thread(
-        target=client.fire, kwargs={"operation": "scan", "table": "volumes", "status": 200}
-    )
+    client.get_item("volumes", {"id": {"S": "v0"}})  # a miss reads nothing
+    client.put_item("volumes", {"id": {"S": "v1"}, "size": {"N": "1"}})
+    client.put_item("volumes_by_project", {"project_id": {"S": "p"}, "volume_id": {"S": "v1"}})
+    with pytest.raises(ConditionalCheckFailedException):
+        client.update_item(
+            "volumes",
+            {"id": {"S": "v1"}},
+            {"size": {"action": "PUT", "value": {"N": "2"}}},
+            expected={"size": {"value": {"N": "9"}}},
+        )
+    elsewhere = threading.Thread(target=client.scan, args=("volumes",))
     elsewhere.start()
     elsewhere.join()  # another thread's request is not this call's
-    # a batch spanning a base table and an index table; one index entry comes back unprocessed
-    client.batch_write_item({"volumes": [{}, {}], "volumes_by_project": [{}, {}, {}]})
+    # one batch spanning a base table and an index table
+    client.batch_write_item(
+        {
+            "volumes": [{"put_request": {"item": {"id": {"S": f"v{i}"}}}} for i in (2, 3)],
+            "volumes_by_project": [
+                {"put_request": {"item": {"project_id": {"S": "p"}, "volume_id": {"S": f"v{i}"}}}}
+                for i in (2, 3, 4)
+            ],
+        }
+    )
+    client.get_item("volumes", {"id": {"S": "v1"}})
     counts = probe.stop(token)
     probe.detach()
     assert client.hooks == []
-    assert "batch_write_item" not in vars(client)  # the class's method again
+    bytes_sent, bytes_received = counts.pop("bytes_sent"), counts.pop("bytes_received")
+    assert bytes_sent > 0
+    assert bytes_received > 0
     assert counts == {
-        "requests": 5,
-        "requests.get_item": 1,
+        "requests": 6,
+        "requests.get_item": 2,
         "requests.put_item": 2,
         "requests.update_item": 1,
         "requests.batch_write_item": 1,
         "items_read": 1,
-        "items_written": 6,
-        "dual_writes": 3,
+        "items_written": 7,
+        "dual_writes": 4,
         "conditional_check_failed": 1,
         "request_errors": 1,
-        "bytes_sent": 700,
-        "bytes_received": 900,
     }
 
 

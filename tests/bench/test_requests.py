@@ -40,7 +40,7 @@ EXACT = {
     ("volume_type_get_by_name", "user"): ["1 SELECT", "1", "2", "2 get_item", "2 / 0", "0"],
     ("qos_specs_get", "admin"): ["1 SELECT", "1", "1", "1 get_item", "1 / 0", "0"],
     ("qos_specs_create", "admin, consumer + 2 keys"): [
-        "1 SELECT + 2 INSERT",
+        "1 SELECT + 4 INSERT",  # the root row and three child rows (executemany)
         "1",
         "1",
         "2 put_item",
@@ -65,7 +65,7 @@ EXACT = {
     ],
     ("quota_get", "user"): ["1 SELECT", "0", "1", "1 get_item", "1 / 0", "0"],
     ("quota_reserve", "user, 4 deltas, usages exist"): [
-        "1 SELECT + 4 INSERT + 1 UPDATE",
+        "1 SELECT + 4 INSERT + 4 UPDATE",  # §10: SELECT ... FOR UPDATE; 4x (INSERT + UPDATE)
         "0",
         "2",
         "1 query + 4 update_item + 1 batch_write_item",
@@ -73,7 +73,7 @@ EXACT = {
         "0",
     ],
     ("reservation_commit", "user, 4 reservations"): [
-        "2 SELECT + 2 UPDATE",
+        "2 SELECT + 8 UPDATE",  # §10: 2 SELECT ... FOR UPDATE; 4x (UPDATE usage + reservation)
         "0",
         "2",
         "2 batch_get_item + 4 update_item + 1 batch_write_item",

@@ -151,7 +151,14 @@ def test_string_keys_are_self_delimiting(a: str, b: str) -> None:
 def test_begins_with_prefix_is_exact(p: bytes, s: bytes) -> None:
     """BEGINS_WITH p covers exactly the values starting with p (anomaly 2 fixed)."""
     wire_p, wire_s = base64.b64encode(p).decode(), base64.b64encode(s).decode()
-    lo = typed.prefix_bytes("B", wire_p)
+    base = b"i" + bytes(16)  # storage keys start with a kind byte and a table prefix
+    lo = base + typed.prefix_bytes("B", wire_p)
     hi = typed.prefix_end(lo)
-    k = typed.key_bytes("B", wire_s)
+    k = base + typed.key_bytes("B", wire_s)
     assert (lo <= k < hi) == s.startswith(p)
+
+
+def test_prefix_end_refuses_a_prefix_with_no_upper_bound() -> None:
+    with pytest.raises(ValueError, match="no finite upper bound"):
+        typed.prefix_end(b"\xff\xff")
+    assert typed.prefix_end(b"i\xff") == b"j"

@@ -21,6 +21,8 @@ COMMANDS: dict[str, str] = {
     "compare": "bench.compare",
     "report": "reports.cli",
     "gate": "bench.gate.cli",
+    "diff": "validators.diff_cli",
+    "validate": "validators.validate_cli",
 }
 
 

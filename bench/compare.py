@@ -32,7 +32,11 @@ from bench.results import Results
 #: ``function(results, args)`` while the compared backends are still up;
 #: ``args.backends`` holds their ``(label, url)`` pairs. Validation (issue #7)
 #: goes before the report (issue #8), which shows its findings.
-AFTER_RUN: list[str] = ["reports.cli:after_compare"]
+AFTER_RUN: list[str] = [
+    # issue #7: dual-write validation, quota invariants of both backends, differential replay
+    "validators.pipeline:after_compare",
+    "reports.cli:after_compare",
+]
 
 #: 20 projects and 5k volumes: lists return hundreds of volumes and the inverted
 #: metadata items hold thousands of ids; the run phase stays under a minute, so
@@ -158,6 +162,7 @@ def main(args: argparse.Namespace) -> int:
 
     from bench.runner import dataset_spec, run_parameters
     from bench.session import execute_run, print_counters, print_summary
+    from cinderdb.magneto.faults import options_from_args
 
     console = Console()
     spec = dataset_spec(args, volumes=DEFAULT_VOLUMES, projects=DEFAULT_PROJECTS)
@@ -174,6 +179,7 @@ def main(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             command="compare",
             extra=extra,
+            faults=options_from_args(args),
         )
         print_summary(results)
         print_counters(results)

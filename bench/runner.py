@@ -406,6 +406,9 @@ def add_run_arguments(parser: argparse.ArgumentParser, duration: float) -> None:
     group.add_argument("--seed", type=int, default=1, help="workload seed (1)")
     parser.add_argument("-o", "--output", default=None, help="results directory")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    from cinderdb.magneto.faults import add_arguments as add_fault_arguments
+
+    add_fault_arguments(parser)
 
 
 def run_parameters(args: argparse.Namespace, duration: float) -> RunParameters:
@@ -443,6 +446,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _main(args: argparse.Namespace) -> int:
     from bench.session import backend_labels, execute_run, print_summary
+    from cinderdb.magneto.faults import options_from_args
 
     results = execute_run(
         backend_labels(args.backend),
@@ -452,6 +456,7 @@ def _main(args: argparse.Namespace) -> int:
         load=not args.no_load,
         progress=not args.quiet,
         command="run",
+        faults=options_from_args(args),
     )
     print_summary(results)
     return 0

@@ -23,6 +23,8 @@ from bench.mixes import resolve_mix
 from bench.results import Results, load_results, write_results
 from bench.runner import Bench, RunParameters, run_workload
 from cinderdb import open_backend, scheme_of
+from cinderdb.magneto.faults import FaultOptions
+from cinderdb.magneto.faults import install as install_faults
 
 #: Distributions whose versions a run records.
 PACKAGES = (
@@ -158,8 +160,12 @@ def execute_run(
     progress: bool = True,
     command: str = "run",
     extra: dict[str, Any] | None = None,
+    faults: FaultOptions | None = None,
 ) -> Results:
-    """Open each ``(label, url)``, load the dataset (resetting the schema), run, write results."""
+    """Open each ``(label, url)``, load the dataset (resetting the schema), run, write results.
+
+    ``faults`` makes the MagnetoDB backends fail as asked once loaded
+    (``cinderdb.magneto.faults``: injected faults go to ``faults.jsonl``)."""
     directory = Path(output) if output else default_output(command)
     directory.mkdir(parents=True, exist_ok=True)
     mix = resolve_mix(params.mix)
@@ -175,6 +181,8 @@ def execute_run(
                 backend.drop_schema()
                 seconds = load_dataset(backend, dataset.data, label=label, quiet=not progress)
                 loads[label] = round(seconds, 3)
+            if faults is not None:
+                install_faults(backend, faults, directory / "faults.jsonl")
         oplog = directory / "oplog.jsonl"
         oplog.unlink(missing_ok=True)
         bench = Bench(
@@ -191,6 +199,11 @@ def execute_run(
         )
         meta["dataset"].update(loaded=load, load_seconds=loads)
         meta["floor"] = measure_floor(opened)  # transport floor per backend, for the report
+        if faults is not None and faults.active:
+            injected = [
+                len(b.fault_injector.faults) for _, b in opened if hasattr(b, "fault_injector")
+            ]
+            meta["faults"] = {**faults.to_dict(), "injected": sum(injected)}
         write_results(directory, {**meta, **(extra or {})}, bench.recorder, bench.comparison())
     finally:
         if bench is not None:

@@ -16,6 +16,8 @@ BENCHMARKS: dict[str, str] = {
     "load": "bench.micro.load",
     "requests": "bench.micro.requests",
     "sql-queries": "bench.micro.sql_queries",
+    "validate": "bench.micro.validate",
+    "replay": "bench.micro.replay",
 }
 
 

@@ -1,0 +1,98 @@
+"""Recorded runs and replay sides for the differential-replay and quota tests.
+
+``record_run`` makes a real results directory (``bench.session.execute_run``,
+one SQL backend): the log the replay reads is the one a user's run writes.
+``sides`` opens the two replay backends loaded with that run's dataset, so a
+test can wrap one of them (inject a wrong answer) or write to it directly
+(plant a state difference) before ``Replayer.run``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench.datasets import DatasetSpec, build_dataset
+from bench.results import Results, load_results
+from bench.runner import RunParameters
+from bench.session import execute_run
+from validators.replay import Side, open_side
+
+#: A small cloud with every kind of record the catalog needs (as tests/bench SMALL).
+SMALL = DatasetSpec(
+    seed=11,
+    projects=3,
+    spare_projects=1,
+    volumes=60,
+    in_use_fraction=0.3,
+    error_fraction=0.1,
+    multiattach_fraction=0.2,
+    snapshot_fraction=0.4,
+    groups_per_project=2,
+    group_volume_fraction=0.3,
+    cgsnapshot_fraction=1.0,
+)
+
+SQL_URL = "sqlite://"
+MAGNETODB_URL = "magnetodb+inproc:///replay"
+
+
+def record_run(
+    directory: Path,
+    *,
+    seed: int,
+    operations: int,
+    threads: int = 1,
+    mix: str = "uniform",
+    spec: DatasetSpec = SMALL,
+) -> Results:
+    """A real run on a file SQLite database; returns its results directory."""
+    params = RunParameters(
+        mix=mix, duration=None, operations=operations, threads=threads, seed=seed
+    )
+    url = f"sqlite:///{directory / 'run.sqlite'}"
+    execute_run([("sqlite", url)], spec, params, directory, progress=False, command="run")
+    return load_results(directory)
+
+
+@contextmanager
+def sides(
+    results: Results, first_url: str = SQL_URL, second_url: str = MAGNETODB_URL
+) -> Iterator[tuple[Side, Side]]:
+    """Two fresh backends loaded with the run's dataset, closed afterwards."""
+    data = build_dataset(DatasetSpec.from_dict(results.meta["dataset"]["spec"])).data
+    first = open_side("first", first_url, data)
+    second_url = second_url if second_url != first_url else second_url.rstrip("/") + "-2"
+    second = open_side("second", second_url, data)
+    try:
+        yield first, second
+    finally:
+        first.backend.close()
+        second.backend.close()
+
+
+class Liar:
+    """A backend whose ``function`` answers wrong once, on its ``nth`` call: the fault a
+    differential check must catch (``change`` turns the right answer into the wrong one)."""
+
+    def __init__(self, backend: Any, function: str, nth: int, change: Any) -> None:
+        self.backend, self.function, self.nth, self.change = backend, function, nth, change
+        self.calls = 0
+        self.lied_with: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.backend, name)
+        if name != self.function:
+            return attribute
+
+        def answer(*args: Any, **kwargs: Any) -> Any:
+            value = attribute(*args, **kwargs)
+            self.calls += 1
+            if self.calls == self.nth:
+                value = self.change(value)
+                self.lied_with = args
+            return value
+
+        return answer

@@ -1,0 +1,155 @@
+"""What every dual-write check shares: the pair it checks, findings, repair actions.
+
+A check is built from one ``DualWrite`` of ``cinderdb.magneto.tables`` (one
+class per ``PairKind``, parametrized by the pair: no table name is written in
+a check). It says which tables and attributes it reads (``reads``), is fed
+their pages (``consume``), and then compares both sides (``finish``). It can
+re-read just the items of one finding (``related`` / ``follow``: the online
+re-check), fill in the current values of a few examples (``describe``), and
+turn a finding into the MagnetoDB writes that restore its invariant
+(``repair``). The first copy (``source``) is the truth a repair restores, as
+pt-table-sync writes the source's rows to the replica.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from cinderdb.magneto.tables import TABLE_BY_NAME, DualWrite, PairKind, Table
+from validators.findings import Finding
+
+Wire = dict[str, Any]
+#: A finding's identity: the same broken fact seen twice (online re-checks).
+Identity = tuple[str, str, str, tuple[tuple[str, Any], ...], str | None]
+
+
+def identity(finding: Finding) -> Identity:
+    key = tuple(sorted((name, str(value)) for name, value in finding.key.items()))
+    return (finding.check, finding.cls, finding.table, key, finding.field)
+
+
+def split_ref(ref: str) -> tuple[Table, str | None]:
+    """``table.attribute`` (or ``table``) of a declaration, as the table and attribute."""
+    name, _, attribute = ref.partition(".")
+    return TABLE_BY_NAME[name], attribute or None
+
+
+def text(item: Mapping[str, Wire], attribute: str) -> str | None:
+    """A string (or number) attribute's value, None when absent."""
+    typed = item.get(attribute)
+    if typed is None:
+        return None
+    return typed.get("S", typed.get("N"))
+
+
+def is_deleted(item: Mapping[str, Wire]) -> bool:
+    typed = item.get("deleted")
+    return typed is not None and typed.get("N", "0") != "0"
+
+
+def now_text() -> str:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+@dataclass
+class Action:
+    """One MagnetoDB write of a repair plan: ``client.<request>(table, **body)``."""
+
+    request: str  # put_item | update_item | delete_item
+    table: str
+    body: dict[str, Any]
+    note: str = ""
+    finding: int = -1
+    #: a failed condition means "already done, or not needed any more" (not an error)
+    conditional_ok: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "finding": self.finding,
+            "request": self.request,
+            "table": self.table,
+            "body": self.body,
+            "note": self.note,
+        }
+
+
+class PairCheck(abc.ABC):
+    """The check of one declared pair (subclasses: one per ``PairKind``)."""
+
+    kind: ClassVar[PairKind]
+
+    def __init__(self, pair: DualWrite) -> None:
+        self.pair = pair
+        self.source, self.source_attribute = split_ref(pair.source)
+        self.target, self.target_attribute = split_ref(pair.target)
+        self.checked = 0
+
+    @property
+    def name(self) -> str:
+        return self.pair.name
+
+    def finding(
+        self,
+        cls: str,
+        table: str,
+        key: dict[str, Any],
+        field: str | None = None,
+        expected: Any = None,
+        actual: Any = None,
+    ) -> Finding:
+        return Finding(self.name, cls, table, key, field, expected, actual)
+
+    # ------------------------------------------------------------ reading
+
+    @abc.abstractmethod
+    def reads(self) -> dict[str, set[str] | None]:
+        """``table -> attributes`` this check compares (None: every attribute)."""
+
+    @abc.abstractmethod
+    def consume(self, table: str, items: list[Wire]) -> None:
+        """One page of a table ``reads`` named."""
+
+    @abc.abstractmethod
+    def finish(self) -> list[Finding]:
+        """Compare what was consumed; sets ``checked`` (entries compared)."""
+
+    # ------------------------------------------------------------ re-check
+
+    @abc.abstractmethod
+    def related(self, finding: Finding) -> dict[str, list[tuple[Any, ...]]]:
+        """The keys of the items that decide this finding (``table -> key tuples``)."""
+
+    def follow(self, items: Mapping[str, list[Wire]]) -> dict[str, list[tuple[Any, ...]]]:
+        """More keys that the items read for ``related`` point at (a row's volume...)."""
+        return {}
+
+    def subjects(self, finding: Finding) -> list[str]:
+        """The ids (or names) whose operations explain this finding (attribution)."""
+        return [value for value in finding.key.values() if isinstance(value, str)]
+
+    def describe(self, reader: Any, findings: list[Finding]) -> None:
+        """Fill in current values a few examples lack (default: nothing to add)."""
+        return
+
+    # ------------------------------------------------------------- repair
+
+    @abc.abstractmethod
+    def repair(self, finding: Finding) -> list[Action]:
+        """The writes that make the second copy agree with the first for this finding."""
+
+
+def key_dict(table: Table, *values: Any) -> dict[str, Any]:
+    """A finding key: the item's key attributes by name."""
+    return dict(zip(table.key_attributes(), values, strict=True))
+
+
+def wire_key(table: Table, key: Mapping[str, Any]) -> Wire:
+    """The wire key of an item of ``table`` from a finding key (extra names ignored)."""
+    return {
+        name: ({"N": str(key[name])} if table.key_types.get(name) == "N" else {"S": key[name]})
+        for name in table.key_attributes()
+    }

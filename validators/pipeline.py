@@ -1,0 +1,145 @@
+"""The validators after a run: dual-write validation, quota invariants, differential replay.
+
+``after_run(results_dir, backends)`` runs once a run is written, while its
+backends are still up (``cinderbench compare`` lists ``after_compare`` in its
+``AFTER_RUN`` steps). In order:
+
+1. the dual-write validation of every MagnetoDB backend (``DUAL_WRITE_STEP``,
+   the other half of issue #7) writes ``validation.json``;
+2. the quota invariants of every backend (``validators.quota``) join it
+   (``findings.append_validation``);
+3. the differential replay of the run's log (``validators.replay``) writes
+   ``diff.json``, on fresh embedded backends (the run's own stay as they are).
+
+Each step that fails is reported and the next one still runs: the run's
+results are already on disk and stay useful. ``validate_quotas`` is step 2
+alone (``cinderbench validate`` calls it).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.results import Results, load_results
+
+#: ``"module:function"`` of the dual-write validation of one backend, called as
+#: ``function(results_dir, label, url)``; skipped while the module does not exist.
+DUAL_WRITE_STEP = "validators.validate_cli:validate_run"
+
+
+def projects_of(results: Results) -> set[str]:
+    """Every project the run's dataset holds or its log names (usages may exist for any)."""
+    from bench.datasets import DatasetSpec, build_dataset
+    from validators.state import Scope
+
+    dataset = build_dataset(DatasetSpec.from_dict(results.meta["dataset"]["spec"]))
+    projects = Scope.from_dataset(dataset.data, dataset.spare_projects).projects
+    for line in results.oplog():
+        project = (line.get("plan") or {}).get("project_id")
+        if project:
+            projects.add(project)
+    return projects
+
+
+def validate_quotas(results_dir: str | Path, backends: Sequence[tuple[str, str]]) -> list[Any]:
+    """The quota invariants of each ``(label, url)``, appended to ``validation.json``."""
+    from cinderdb import open_backend
+    from validators.findings import append_validation
+    from validators.quota import check_quotas
+    from validators.quota_causes import attribute_quota
+
+    results = load_results(results_dir)
+    projects = projects_of(results)
+    found = []
+    for label, url in backends:
+        with open_backend(url) as api:
+            result = check_quotas(api, label, projects)
+        unsafe = bool((results.meta.get("faults") or {}).get("unsafe_no_conditions"))
+        attribute_quota(result.findings, results.oplog(), label, unsafe)
+        append_validation(
+            results_dir,
+            backend=label,
+            checks=result.checks,
+            findings=result.findings,
+            seconds=result.seconds,
+        )
+        found.append(result)
+    return found
+
+
+def _dual_write_step() -> Any | None:
+    module_name, function_name = DUAL_WRITE_STEP.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        return None
+    return getattr(module, function_name, None)
+
+
+def after_run(
+    results_dir: str | Path,
+    backends: Sequence[tuple[str, str]],
+    *,
+    aa: bool = False,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Validate a finished run (module docstring); returns each step's outcome."""
+    from rich.console import Console
+
+    from validators.diff_cli import print_summary, run_diff
+    from validators.replay import kind_of
+
+    console = Console(highlight=False, soft_wrap=True)
+    outcome: dict[str, Any] = {}
+
+    def step(name: str, work: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            value = work()
+        except Exception as error:  # reported; the next step still runs
+            outcome[name] = {"error": f"{type(error).__name__}: {error}"}
+            console.print(f"[red]{name} failed[/red]: {error}")
+            if not quiet:
+                console.print(traceback.format_exc())
+            return None
+        outcome[name] = {"seconds": round(time.perf_counter() - started, 3)}
+        return value
+
+    dual_write = _dual_write_step()
+    for label, url in backends:
+        if dual_write is not None and kind_of(url) == "magnetodb":
+            work = functools.partial(dual_write, results_dir, label, url)
+            step(f"dual-write validation ({label})", work)
+    quotas = step("quota invariants", lambda: validate_quotas(results_dir, backends))
+    for result in quotas or ():
+        verdict = "no finding" if result.ok else f"{len(result.findings)} findings"
+        style = "green" if result.ok else "red"
+        console.print(
+            f"quota invariants on {result.label}: [{style}]{verdict}[/{style}] "
+            f"({result.usages} usages, {result.seconds:.2f} s)"
+        )
+        for finding in result.findings[:5]:
+            console.print(
+                f"  {finding.cls} {finding.key} {finding.field}: "
+                f"expected {finding.expected}, found {finding.actual}"
+            )
+            if finding.explanation:
+                console.print(f"    {finding.explanation}")
+        outcome["quota invariants"][result.label] = len(result.findings)
+    diff = step("differential replay", lambda: run_diff(results_dir, aa=aa))
+    if diff is not None:
+        print_summary(diff, Path(results_dir), quiet=quiet)
+        outcome["differential replay"]["ok"] = diff["ok"]
+    return outcome
+
+
+def after_compare(results: Results, args: Any) -> dict[str, Any]:
+    """``bench.compare.AFTER_RUN`` step: ``after_run`` on the compared backends
+    (``args.backends``, their ``(label, url)`` pairs)."""
+    return after_run(results.path, args.backends)

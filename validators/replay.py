@@ -1,0 +1,494 @@
+"""Differential replay: a run's operation log on two backends from the same seeded state.
+
+``differential_replay(results_dir)`` regenerates the run's dataset from
+``run.json`` (``bench.datasets``), bulk-loads it into two fresh backends,
+replays every logged DB API call in log order with its decoded arguments on
+both, and compares every answer — value or exception — through
+``validators.canonical``; then it reads both final logical states through the
+API (``validators.state``) and compares them too. The first diverging call is
+reported with both canonical answers and a readable difference (Diffy's
+candidate vs primary). ``--aa`` replays each backend kind against itself
+first: what differs there is the noise floor (Diffy's primary vs secondary),
+and an A/B divergence in a function that is noisy in A/A is marked so.
+
+**Determinism.** The replay is single-threaded, in ``seq`` order (the order the
+operations started in the run), on a logical clock (``validators.clock``: each
+operation reads the time it started in the run). The calls replayed are those
+of the run's *first* backend: a run with ``--threads`` > 1 logged calls that
+observed other operations in flight; replayed one operation at a time they
+may answer differently than in the run (both replay backends see the same
+serial history, so the comparison stays exact, but the run's own
+interleaving is not reproduced: ``log_agreement`` counts how many answers
+differ from the log's).
+
+**Generated ids.** An id a backend chose itself (QoS spec ids, reservation
+uuids, any id a create call returns that its arguments did not name) gets a
+token naming the logged call that made it; each backend's id is mapped to the
+token, arguments naming the run's id are rewritten to each backend's own,
+and ``refs`` of the log (an argument that *is* an earlier result) pass each
+backend its own result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from bench.datasets import DatasetSpec, build_dataset
+from bench.results import Results, load_results
+from cinderdb import scheme_of
+from cinderdb.api import READ_FUNCTIONS
+from validators.canonical import CREATING_CALLS, IGNORE_RULES, difference, focus, same, same_raw
+from validators.clock import logical_clock
+from validators.sides import (
+    DEFAULT_URLS,
+    Side,
+    generated_ids,
+    in_seq_order,
+    kind_of,
+    open_side,
+    token,
+)
+from validators.state import Scope, read_state
+
+__all__ = ["Replayer", "Side", "differential_replay", "in_seq_order", "kind_of", "open_side"]
+
+#: Divergences kept with their answers in diff.json (all are counted).
+KEPT_DIVERGENCES = 50
+#: Final-state differences kept as examples.
+KEPT_EXAMPLES = 20
+#: The state section -> the function whose answer shape it holds (for canonical order).
+SECTION_FUNCTIONS = {
+    "volume": "volume_get_all",
+    "attachment": "volume_attachment_get",
+    "snapshot": "snapshot_get_all",
+    "volume_type": "volume_type_get",
+    "qos_specs": "qos_specs_get_all",
+    "qos_associations": "qos_specs_associations_get",
+    "group": "consistencygroup_get_all",
+    "cgsnapshot": "cgsnapshot_get_all",
+    "quota": "quota_get_all_by_project",
+    "quota_usage": "quota_usage_get",
+    "glance": "volume_glance_metadata_get_all",
+}
+
+
+# -------------------------------------------------------------- the report
+
+
+@dataclass
+class ReplayReport:
+    """What one replay found; ``to_json`` is the body of diff.json."""
+
+    mode: str
+    first: Side
+    second: Side
+    operations: int = 0
+    calls: int = 0
+    compared: int = 0
+    #: answers of read-only functions (``cinderdb.api.READ_FUNCTIONS``) among ``compared``
+    reads: int = 0
+    divergence_count: int = 0
+    divergences: list[dict[str, Any]] = field(default_factory=list)
+    diverging_functions: Counter = field(default_factory=Counter)
+    final_state: dict[str, Any] = field(default_factory=dict)
+    log_agreement: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    threads: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.divergence_count == 0 and not self.final_state.get("differences")
+
+    def ignored(self) -> dict[str, int]:
+        total = self.first.canon.ignored + self.second.canon.ignored
+        return dict(sorted(total.items()))
+
+    def summary(self) -> dict[str, Any]:
+        """The short form, as the noise floor lists it."""
+        return {
+            "first": self.first.label,
+            "second": self.second.label,
+            "operations_replayed": self.operations,
+            "reads_compared": self.compared,
+            "divergences": self.divergence_count,
+            "final_differences": self.final_state.get("differences", 0),
+            "diverging_functions": dict(self.diverging_functions),
+            "ignored": self.ignored(),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        first = self.divergences[0] if self.divergences else None
+        return {
+            "ok": self.ok,
+            "mode": self.mode,
+            "first": self.first.label,
+            "second": self.second.label,
+            "first_url": public_url(self.first.url),
+            "second_url": public_url(self.second.url),
+            "operations_replayed": self.operations,
+            "calls_replayed": self.calls,
+            "reads_compared": self.compared,
+            "answers_compared": {"read": self.reads, "write": self.compared - self.reads},
+            "divergence_count": self.divergence_count,
+            "divergences": self.divergences,
+            "first_divergence": first,
+            "diverging_functions": dict(self.diverging_functions.most_common()),
+            "final_state": self.final_state,
+            "ignored": self.ignored(),
+            "ignore_rules": [{"name": r.name, "reason": r.reason} for r in IGNORE_RULES],
+            "log_agreement": self.log_agreement,
+            "replay": {
+                "seconds": round(self.seconds, 3),
+                "calls_per_s": round(self.calls / self.seconds, 1) if self.seconds else None,
+                "load_seconds": {
+                    self.first.label: round(self.first.load_seconds, 3),
+                    self.second.label: round(self.second.load_seconds, 3),
+                },
+                "backend_seconds": {
+                    self.first.label: round(self.first.busy_seconds, 3),
+                    self.second.label: round(self.second.busy_seconds, 3),
+                },
+                "clock": "logical",
+                "order": "seq (operation start order), single-threaded",
+                "run_threads": self.threads,
+            },
+        }
+
+
+# -------------------------------------------------------------- the replay
+
+
+class Replayer:
+    """Replays one results directory on two sides and compares them call by call."""
+
+    def __init__(self, results: Results, first: Side, second: Side, mode: str) -> None:
+        self.results = results
+        self.report = ReplayReport(mode, first, second)
+        self.report.threads = (results.meta.get("parameters") or {}).get("threads")
+        self.reference = results.backends[0] if results.backends else None
+        spec = DatasetSpec.from_dict(results.meta["dataset"]["spec"])
+        self.dataset = build_dataset(spec)
+        self.scope = Scope.from_dataset(self.dataset.data, self.dataset.spare_projects)
+        #: the side whose kind the log's reference backend has (for log_agreement)
+        self.twin = self._twin(first, second)
+        self.disagreements = 0
+        self.first_disagreement: dict[str, Any] | None = None
+
+    def _twin(self, first: Side, second: Side) -> Side | None:
+        urls = {b["label"]: b["url"] for b in self.results.meta.get("backends", [])}
+        reference_url = urls.get(self.reference or "")
+        if reference_url is None:
+            return None
+        kind = kind_of(reference_url)
+        return next((side for side in (first, second) if kind_of(side.url) == kind), None)
+
+    def run(self) -> ReplayReport:
+        report = self.report
+        started = time.perf_counter()
+        with logical_clock() as clock:
+            for line in in_seq_order(self.results.oplog()):
+                run = self._logged_run(line)
+                if run is None:
+                    continue
+                clock.set(float(line["t"]))
+                self._operation(line, run["calls"])
+                report.operations += 1
+            self._final_state()
+        report.seconds = time.perf_counter() - started
+        report.log_agreement = {
+            "reference": self.reference,
+            "replayed_on": self.twin.label if self.twin else None,
+            "calls_differing_from_log": self.disagreements,
+            "first": self.first_disagreement,
+        }
+        return report
+
+    def _logged_run(self, line: dict[str, Any]) -> dict[str, Any] | None:
+        runs = line.get("runs") or {}
+        if self.reference in runs:
+            return runs[self.reference]
+        for label in line.get("order") or ():
+            if label in runs:
+                return runs[label]
+        return None
+
+    def _operation(self, line: dict[str, Any], calls: list[dict[str, Any]]) -> None:
+        report, first, second = self.report, self.report.first, self.report.second
+        seq = int(line["seq"])
+        answers_first: list[Any] = []
+        answers_second: list[Any] = []
+        for index, call in enumerate(calls):
+            function, args, kwargs, value_a, error_a = first.call(call, answers_first)
+            _, args_b, kwargs_b, value_b, error_b = second.call(call, answers_second)
+            answers_first.append(value_a)
+            answers_second.append(value_b)
+            self.scope.note_call(function, args, kwargs)
+            if function in CREATING_CALLS:
+                tokens = self._note_logged(seq, index, call)
+                where = (seq, index)
+                _note_own(first, where, function, (args, kwargs), value_a, error_a, tokens)
+                _note_own(second, where, function, (args_b, kwargs_b), value_b, error_b, tokens)
+            self._check_log(line, index, call, error_a, error_b)
+            report.calls += 1
+            report.compared += 1
+            report.reads += function in READ_FUNCTIONS
+            if error_a is None and error_b is None and same_raw(value_a, value_b):
+                continue  # equal as returned: equal canonically too (no canonicalizer needed)
+            canonical_a = first.answer(function, value_a, error_a)
+            canonical_b = second.answer(function, value_b, error_b)
+            if not same(canonical_a, canonical_b):
+                self._diverged(line, index, call, canonical_a, canonical_b)
+
+    def _note_logged(self, seq: int, index: int, call: dict[str, Any]) -> dict[str, str]:
+        """Tokens of the ids the run's backend generated in this call: token -> run's id."""
+        function, logged = call["fn"], call.get("outcome") or {}
+        if not logged.get("ok"):
+            return {}
+        many = function == "quota_reserve"
+        if many:
+            answer: Any = logged.get("value") or []
+        else:
+            answer = {"id": logged["id"]} if isinstance(logged.get("id"), str) else None
+        found = generated_ids(function, (call["args"], call["kwargs"]), answer)
+        return {token(function, seq, index, i, many): value for i, value in enumerate(found)}
+
+    def _check_log(
+        self,
+        line: dict[str, Any],
+        index: int,
+        call: dict[str, Any],
+        error_a: BaseException | None,
+        error_b: BaseException | None,
+    ) -> None:
+        """Count answers of the reference backend's kind that differ in outcome from the log."""
+        if self.twin is None:
+            return
+        error = error_a if self.twin is self.report.first else error_b
+        logged = call.get("outcome") or {}
+        replayed = "ok" if error is None else type(error).__name__
+        expected = "ok" if logged.get("ok", True) else logged.get("error")
+        if replayed != expected:
+            self.disagreements += 1
+            if self.first_disagreement is None:
+                self.first_disagreement = {
+                    "seq": line["seq"],
+                    "operation": line["op"],
+                    "call": call["fn"],
+                    "index": index,
+                    "logged": expected,
+                    "replayed": replayed,
+                }
+
+    def _diverged(
+        self,
+        line: dict[str, Any],
+        index: int,
+        call: dict[str, Any],
+        canonical_a: Any,
+        canonical_b: Any,
+    ) -> None:
+        report = self.report
+        report.divergence_count += 1
+        report.diverging_functions[call["fn"]] += 1
+        if len(report.divergences) >= KEPT_DIVERGENCES:
+            return
+        shown_a, shown_b = (
+            (canonical_a, canonical_b)
+            if not report.divergences
+            else focus(canonical_a, canonical_b)
+        )
+        report.divergences.append(
+            {
+                "seq": line["seq"],
+                "operation": line["op"],
+                "call": call["fn"],
+                "index": index,
+                "arguments": {"args": call["args"][1:], "kwargs": call["kwargs"]},
+                "first": shown_a,
+                "second": shown_b,
+                "difference": difference(canonical_a, canonical_b),
+            }
+        )
+
+    def _final_state(self) -> None:
+        first, second = self.report.first, self.report.second
+        state_a = read_state(first.backend, self.scope)
+        state_b = read_state(second.backend, self.scope)
+        compared = differences = 0
+        examples: list[dict[str, Any]] = []
+        by_section: Counter = Counter()
+        for section in sorted(set(state_a) | set(state_b)):
+            function = SECTION_FUNCTIONS.get(section, section)
+            rows_a = _canonical_rows(first, function, state_a.get(section, {}))
+            rows_b = _canonical_rows(second, function, state_b.get(section, {}))
+            for key in sorted(set(rows_a) | set(rows_b)):
+                compared += 1
+                a, b = rows_a.get(key, "<absent>"), rows_b.get(key, "<absent>")
+                if same(a, b):
+                    continue
+                differences += 1
+                by_section[section] += 1
+                if len(examples) < KEPT_EXAMPLES:
+                    shown_a, shown_b = focus(a, b)
+                    examples.append(
+                        {
+                            "section": section,
+                            "key": key,
+                            "first": shown_a,
+                            "second": shown_b,
+                            "difference": difference(a, b),
+                        }
+                    )
+        self.report.final_state = {
+            "compared": compared,
+            "differences": differences,
+            "by_section": dict(by_section),
+            "examples": examples,
+        }
+
+
+def _note_own(
+    side: Side,
+    where: tuple[int, int],
+    function: str,
+    arguments: Any,
+    value: Any,
+    error: BaseException | None,
+    logged: dict[str, str],
+) -> None:
+    """Map the ids this side generated in one call to their tokens, and the run's ids
+    for the same tokens to this side's (so later arguments name this side's ids)."""
+    if error is not None:
+        return
+    many = function == "quota_reserve"
+    for position, value_id in enumerate(generated_ids(function, arguments, value)):
+        name = token(function, *where, position, many)
+        side.ids.add(value_id, name)
+        if name in logged:
+            side.rewrite[logged[name]] = value_id
+
+
+def _canonical_rows(side: Side, function: str, rows: dict[str, Any]) -> dict[str, Any]:
+    canonical = {}
+    for key, answer in rows.items():
+        token = side.ids.token_of.get(key, key)
+        if isinstance(answer, BaseException):
+            canonical[token] = side.canon.error(answer)
+        else:
+            canonical[token] = side.canon.result(function, answer)
+    return canonical
+
+
+# -------------------------------------------------------------------- entry
+
+
+def public_url(url: str) -> str:
+    """``url`` with any password masked (diff.json is shared with reports and CI logs)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _labels(first_url: str, second_url: str) -> tuple[str, str]:
+    from bench.session import backend_labels
+
+    (first, _), (second, _) = backend_labels([first_url, second_url])
+    return first, second
+
+
+def default_urls(results: Results) -> tuple[str, str]:
+    """The embedded URL of each backend kind the run compared (SQL then MagnetoDB when
+    the run had one kind only)."""
+    kinds = []
+    for backend in results.meta.get("backends", []):
+        kind = kind_of(backend["url"])
+        if kind not in kinds:
+            kinds.append(kind)
+    for kind in ("sql", "magnetodb"):
+        if len(kinds) < 2 and kind not in kinds:
+            kinds.append(kind)
+    return DEFAULT_URLS[kinds[0]], DEFAULT_URLS[kinds[1]]
+
+
+def replay_pair(results: Results, first_url: str, second_url: str) -> ReplayReport:
+    """Replay ``results`` on fresh backends at the two URLs and compare them (the same URL
+    twice, for A/A, gets a second store next to the first: see ``second_store``)."""
+    spec = DatasetSpec.from_dict(results.meta["dataset"]["spec"])
+    data = build_dataset(spec).data
+    label_a, label_b = _labels(first_url, second_url)
+    mode = "aa" if kind_of(first_url) == kind_of(second_url) else "differential"
+    with contextlib.ExitStack() as stack:
+        first = open_side(label_a, first_url, data)
+        stack.callback(first.backend.close)
+        if second_url == first_url:
+            second_url = stack.enter_context(second_store(first_url))
+        second = open_side(label_b, second_url, data)
+        stack.callback(second.backend.close)
+        return Replayer(results, first, second, mode).run()
+
+
+@contextlib.contextmanager
+def second_store(url: str) -> Iterator[str]:
+    """Another store of the same engine as ``url``: a second in-memory database, a file
+    or MagnetoDB project with ``-2`` appended, or a scratch MySQL database (dropped after)."""
+    scheme = scheme_of(url)
+    base, mark, query = url.partition("?")
+    if scheme == "sqlite" and urlsplit(url).path in ("", "/", "/:memory:"):
+        yield url  # each engine on an in-memory URL is a database of its own
+    elif scheme == "sqlite" or scheme.startswith("magnetodb"):
+        yield base.rstrip("/") + "-2" + mark + query
+    else:
+        import sqlalchemy as sa
+        from sqlalchemy.engine import make_url
+
+        target = make_url(url)
+        name = f"{target.database}_aa"
+        server = sa.create_engine(target.set(database=None))
+        try:
+            with server.begin() as connection:
+                connection.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS `{name}`")
+            yield target.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with server.begin() as connection:
+                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+            server.dispose()
+
+
+def differential_replay(
+    results_dir: str | Path,
+    first_url: str | None = None,
+    second_url: str | None = None,
+    *,
+    aa: bool = False,
+) -> dict[str, Any]:
+    """The body of diff.json: the A/B replay, and with ``aa`` the noise floor of each kind.
+
+    URLs default to embedded backends of the kinds the run compared (SQLite in
+    memory, in-process MagnetoDB in memory). A given URL is emptied first.
+    """
+    results = load_results(results_dir)
+    defaults = default_urls(results)
+    first_url, second_url = first_url or defaults[0], second_url or defaults[1]
+    noise: dict[str, Any] = {}
+    noisy: set[str] = set()
+    if aa:
+        for url in dict.fromkeys((first_url, second_url)):
+            floor = replay_pair(results, url, url)
+            noise[kind_of(url)] = floor.summary()
+            noisy.update(floor.diverging_functions)
+    report = replay_pair(results, first_url, second_url)
+    data = report.to_json()
+    if aa:
+        data["noise_floor"] = noise
+        for divergence in data["divergences"]:
+            divergence["in_noise_floor"] = divergence["call"] in noisy
+    return data

@@ -2,10 +2,8 @@
 
 With no options it runs on embedded defaults: a file SQLite database in a
 temporary directory, and a MagnetoDB server it starts itself (``ServerProcess``
-over a temporary LMDB store) once the MagnetoDB backend of the DB API exists
-(``cinderdb.magneto.backend``). Until then the second backend is a temporary
-database on the local MariaDB/MySQL (``CINDERBENCH_MYSQL_URL``), when one
-answers. ``--sql URL`` and ``--magnetodb URL`` switch to real servers.
+over a temporary LMDB store). ``--sql URL`` and ``--magnetodb URL`` switch to
+real servers.
 
 It seeds both backends with the same dataset (5,000 volumes by default, see
 ``DEFAULT_VOLUMES``), runs the standard mix for 35 s with every planned
@@ -21,7 +19,6 @@ import contextlib
 import importlib
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,24 +41,6 @@ AFTER_RUN: list[str] = [
 DEFAULT_VOLUMES = 5_000
 DEFAULT_PROJECTS = 20
 DEFAULT_DURATION = 35.0
-MYSQL_SERVER_URL = "mysql+pymysql://root@127.0.0.1:3306"
-
-
-def magnetodb_backend_available() -> bool:
-    """Whether the MagnetoDB design of the DB API is complete: its module imports, its
-    class is concrete and defines every contract function (it is built in stages)."""
-    import inspect
-
-    from cinderdb import BACKENDS, FUNCTIONS
-
-    module_name, class_name = BACKENDS["magnetodb"].split(":")
-    try:
-        backend_class = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError):
-        return False
-    return not inspect.isabstract(backend_class) and all(
-        callable(getattr(backend_class, name, None)) for name in FUNCTIONS
-    )
 
 
 @contextlib.contextmanager
@@ -72,35 +51,6 @@ def _magnetodb_server(directory: str) -> Iterator[str]:
     with ServerProcess(os.path.join(directory, "magnetodb"), engine="lmdb") as server:
         address = urlsplit(server.url)
         yield f"magnetodb://{address.hostname}:{address.port}/cinderbench"
-
-
-@contextlib.contextmanager
-def _mysql_scratch_database() -> Iterator[str | None]:
-    """A throw-away database on the local MySQL/MariaDB, or None when none answers."""
-    import pymysql
-    from sqlalchemy.engine import make_url
-
-    server = make_url(os.environ.get("CINDERBENCH_MYSQL_URL", MYSQL_SERVER_URL))
-    try:
-        admin = pymysql.connect(
-            host=server.host or "127.0.0.1",
-            port=server.port or 3306,
-            user=server.username or "root",
-            password=server.password or "",
-            autocommit=True,
-            connect_timeout=3,
-        )
-    except pymysql.MySQLError:
-        yield None
-        return
-    name = f"cinderbench_compare_{uuid.uuid4().hex[:10]}"
-    try:
-        admin.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-        base = server.set(database=name, query={"charset": "utf8mb4"})
-        yield base.render_as_string(hide_password=False)
-    finally:
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-        admin.close()
 
 
 @contextlib.contextmanager
@@ -115,18 +65,13 @@ def backends_for(args: argparse.Namespace) -> Iterator[tuple[list[tuple[str, str
     ):
         sql = args.sql or f"sqlite:///{os.path.join(scratch, 'cinder.sqlite')}"
         second = args.magnetodb
-        if second is None and magnetodb_backend_available():
+        if second is None:
             second = stack.enter_context(_magnetodb_server(scratch))
-            notes.append("MagnetoDB: a server started over a temporary LMDB store")
-        elif second is None:
             notes.append(
-                "the MagnetoDB backend (cinderdb.magneto.backend) is not available yet; "
-                "comparing with a temporary MySQL/MariaDB database instead"
+                "MagnetoDB: a server started over a temporary LMDB store (no fsync per "
+                "commit: durable across a process crash, as the SQLite side)"
             )
-            second = stack.enter_context(_mysql_scratch_database())
-            if second is None:
-                notes.append("no MySQL/MariaDB answers: running the SQL backend alone")
-        specs = [sql] + ([second] if second else [])
+        specs = [sql, second]
         yield backend_labels(specs), notes
 
 

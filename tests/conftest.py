@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
+from bench.scratch import scratch_database, server_url
+
 #: Where the MySQL tests find a server; the database name is made per session.
-MYSQL_SERVER_URL = os.environ.get("CINDERBENCH_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
-
-
-def _mysql_admin_connection():
-    import pymysql
-    from sqlalchemy.engine import make_url
-
-    url = make_url(MYSQL_SERVER_URL)
-    return pymysql.connect(
-        host=url.host or "127.0.0.1",
-        port=url.port or 3306,
-        user=url.username or "root",
-        password=url.password or "",
-        autocommit=True,
-    )
+MYSQL_SERVER_URL = server_url()
 
 
 @pytest.fixture(scope="session")
@@ -34,14 +21,8 @@ def mysql_database_url() -> Iterator[str]:
     that the relational side was never tested.
     """
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    name = f"cbtest_{worker}_{uuid.uuid4().hex[:10]}"
-    connection = _mysql_admin_connection()
-    try:
-        connection.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-        yield f"{MYSQL_SERVER_URL.rstrip('/')}/{name}?charset=utf8mb4"
-    finally:
-        connection.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-        connection.close()
+    with scratch_database(MYSQL_SERVER_URL, prefix=f"cbtest_{worker}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

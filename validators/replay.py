@@ -447,20 +447,10 @@ def second_store(url: str) -> Iterator[str]:
     elif scheme == "sqlite" or scheme.startswith("magnetodb"):
         yield base.rstrip("/") + "-2" + mark + query
     else:
-        import sqlalchemy as sa
-        from sqlalchemy.engine import make_url
+        from bench.scratch import scratch_database
 
-        target = make_url(url)
-        name = f"{target.database}_aa"
-        server = sa.create_engine(target.set(database=None))
-        try:
-            with server.begin() as connection:
-                connection.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS `{name}`")
-            yield target.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with server.begin() as connection:
-                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
-            server.dispose()
+        with scratch_database(url, prefix="cinderbench_aa") as database:
+            yield database
 
 
 def differential_replay(

@@ -15,6 +15,7 @@ with a bootstrap 95% confidence interval; the target is below 1.05.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import time
 from collections.abc import Callable
@@ -96,7 +97,7 @@ def measure(url: str, rounds: int, calls: int, volumes: int, seed: int = 7) -> d
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.compare import _mysql_scratch_database
+    from bench.scratch import mysql_reachable, scratch_database
 
     parser = argparse.ArgumentParser(prog="cinderbench bench instrument", description=__doc__)
     parser.add_argument("--url", help="MySQL URL (default: a scratch database on the local server)")
@@ -104,11 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=40, help="volume_get calls per arm (40)")
     parser.add_argument("--volumes", type=int, default=2000, help="volumes loaded (2000)")
     args = parser.parse_args(argv)
-    with _mysql_scratch_database() as scratch:
-        url = args.url or scratch
-        if url is None:
-            print("no MySQL/MariaDB answers; give --url mysql+pymysql://...")
-            return 2
+    if args.url is None and not mysql_reachable():
+        print("no MySQL/MariaDB answers; give --url mysql+pymysql://...")
+        return 2
+    with contextlib.ExitStack() as stack:
+        url = args.url or stack.enter_context(scratch_database(prefix="cinderbench_instrument"))
         figures = measure(url, args.rounds, args.calls, args.volumes)
     ratio, noise = figures["ratio"], figures["noise"]
     low, high = ratio["ci95"]

@@ -13,6 +13,7 @@ Durability cost: put_item with and without fsync per commit.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing as mp
 import os
 import random
@@ -20,7 +21,6 @@ import shutil
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -318,21 +318,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from magnetodb.storage import open_storage
 
     tmp = tempfile.mkdtemp(prefix="cinderbench-mdb-")
-    db = f"cb_bench_{uuid.uuid4().hex[:10]}"
-    admin = None
+    scratch = contextlib.ExitStack()
     srv = ServerProcess(os.path.join(tmp, "data"), workers=args.workers).start()
     try:
         mag = Magneto(connect(srv.url, "bench"))
         maria = None
         if not args.no_mysql:
             import pymysql
+            from sqlalchemy.engine import make_url
 
-            admin = pymysql.connect(
-                host="127.0.0.1", port=3306, user="root", password="", autocommit=True
-            )
-            admin.cursor().execute(f"CREATE DATABASE `{db}`")
+            from bench.scratch import scratch_database
+
+            db = make_url(scratch.enter_context(scratch_database(prefix="cb_bench"))).database
             maria = Maria(db, create=True)
-            ver = admin.cursor()
+            ver = maria.conn.cursor()
             ver.execute("SELECT VERSION(), @@innodb_flush_log_at_trx_commit")
             mysql_version, flush = ver.fetchone()
         import lmdb
@@ -428,9 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         srv.stop()
         srv.cleanup()
-        if admin is not None:
-            admin.cursor().execute(f"DROP DATABASE IF EXISTS `{db}`")
-            admin.close()
+        scratch.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

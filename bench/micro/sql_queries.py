@@ -32,6 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from bench.scratch import scratch_database
 from bench.sql_counters import SQLCounter, SQLCounts
 from cinderdb import RequestContext, get_admin_context, open_backend
 from cinderdb.api import READ_FUNCTIONS
@@ -427,20 +428,8 @@ def _database(url: str | None) -> Iterator[str]:
     if parsed.get_backend_name() != "mysql" or parsed.database:
         yield url
         return
-    name = f"cinderbench_sqlq_{uuid.uuid4().hex[:10]}"
-    server = sa.create_engine(parsed, isolation_level="AUTOCOMMIT")
-    try:
-        with server.connect() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-        try:
-            yield parsed.set(database=name, query={"charset": "utf8mb4"}).render_as_string(
-                hide_password=False
-            )
-        finally:
-            with server.connect() as connection:
-                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
-    finally:
-        server.dispose()
+    with scratch_database(url, prefix="cinderbench_sqlq") as database:
+        yield database
 
 
 def main(argv: list[str] | None = None) -> int:

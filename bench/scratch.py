@@ -1,0 +1,67 @@
+"""Throw-away MySQL/MariaDB databases for benchmarks, replays and tests.
+
+One helper, so every command that needs "a fresh database on the local
+server" names it the same way and always drops it afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+
+#: The server scratch databases go to, unless a URL or CINDERBENCH_MYSQL_URL says otherwise.
+DEFAULT_SERVER_URL = "mysql+pymysql://root@127.0.0.1:3306"
+
+
+def server_url() -> str:
+    """The MySQL server URL (no database): ``CINDERBENCH_MYSQL_URL`` or the local default."""
+    return os.environ.get("CINDERBENCH_MYSQL_URL", DEFAULT_SERVER_URL)
+
+
+def _admin_connection(url: str, timeout: float | None = None):
+    import pymysql
+    from sqlalchemy.engine import make_url
+
+    server = make_url(url)
+    return pymysql.connect(
+        host=server.host or "127.0.0.1",
+        port=server.port or 3306,
+        user=server.username or "root",
+        password=server.password or "",
+        autocommit=True,
+        connect_timeout=timeout or 10,
+    )
+
+
+def mysql_reachable(url: str | None = None, timeout: float = 3.0) -> bool:
+    """Whether a MySQL/MariaDB server answers at ``url`` (default: ``server_url()``)."""
+    import pymysql
+
+    try:
+        _admin_connection(url or server_url(), timeout).close()
+    except pymysql.MySQLError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def scratch_database(url: str | None = None, prefix: str = "cinderbench") -> Iterator[str]:
+    """A new, uniquely named utf8mb4 database on the server of ``url``; yields its URL.
+
+    Any database part of ``url`` is ignored: only the server is used. The
+    database is dropped on exit, whatever happened.
+    """
+    from sqlalchemy.engine import make_url
+
+    server = make_url(url or server_url())
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = _admin_connection(server.render_as_string(hide_password=False))
+    try:
+        admin.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        database = server.set(database=name, query={"charset": "utf8mb4"})
+        yield database.render_as_string(hide_password=False)
+    finally:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.close()

@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, str] = {
     "requests": "bench.micro.requests",
     "sql-queries": "bench.micro.sql_queries",
     "validate": "bench.micro.validate",
+    "harness": "bench.micro.harness",
     "replay": "bench.micro.replay",
 }
 

@@ -1,0 +1,81 @@
+"""cinderbench's options on locust's parser, and the helpers that read them.
+
+``OPTIONS`` is the table: each flag is also ``LOCUST_<FLAG>`` and a field of
+the web UI's start form (``add_arguments``, which ``workloads.common`` hooks
+to ``init_command_line_parser``). ``dataset_spec`` and ``fault_options`` turn
+the parsed options (or a test's setup) into what ``bench`` takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from locust import User
+
+from bench.compare import DEFAULT_PROJECTS, DEFAULT_VOLUMES
+from bench.datasets import DatasetSpec
+from bench.generators import DISTRIBUTIONS
+from bench.mixes import MIXES
+
+#: cinderbench's options: (flag, argparse keywords). Each is also ``LOCUST_<FLAG>``.
+OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("--backend", {"choices": ["both", "sql", "magnetodb"], "default": "both",
+                   "help": "cinderbench: run each operation on SQL, MagnetoDB, or both"}),
+    ("--sql-url", {"default": "", "help": "SQL backend URL (default: a SQLite file of its own)"}),
+    ("--magnetodb-url", {"default": "",
+                         "help": "MagnetoDB backend URL (default: a server it starts, on LMDB)"}),
+    ("--volumes", {"type": int, "default": 0, "help": "dataset volumes (0: workload default)"}),
+    ("--projects", {"type": int, "default": 0, "help": "dataset projects (0: workload default)"}),
+    ("--dataset-seed", {"type": int, "default": 42, "help": "dataset seed"}),
+    ("--reset-dataset", {"action": "store_true", "default": False,
+                         "help": "reload the dataset even when the backends hold it already"}),
+    ("--mix", {"default": "",
+               "help": f"mix instead of the workload's: {', '.join(sorted(MIXES))}, op=w,..."}),
+    ("--distribution", {"choices": sorted(DISTRIBUTIONS), "default": "zipfian",
+                        "help": "key distribution over projects and their volumes"}),
+    ("--seed", {"type": int, "default": 1, "help": "workload seed (plans, ids, key choices)"}),
+    ("--serialize", {"choices": ["auto", "on", "off"], "default": "auto",
+                     "help": "one operation at a time per process (auto: on with SQLite)"}),
+    ("--pace", {"type": float, "default": 0.0,
+                "help": "ops/s per user on a schedule, intended-start latency (0: closed loop)"}),
+    ("--fault-rate", {"type": float, "default": 0.0,
+                      "help": "MagnetoDB: fail matching requests at this rate (0..1)"}),
+    ("--fault-plan", {"default": "second-write", "help": "which requests --fault-rate may fail"}),
+    ("--results-dir", {"default": "", "help": "results directory (default results/locust-STAMP)"}),
+    ("--no-validate", {"action": "store_true", "default": False, "help": "skip the validators"}),
+    ("--no-oplog", {"action": "store_true", "default": False,
+                    "help": "keep no operation log (the validators need it to replay)"}),
+    ("--worker-totals", {"default": "", "include_in_web_ui": False,
+                         "help": "directory for each worker's own totals (tests)"}),
+)  # fmt: skip
+
+
+def add_arguments(parser: Any) -> None:
+    """cinderbench's options on locust's parser: CLI, ``LOCUST_*`` and the web UI's form."""
+    for flag, keywords in OPTIONS:
+        env = "LOCUST_" + flag.lstrip("-").upper().replace("-", "_")
+        parser.add_argument(flag, env_var=env, **keywords)
+
+
+def dataset_spec(options: Any, user_classes: list[type[User]]) -> DatasetSpec:
+    """``compare``'s default size, the user classes' overrides, then the options."""
+    values: dict[str, Any] = {"volumes": DEFAULT_VOLUMES, "projects": DEFAULT_PROJECTS}
+    for user_class in user_classes:
+        values.update(getattr(user_class, "dataset", {}))
+    values["seed"] = int(options.dataset_seed)
+    for name in ("volumes", "projects"):
+        if int(getattr(options, name) or 0) > 0:
+            values[name] = int(getattr(options, name))
+    return DatasetSpec.from_dict(values)
+
+
+def fault_options(setup: Mapping[str, Any]) -> Any:
+    """``--fault-rate``/``--fault-plan`` as the ``FaultOptions`` the runner uses."""
+    from cinderdb.magneto.faults import FaultOptions
+
+    options = FaultOptions(rate=setup["fault_rate"], plan=setup["fault_plan"], seed=setup["seed"])
+    if not 0.0 <= options.rate <= 1.0:
+        raise ValueError("--fault-rate must be between 0 and 1")
+    options.plan_rules()  # an unknown plan is refused before anything runs
+    return options

@@ -140,6 +140,11 @@ class Instrumented:
         # url, engine_info, bulk_load, features...: not measured
         return getattr(self.backend, name)
 
+    def attach(self) -> None:
+        """Count again after ``detach``."""
+        if self.probe is not None:
+            self.probe.attach()
+
     def detach(self) -> None:
         """Stop counting (the backend itself stays open)."""
         if self.probe is not None:

@@ -6,7 +6,7 @@ over a temporary LMDB store). ``--sql URL`` and ``--magnetodb URL`` switch to
 real servers.
 
 It seeds both backends with the same dataset (5,000 volumes by default, see
-``DEFAULT_VOLUMES``), runs the standard mix for 35 s with every planned
+``DEFAULT_VOLUMES``), runs the standard mix for 30 s with every planned
 operation executed on both back to back, writes the results directory, prints
 the summary, then runs the steps in ``AFTER_RUN`` (validation and the HTML
 report hook in there) while the backends are still up.
@@ -21,9 +21,9 @@ import os
 import tempfile
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 from bench.results import Results
+from bench.scratch import scratch_magnetodb
 
 #: Steps run on the finished results, in order: ``"module:function"``, each called as
 #: ``function(results, args)`` while the compared backends are still up;
@@ -40,17 +40,7 @@ AFTER_RUN: list[str] = [
 #: validation and the report fit in the 2 minutes compare has.
 DEFAULT_VOLUMES = 5_000
 DEFAULT_PROJECTS = 20
-DEFAULT_DURATION = 35.0
-
-
-@contextlib.contextmanager
-def _magnetodb_server(directory: str) -> Iterator[str]:
-    """A MagnetoDB server over a temporary LMDB store; yields the backend URL."""
-    from magnetodb.server.process import ServerProcess
-
-    with ServerProcess(os.path.join(directory, "magnetodb"), engine="lmdb") as server:
-        address = urlsplit(server.url)
-        yield f"magnetodb://{address.hostname}:{address.port}/cinderbench"
+DEFAULT_DURATION = 30.0
 
 
 @contextlib.contextmanager
@@ -66,7 +56,7 @@ def backends_for(args: argparse.Namespace) -> Iterator[tuple[list[tuple[str, str
         sql = args.sql or f"sqlite:///{os.path.join(scratch, 'cinder.sqlite')}"
         second = args.magnetodb
         if second is None:
-            second = stack.enter_context(_magnetodb_server(scratch))
+            second = stack.enter_context(scratch_magnetodb(scratch))
             notes.append(
                 "MagnetoDB: a server started over a temporary LMDB store (no fsync per "
                 "commit: durable across a process crash, as the SQLite side)"

@@ -1,7 +1,8 @@
-"""Throw-away MySQL/MariaDB databases for benchmarks, replays and tests.
+"""Throw-away stores for benchmarks, replays, tests and the embedded defaults.
 
-One helper, so every command that needs "a fresh database on the local
-server" names it the same way and always drops it afterwards.
+One helper per kind, so every command that needs "a fresh database on the
+local MySQL" or "a MagnetoDB server of our own" gets it the same way and
+always cleans it up afterwards.
 """
 
 from __future__ import annotations
@@ -65,3 +66,16 @@ def scratch_database(url: str | None = None, prefix: str = "cinderbench") -> Ite
     finally:
         admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
         admin.close()
+
+
+@contextlib.contextmanager
+def scratch_magnetodb(directory: str, project: str = "cinderbench") -> Iterator[str]:
+    """A MagnetoDB server (LMDB under ``directory``) for as long as the block runs;
+    yields the backend URL ``magnetodb://127.0.0.1:PORT/PROJECT``."""
+    from urllib.parse import urlsplit
+
+    from magnetodb.server.process import ServerProcess
+
+    with ServerProcess(os.path.join(directory, "magnetodb"), engine="lmdb") as server:
+        address = urlsplit(server.url)
+        yield f"magnetodb://{address.hostname}:{address.port}/{project}"

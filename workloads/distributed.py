@@ -118,9 +118,9 @@ class Coordinator(Harness):
             if kind == "sql":
                 self.embedded[kind] = f"sqlite:///{self.scratch_dir() / 'cinder.sqlite'}"
             else:
-                from bench.compare import _magnetodb_server
+                from bench.scratch import scratch_magnetodb
 
-                server = _magnetodb_server(str(self.scratch_dir()))
+                server = scratch_magnetodb(str(self.scratch_dir()))
                 self.embedded[kind] = self.resources.enter_context(server)
         return self.embedded[kind]
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import itertools
 import logging
 import shutil
@@ -239,6 +240,7 @@ class Harness:
         installed where operations execute (not on the master)."""
         if self.test is not None:
             self.test.close()
+        gc.unfreeze()  # the last test's long-lived objects may go now
         dataset = self.load(setup["spec"])
         with contextlib.suppress(ImportError):
             from cinderdb.magneto.faults import install, uninstall
@@ -272,6 +274,9 @@ class Harness:
         self.pace = float(setup["pace"])
         self.gate = Semaphore(1) if serialized(setup) else None
         self.shielded = any(scheme_of(url) in YIELDING for _, url in setup["urls"])
+        # As bench.runner.frozen_heap: keep collections off the dataset and view.
+        gc.collect()
+        gc.freeze()
         return bench
 
     # ----------------------------------------------------------------- users

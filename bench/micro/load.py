@@ -26,11 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from bench.compare import (
-        _magnetodb_server,
-        _mysql_scratch_database,
-        magnetodb_backend_available,
-    )
+    from bench.scratch import mysql_reachable, scratch_database, scratch_magnetodb
     from bench.session import backend_labels
 
     parser = argparse.ArgumentParser(prog="cinderbench bench load", description=__doc__)
@@ -60,11 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         urls = args.backend
         if not urls:
             urls = [f"sqlite=sqlite:///{Path(scratch) / 'cinder.sqlite'}"]
-            mysql = stack.enter_context(_mysql_scratch_database())
-            if mysql:
+            if mysql_reachable():
+                mysql = stack.enter_context(scratch_database(prefix="cinderbench_load"))
                 urls.append(f"mysql={mysql}")
-            if magnetodb_backend_available():
-                urls.append(f"magnetodb={stack.enter_context(_magnetodb_server(scratch))}")
+            urls.append(f"magnetodb={stack.enter_context(scratch_magnetodb(scratch))}")
         for label, url in backend_labels(urls):
             backend = open_backend(url)
             try:

@@ -21,7 +21,7 @@ from cinderdb import exception
 from cinderdb.api import FUNCTIONS, POLICIES, SIGNATURES, Policy
 from cinderdb.bulk import BulkData
 from cinderdb.context import RequestContext
-from cinderdb.records import FIELDS, Kind, coerce_value
+from cinderdb.records import FIELDS, Kind, Record, coerce_value, coerce_values, utcnow
 
 #: Parameters that hold ids; an int given for one of them is turned into text.
 ID_PARAMETERS = frozenset(
@@ -295,6 +295,40 @@ def _coerced_filter_value(kind: str, column: str, value: Any) -> tuple[bool, Any
         return False, None
 
 
+def check_filters(filters: Any) -> None:
+    """``filters`` must be a dict or None."""
+    if filters is not None and not isinstance(filters, Mapping):
+        raise exception.InvalidInput(reason="filters must be a dict")
+
+
+def project_filters(filters: Mapping[str, Any] | None, project_id: str) -> dict[str, Any]:
+    """The filters of a ``*_get_all_by_project`` call: the project overrides any
+    ``project_id`` the caller passed, as in Liberty."""
+    check_filters(filters)
+    return {**(filters or {}), "project_id": project_id}
+
+
+def attached_changes(
+    instance_uuid: str | None, host_name: str | None, mountpoint: str | None, attach_mode: str
+) -> Record:
+    """The attachment columns ``volume_attached`` sets; ``InvalidUUID`` first, as Liberty."""
+    if instance_uuid and not is_uuid_like(instance_uuid):
+        raise exception.InvalidUUID(uuid=instance_uuid)
+    now = utcnow()
+    return coerce_values(
+        "attachment",
+        {
+            "mountpoint": mountpoint,
+            "attach_status": "attached",
+            "instance_uuid": instance_uuid,
+            "attached_host": host_name,
+            "attach_time": now,
+            "attach_mode": attach_mode,
+            "updated_at": now,
+        },
+    )
+
+
 def plan_volume_filters(filters: Mapping[str, Any] | None) -> FilterPlan | None:
     """Liberty's volume filter rules; ``None`` means "the call returns []".
 
@@ -303,11 +337,10 @@ def plan_volume_filters(filters: Mapping[str, Any] | None) -> FilterPlan | None:
     must be a volume column; a list, tuple or set value means IN. A value that
     cannot be a value of its column matches nothing.
     """
+    check_filters(filters)
     plan = FilterPlan()
     if not filters:
         return plan
-    if not isinstance(filters, Mapping):
-        raise exception.InvalidInput(reason="filters must be a dict")
     columns = {f.name for f in FIELDS["volume"]}
     for key, value in filters.items():
         if key == "no_migration_targets" and value:
@@ -339,11 +372,10 @@ def plan_equality_filters(kind: str, filters: Mapping[str, Any] | None) -> Filte
     An unknown key gives ``[]`` as in Liberty. A list value, which Liberty
     passes to the database as a raw error (quirk §14.4), is ``InvalidInput``.
     """
+    check_filters(filters)
     plan = FilterPlan()
     if not filters:
         return plan
-    if not isinstance(filters, Mapping):
-        raise exception.InvalidInput(reason="filters must be a dict")
     columns = {f.name for f in FIELDS[kind]}
     for key, value in filters.items():
         if key not in columns:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cinderdb import exception
-from cinderdb.base import is_uuid_like, new_id
+from cinderdb.base import attached_changes, new_id
 from cinderdb.context import RequestContext
 from cinderdb.magneto.items import Wire, changes_to_updates, from_item, n, to_item
 from cinderdb.magneto.lookups import Lookups, visibility_expected, visible
@@ -99,21 +99,7 @@ class AttachmentFunctions(Lookups):
         """1 get_item (the row), 1 update_item of the volume (status and its map entry,
         visible to the caller, ALL_NEW), 1 update_item of the row, + the record's
         batch_get_item of type and group."""
-        if instance_uuid and not is_uuid_like(instance_uuid):
-            raise exception.InvalidUUID(uuid=instance_uuid)
-        now = utcnow()
-        changes = coerce_values(
-            "attachment",
-            {
-                "mountpoint": mountpoint,
-                "attach_status": "attached",
-                "instance_uuid": instance_uuid,
-                "attached_host": host_name,
-                "attach_time": now,
-                "attach_mode": attach_mode,
-                "updated_at": now,
-            },
-        )
+        changes = attached_changes(instance_uuid, host_name, mountpoint, attach_mode)
         record = {
             **from_item("attachment", self._attachment_item(context, attachment_id)),
             **changes,
@@ -121,7 +107,12 @@ class AttachmentFunctions(Lookups):
         volume_id = record["volume_id"]
         updates = {
             **changes_to_updates(
-                "volume", {"status": "in-use", "attach_status": "attached", "updated_at": now}
+                "volume",
+                {
+                    "status": "in-use",
+                    "attach_status": "attached",
+                    "updated_at": changes["updated_at"],
+                },
             ),
             **map_entry(record),
             **_VERSION_BUMP,

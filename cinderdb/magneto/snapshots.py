@@ -21,6 +21,7 @@ from cinderdb.base import (
     new_id,
     plan_equality_filters,
     process_sort_params,
+    project_filters,
 )
 from cinderdb.context import RequestContext
 from cinderdb.magneto.items import Wire, changes_to_updates, from_item, n, ssm, string_map, to_item
@@ -177,9 +178,7 @@ class SnapshotFunctions(Lookups):
         sort_dirs: Sequence[str] | None = None,
         offset: int | None = None,
     ) -> list[Record]:
-        if filters is not None and not isinstance(filters, Mapping):
-            raise exception.InvalidInput(reason="filters must be a dict")
-        scoped = {**(filters or {}), "project_id": project_id}
+        scoped = project_filters(filters, project_id)
         return self._snapshot_page(context, scoped, marker, limit, sort_keys, sort_dirs, offset)
 
     def _live_listed(self, context: RequestContext, index: str, hash_value: Any) -> list[Wire]:

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cinderdb import exception
-from cinderdb.base import is_uuid_like, new_id
+from cinderdb.base import check_filters, is_uuid_like, new_id
 from cinderdb.context import RequestContext
 from cinderdb.magneto import names
 from cinderdb.magneto.core import MAX_ATTEMPTS, MagnetoCore, _back_off
@@ -287,8 +287,7 @@ class VolumeTypeFunctions(MagnetoCore):
     ) -> dict[str, Record]:
         """A scan of ``volume_types`` (live ones unless ``inactive``); visibility and the
         ``is_public`` filter are applied to the items read."""
-        if filters is not None and not isinstance(filters, Mapping):
-            raise exception.InvalidInput(reason="filters must be a dict")
+        check_filters(filters)
         is_public = coerce_value(_IS_PUBLIC, (filters or {}).get("is_public"))
         items = self.scan_all(TYPES, None if inactive else {"deleted": _eq(n(0))})
         chosen = []

@@ -24,6 +24,7 @@ from cinderdb.base import (
     plan_volume_filters,
     pool_host_matches,
     process_sort_params,
+    project_filters,
 )
 from cinderdb.context import RequestContext
 from cinderdb.magneto.items import (
@@ -263,9 +264,7 @@ class VolumeFunctions(Lookups):
         filters: Mapping[str, Any] | None = None,
         offset: int | None = None,
     ) -> list[Record]:
-        if filters is not None and not isinstance(filters, Mapping):
-            raise exception.InvalidInput(reason="filters must be a dict")
-        scoped = {**(filters or {}), "project_id": project_id}
+        scoped = project_filters(filters, project_id)
         return self._volume_page(context, marker, limit, sort_keys, sort_dirs, scoped, offset)
 
     def _unsorted_list(

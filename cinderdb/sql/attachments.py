@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from cinderdb import exception
-from cinderdb.base import is_uuid_like, new_id
+from cinderdb.base import attached_changes, new_id
 from cinderdb.context import RequestContext
 from cinderdb.records import Record, coerce_values, utcnow
 from cinderdb.sql import models
@@ -47,21 +47,7 @@ class AttachmentFunctions(Lookups):
         mountpoint: str | None,
         attach_mode: str = "rw",
     ) -> Record:
-        if instance_uuid and not is_uuid_like(instance_uuid):
-            raise exception.InvalidUUID(uuid=instance_uuid)
-        now = utcnow()
-        changes = coerce_values(
-            "attachment",
-            {
-                "mountpoint": mountpoint,
-                "attach_status": "attached",
-                "instance_uuid": instance_uuid,
-                "attached_host": host_name,
-                "attach_time": now,
-                "attach_mode": attach_mode,
-                "updated_at": now,
-            },
-        )
+        changes = attached_changes(instance_uuid, host_name, mountpoint, attach_mode)
         with self.session() as session:
             attachment = self.attachment_row(session, context, attachment_id)
             for name, value in changes.items():
@@ -69,7 +55,7 @@ class AttachmentFunctions(Lookups):
             volume = self.volume_row(session, context, attachment.volume_id)
             volume.status = "in-use"
             volume.attach_status = "attached"
-            volume.updated_at = now
+            volume.updated_at = changes["updated_at"]
             session.flush()
             return volume_record(volume, admin=context.is_admin, extra_specs=True)
 

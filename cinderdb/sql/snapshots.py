@@ -17,6 +17,7 @@ from cinderdb.base import (
     new_id,
     plan_equality_filters,
     process_sort_params,
+    project_filters,
 )
 from cinderdb.context import RequestContext
 from cinderdb.records import Record, coerce_metadata, coerce_values, utcnow
@@ -132,9 +133,7 @@ class SnapshotFunctions(Lookups):
         sort_dirs: Sequence[str] | None = None,
         offset: int | None = None,
     ) -> list[Record]:
-        if filters is not None and not isinstance(filters, Mapping):
-            raise exception.InvalidInput(reason="filters must be a dict")
-        scoped = {**(filters or {}), "project_id": project_id}
+        scoped = project_filters(filters, project_id)
         return self._snapshot_page(context, scoped, marker, limit, sort_keys, sort_dirs, offset)
 
     def _live_list(self, context: RequestContext, where: Any, *, volume: bool) -> list[Record]:

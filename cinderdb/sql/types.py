@@ -16,7 +16,7 @@ from sqlalchemy import false, literal_column, true
 from sqlalchemy.orm import Session, joinedload
 
 from cinderdb import exception
-from cinderdb.base import is_uuid_like, new_id
+from cinderdb.base import check_filters, is_uuid_like, new_id
 from cinderdb.context import RequestContext
 from cinderdb.records import (
     Field,
@@ -235,8 +235,7 @@ class VolumeTypeFunctions(SQLCore):
         inactive: bool = False,
         filters: Mapping[str, Any] | None = None,
     ) -> dict[str, Record]:
-        if filters is not None and not isinstance(filters, Mapping):
-            raise exception.InvalidInput(reason="filters must be a dict")
+        check_filters(filters)
         statement = self._type_query(context, "yes" if inactive else "no")
         is_public = coerce_value(_IS_PUBLIC, (filters or {}).get("is_public"))
         if is_public is not None:

@@ -18,6 +18,7 @@ from cinderdb.base import (
     new_id,
     plan_volume_filters,
     process_sort_params,
+    project_filters,
 )
 from cinderdb.context import RequestContext
 from cinderdb.records import Record, coerce_metadata, coerce_values, column_names, utcnow
@@ -157,9 +158,7 @@ class VolumeFunctions(Lookups):
         filters: Mapping[str, Any] | None = None,
         offset: int | None = None,
     ) -> list[Record]:
-        if filters is not None and not isinstance(filters, Mapping):
-            raise exception.InvalidInput(reason="filters must be a dict")
-        scoped = {**(filters or {}), "project_id": project_id}
+        scoped = project_filters(filters, project_id)
         return self._volume_page(context, marker, limit, sort_keys, sort_dirs, scoped, offset)
 
     def _volume_list(

@@ -21,7 +21,8 @@ def server_url() -> str:
     return os.environ.get("CINDERBENCH_MYSQL_URL", DEFAULT_SERVER_URL)
 
 
-def _admin_connection(url: str, timeout: float | None = None):
+def admin_connection(url: str, timeout: float | None = None):
+    """An autocommit PyMySQL connection to the server of ``url`` (its database part unused)."""
     import pymysql
     from sqlalchemy.engine import make_url
 
@@ -41,7 +42,7 @@ def mysql_reachable(url: str | None = None, timeout: float = 3.0) -> bool:
     import pymysql
 
     try:
-        _admin_connection(url or server_url(), timeout).close()
+        admin_connection(url or server_url(), timeout).close()
     except pymysql.MySQLError:
         return False
     return True
@@ -58,7 +59,7 @@ def scratch_database(url: str | None = None, prefix: str = "cinderbench") -> Ite
 
     server = make_url(url or server_url())
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = _admin_connection(server.render_as_string(hide_password=False))
+    admin = admin_connection(server.render_as_string(hide_password=False))
     try:
         admin.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
         database = server.set(database=name, query={"charset": "utf8mb4"})

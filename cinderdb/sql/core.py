@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import event, exc, false, true
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 from cinderdb import exception
 from cinderdb.base import Backend
@@ -140,6 +140,12 @@ def translate_errors() -> Iterator[None]:
         raise exception.DBError(reason=str(error)) from error
 
 
+def _is_unknown_database(error: exc.DBAPIError) -> bool:
+    """MySQL's ER_BAD_DB_ERROR (1049): the URL names a database the server does not have."""
+    args = getattr(error.orig, "args", ())
+    return bool(args) and args[0] == 1049
+
+
 def read_deleted_clause(model: type, read_deleted: str) -> Any:
     """The WHERE clause ``model_query`` adds for ``read_deleted``, or None."""
     if read_deleted == "no":
@@ -191,7 +197,10 @@ class SQLCore(Backend):
     # ------------------------------------------------------------- schema
 
     def create_schema(self) -> None:
+        """The tables and the default quota class; on MySQL, the database too when missing
+        (a fresh server has none, and every command that loads a dataset starts here)."""
         with translate_errors():
+            self._create_database()
             models.Base.metadata.create_all(self.engine)
             with self.session() as session:
                 seeded = session.scalar(
@@ -213,8 +222,27 @@ class SQLCore(Backend):
                     )
 
     def drop_schema(self) -> None:
+        """Drop the tables; a MySQL database that does not exist has none to drop."""
         with translate_errors():
-            models.Base.metadata.drop_all(self.engine)
+            try:
+                models.Base.metadata.drop_all(self.engine)
+            except exc.OperationalError as error:
+                if not _is_unknown_database(error):
+                    raise
+
+    def _create_database(self) -> None:
+        url = self.engine.url
+        if self.dialect != "mysql" or not url.database:
+            return
+        quoted = self.engine.dialect.identifier_preparer.quote_identifier(url.database)
+        server = sa.create_engine(url.set(database=""), poolclass=NullPool)
+        try:
+            with server.connect() as connection:
+                connection.exec_driver_sql(
+                    f"CREATE DATABASE IF NOT EXISTS {quoted} CHARACTER SET utf8mb4"
+                )
+        finally:
+            server.dispose()
 
     def close(self) -> None:
         self.engine.dispose()

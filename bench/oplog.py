@@ -61,12 +61,19 @@ def encode(value: Any, memo: dict[int, Any] | None = None) -> Any:
     kind = type(value)
     if kind in _SCALARS:
         return value
+    # Scalars are tested inline below, not by a call each: this runs on every operation.
     if kind is dict:
-        if TAG not in value and all(type(key) is str for key in value):
-            return {key: encode(item, memo) for key, item in value.items()}
+        if TAG not in value:
+            plain: dict[str, Any] = {}
+            for key, item in value.items():
+                if type(key) is not str:
+                    break
+                plain[key] = item if type(item) in _SCALARS else encode(item, memo)
+            else:
+                return plain
         return {TAG: "dict", "v": [[encode(k, memo), encode(v, memo)] for k, v in value.items()]}
     if kind is list:
-        return [encode(item, memo) for item in value]
+        return [item if type(item) in _SCALARS else encode(item, memo) for item in value]
     if isinstance(value, RequestContext):
         if memo is not None and id(value) in memo:
             return memo[id(value)]

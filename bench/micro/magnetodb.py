@@ -26,6 +26,14 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from bench.micro.placement import (
+    PLACEMENTS,
+    Placement,
+    default_placement,
+    mysql_connection_thread,
+    process_tree_threads,
+)
+
 BLOCK = 50
 VALUE = "v" * 100
 PARTITIONS = 1000
@@ -75,6 +83,7 @@ class Magneto:
                 client.batch_write_item({"bench": reqs[i : i + 100]})
             client.put_item("bench", {"h": S("cond"), "r": N(0), "v": S(VALUE), "n": N(0)})
         self.version = 0
+        self.writes = 0
         self.rng = random.Random(1)
 
     def get(self) -> None:
@@ -83,7 +92,8 @@ class Magneto:
 
     def put(self) -> None:
         i = self.rng.randrange(PARTITIONS)
-        self.c.put_item("bench", {"h": S(f"k{i}"), "r": N(0), "v": S(VALUE), "n": N(i)})
+        self.writes += 1
+        self.c.put_item("bench", {"h": S(f"k{i}"), "r": N(0), "v": S(VALUE), "n": N(self.writes)})
 
     def cond_update(self) -> None:
         self.c.update_item(
@@ -136,6 +146,7 @@ class Maria:
             self.cur.executemany("INSERT INTO kv VALUES (%s, %s, %s, %s)", rows)
             self.conn.commit()
         self.version = 0
+        self.writes = 0
         self.rng = random.Random(1)
 
     def get(self) -> None:
@@ -146,8 +157,13 @@ class Maria:
         assert len(self.cur.fetchall()) == 1
 
     def put(self) -> None:
+        # a value the row never had: an UPDATE that changes nothing writes nothing
         i = self.rng.randrange(PARTITIONS)
-        self.cur.execute("UPDATE kv SET v = %s, n = %s WHERE h = %s AND r = 0", (VALUE, i, f"k{i}"))
+        self.writes += 1
+        self.cur.execute(
+            "UPDATE kv SET v = %s, n = %s WHERE h = %s AND r = 0", (VALUE, self.writes, f"k{i}")
+        )
+        assert self.cur.rowcount == 1
 
     def cond_update(self) -> None:
         self.cur.execute(
@@ -309,6 +325,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-sync-compare", action="store_true", help="skip the fsync-per-commit run"
     )
+    parser.add_argument(
+        "--placement",
+        choices=PLACEMENTS,
+        default=default_placement(),
+        help="where the latency runs put the client and the servers (bench/micro/placement.py;"
+        " default: cross-core on 2+ CPUs)",
+    )
     args = parser.parse_args(argv)
 
     import orjson
@@ -347,25 +370,32 @@ def main(argv: Sequence[str] | None = None) -> int:
                 " InnoDB "
                 f"(innodb_flush_log_at_trx_commit={flush}), autocommit, database {db}"
             )
+        servers = process_tree_threads(srv.pid)
+        maria_thread = mysql_connection_thread(maria.cur, "127.0.0.1") if maria else None
+        if maria and maria_thread is None:
+            servers = []  # pin both servers or neither: one pinned alone skews the ratio
+        placement = Placement(args.placement, servers + ([maria_thread] if maria_thread else []))
         print(
             f"cpus={os.cpu_count()}  latency: 1 client, systems interleaved in blocks of {BLOCK}, "
-            f"~{args.duration:g}s per op per system\n"
+            f"~{args.duration:g}s per op per system"
         )
         cols = f"{'p50 µs':>8}{'p99 µs':>8}{'ops/s':>8}"
         hdr = f"{'operation':<22}{cols}   {'MariaDB equivalent':<28}{cols}{'p50 ratio':>11}"
-        print(hdr)
-        print("-" * len(hdr))
         results: dict[str, tuple[HdrHistogram, HdrHistogram]] = {}
-        for label, name, sql in OPS:
-            ha, hb = interleaved(
-                getattr(mag, name), getattr(maria, name) if maria else None, args.duration
-            )
-            results[name] = (ha, hb)
-            line = f"{label:<22}{_cols(ha)}   "
-            if maria:
-                ratio = ha.get_value_at_percentile(50) / max(1, hb.get_value_at_percentile(50))
-                line += f"{sql:<28}{_cols(hb)}{ratio:>10.2f}x"
-            print(line, flush=True)
+        with placement:
+            print(f"placement: {placement.describe()}\n")
+            print(hdr)
+            print("-" * len(hdr))
+            for label, name, sql in OPS:
+                ha, hb = interleaved(
+                    getattr(mag, name), getattr(maria, name) if maria else None, args.duration
+                )
+                results[name] = (ha, hb)
+                line = f"{label:<22}{_cols(ha)}   "
+                if maria:
+                    ratio = ha.get_value_at_percentile(50) / max(1, hb.get_value_at_percentile(50))
+                    line += f"{sql:<28}{_cols(hb)}{ratio:>10.2f}x"
+                print(line, flush=True)
 
         # client-side cost alone
         canned = orjson.dumps({"item": {"h": S("k1"), "r": N(0), "v": S(VALUE), "n": N(0)}})
@@ -401,7 +431,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             ).start()
             try:
                 sync_side = Magneto(connect(sync_srv.url, "bench"))
-                h_sync, h_nosync = interleaved(sync_side.put, mag.put, min(2.0, args.duration))
+                both = process_tree_threads(srv.pid) + process_tree_threads(sync_srv.pid)
+                with Placement(args.placement, both):
+                    h_sync, h_nosync = interleaved(sync_side.put, mag.put, min(2.0, args.duration))
             finally:
                 sync_srv.stop()
                 sync_srv.cleanup()
@@ -410,6 +442,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f" ({_rate(h_sync):.0f}/s) vs no fsync {_p(h_nosync)} ({_rate(h_nosync):.0f}/s);"
                 " default: no fsync (survives kill -9, not power loss)"
             )
+            if maria and flush == 1:
+                update = results["put"][1]
+                ratio = h_sync.get_value_at_percentile(50) / max(
+                    1, update.get_value_at_percentile(50)
+                )
+                print(
+                    f"  like for like, both durable per commit: put_item with fsync p50"
+                    f" {h_sync.get_value_at_percentile(50)} µs vs MariaDB UPDATE"
+                    f" (innodb_flush_log_at_trx_commit=1) p50 {update.get_value_at_percentile(50)}"
+                    f" µs = {ratio:.2f}x"
+                )
 
         if maria:
             g_mag, g_my = results["get"]

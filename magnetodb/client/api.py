@@ -20,6 +20,8 @@ from magnetodb.client.transports import HTTPTransport, InProcessTransport, Trans
 from magnetodb.errors import MagnetoError, MagnetoTransportError, ValidationError, error_from_body
 
 log = logging.getLogger("magnetodb.client")
+#: Quoted table paths a client remembers (a project has a few dozen tables).
+TABLE_PATHS_KEPT = 1024
 
 Hook = Callable[[RequestStats], None]
 
@@ -57,6 +59,8 @@ class MagnetoClient:
             self.headers["X-Auth-Token"] = token
         self.hooks: list[Hook] = list(hooks or [])
         self._owned: list[Any] = []
+        #: table name -> its quoted URL path (every request names one)
+        self._table_paths: dict[str, str] = {}
 
     # ------------------------------------------------------------ plumbing
 
@@ -137,7 +141,11 @@ class MagnetoClient:
                 log.exception("MagnetoClient hook %r failed", hook)
 
     def _table_path(self, table: str, action: str = "") -> str:
-        path = f"{self.prefix}/tables/{quote(table, safe='')}"
+        path = self._table_paths.get(table)
+        if path is None:
+            path = f"{self.prefix}/tables/{quote(table, safe='')}"
+            if len(self._table_paths) < TABLE_PATHS_KEPT:
+                self._table_paths[table] = path
         return path + "/" + action if action else path
 
     def close(self) -> None:

@@ -15,6 +15,8 @@ from magnetodb.server import handlers as h
 
 DATA = "/v1/data/{project_id}"
 MONITORING = "/v1/monitoring/projects"
+#: Matched paths remembered (then forgotten all at once: fuzzed paths must not grow it)
+MATCH_CACHE_SIZE = 4096
 
 #: (method, template, handler, token check applies)
 ROUTES: list[tuple[str, str, Callable[..., Any], bool]] = [
@@ -65,9 +67,24 @@ class Router:
         self._by_len: dict[int, list[Route]] = {}
         for route in by_template.values():
             self._by_len.setdefault(len(route.segments), []).append(route)
+        #: (method, path) -> match: a client repeats a few paths (its tables' operations)
+        self._matched: dict[tuple[str, str], tuple[Callable[..., Any], bool, dict[str, str]]] = {}
 
     def match(self, method: str, path: str) -> tuple[Callable[..., Any], bool, dict[str, str]]:
-        """(handler, needs_auth, path params); raises NotFound or MethodNotAllowed."""
+        """(handler, needs_auth, path params); raises NotFound or MethodNotAllowed.
+
+        The params dict is shared by every request of the same path: read, never change it.
+        """
+        key = (method, path)
+        found = self._matched.get(key)
+        if found is None:
+            found = self._match(method, path)
+            if len(self._matched) >= MATCH_CACHE_SIZE:
+                self._matched.clear()
+            self._matched[key] = found
+        return found
+
+    def _match(self, method: str, path: str) -> tuple[Callable[..., Any], bool, dict[str, str]]:
         segs = path[1:].split("/") if path.startswith("/") else path.split("/")
         for route in self._by_len.get(len(segs), ()):
             if all(segs[i] == lit for i, lit in route.literals):

@@ -329,3 +329,17 @@ def test_plans_are_deterministic(world):
 
     assert plans(3) == plans(3)
     assert plans(3) != plans(4)
+
+
+def test_new_uuid_is_the_uuid4_of_the_random_stream():
+    """The fast path gives exactly ``str(uuid.UUID(int=getrandbits(128), version=4))``."""
+    import random
+    import uuid
+
+    from bench.catalog.base import new_uuid
+
+    fast, reference = random.Random(7), random.Random(7)
+    for _ in range(2000):
+        expected = str(uuid.UUID(int=reference.getrandbits(128), version=4))
+        assert new_uuid(fast) == expected
+        assert uuid.UUID(expected).version == 4

@@ -93,6 +93,21 @@ def test_malformed_json_is_400(app: App, body: bytes) -> None:
         assert_error_body(out, 400, "ValidationError")
 
 
+def test_json_nesting_limit_is_exact() -> None:
+    """64 levels parse; 65 are refused before any handler walks them, braces in strings
+    notwithstanding."""
+    from magnetodb.server.app import JSON_DEPTH_LIMIT, Request
+
+    def request(depth: int, padding: str = "") -> Request:
+        body = b'{"a":' * depth + orjson.dumps(padding) + b"}" * depth
+        return Request("POST", "/", "", {}, body, {})
+
+    assert request(JSON_DEPTH_LIMIT).json()
+    assert request(JSON_DEPTH_LIMIT, "{[" * 100).json()  # brackets in a string: no nesting
+    with pytest.raises(ValidationError, match="nested too deeply"):
+        request(JSON_DEPTH_LIMIT + 2).json()
+
+
 def test_routing_errors(app: App) -> None:
     status, body = call(app, "GET", "/v1/data/p1/nothing")
     assert status == 404

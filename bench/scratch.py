@@ -69,14 +69,29 @@ def scratch_database(url: str | None = None, prefix: str = "cinderbench") -> Ite
         admin.close()
 
 
+def mysql_fsyncs_per_commit(url: str) -> bool:
+    """Whether the MySQL server of ``url`` flushes its redo log to disk at every commit
+    (``innodb_flush_log_at_trx_commit=1``, the default): a commit then survives power loss."""
+    connection = admin_connection(url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT @@innodb_flush_log_at_trx_commit")
+            return int(cursor.fetchone()[0]) == 1
+    finally:
+        connection.close()
+
+
 @contextlib.contextmanager
-def scratch_magnetodb(directory: str, project: str = "cinderbench") -> Iterator[str]:
-    """A MagnetoDB server (LMDB under ``directory``) for as long as the block runs;
-    yields the backend URL ``magnetodb://127.0.0.1:PORT/PROJECT``."""
+def scratch_magnetodb(
+    directory: str, project: str = "cinderbench", *, sync: bool = False
+) -> Iterator[str]:
+    """A MagnetoDB server (LMDB under ``directory``; ``sync``: fsync per commit) for as long
+    as the block runs; yields the backend URL ``magnetodb://127.0.0.1:PORT/PROJECT``."""
     from urllib.parse import urlsplit
 
     from magnetodb.server.process import ServerProcess
 
-    with ServerProcess(os.path.join(directory, "magnetodb"), engine="lmdb") as server:
+    data_dir = os.path.join(directory, "magnetodb")
+    with ServerProcess(data_dir, engine="lmdb", sync=sync) as server:
         address = urlsplit(server.url)
         yield f"magnetodb://{address.hostname}:{address.port}/{project}"

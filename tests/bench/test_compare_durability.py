@@ -1,0 +1,33 @@
+"""The MagnetoDB server ``cinderbench compare`` starts matches the SQL side's durability."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.compare import magnetodb_durability
+from bench.scratch import admin_connection, mysql_fsyncs_per_commit
+from tests.conftest import MYSQL_SERVER_URL
+
+
+def test_sqlite_side_means_no_fsync(tmp_path):
+    sync, why = magnetodb_durability(f"sqlite:///{tmp_path}/c.sqlite", "auto")
+    assert sync is False
+    assert "SQLite" in why
+
+
+def test_mysql_side_is_matched(mysql_database_url):
+    connection = admin_connection(MYSQL_SERVER_URL)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT @@innodb_flush_log_at_trx_commit")
+        flush = int(cursor.fetchone()[0])
+    connection.close()
+    assert mysql_fsyncs_per_commit(mysql_database_url) is (flush == 1)
+    sync, why = magnetodb_durability(mysql_database_url, "auto")
+    assert sync is (flush == 1)
+    assert "MySQL side" in why
+
+
+@pytest.mark.parametrize(("choice", "expected"), [("on", True), ("off", False)])
+def test_an_explicit_choice_wins(tmp_path, choice, expected):
+    assert magnetodb_durability(f"sqlite:///{tmp_path}/c.sqlite", choice)[0] is expected
+    assert magnetodb_durability(f"{MYSQL_SERVER_URL}/whatever", choice)[0] is expected

@@ -23,9 +23,10 @@ from __future__ import annotations
 import bisect
 import itertools
 import random
-import threading
 from collections.abc import Callable, Sequence
 from typing import Generic, Protocol, TypeVar
+
+from bench.locks import os_lock
 
 T = TypeVar("T")
 
@@ -71,7 +72,7 @@ class _ZetaTable:
     """
 
     _tables: dict[float, _ZetaTable] = {}
-    _lock = threading.Lock()
+    _lock = os_lock()
 
     def __init__(self, theta: float) -> None:
         self.theta = theta

@@ -34,13 +34,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import gzip
-import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from bench.locks import os_lock
 from cinderdb.api import METADATA_TYPES
 from cinderdb.context import RequestContext
 from cinderdb.quota import QuotaResource
@@ -182,7 +182,7 @@ class OpLogWriter:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._stream = open(self.path, "ab")  # noqa: SIM115 - closed by close()
-        self._lock = threading.Lock()
+        self._lock = os_lock()
         self.lines = 0
 
     def write(self, record: Mapping[str, Any]) -> None:

@@ -17,13 +17,14 @@ deltas (``take_delta()``) and the master sums them, as locust's own
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
+
+from bench.locks import os_lock
 
 #: Histogram range in µs: 1 µs to 1 h, 3 significant digits (µs resolution below 2 ms).
 LOWEST_US = 1
@@ -140,11 +141,14 @@ class Tally:
             entry = mine.get(name)
             if entry is None:
                 mine[name] = [value, value, value, 1]
-            else:
-                entry[0] += value
-                entry[1] = min(entry[1], value)
-                entry[2] = max(entry[2], value)
-                entry[3] += 1
+                continue
+            entry[0] += value
+            # comparisons, not min()/max(): this runs for every counter of every call
+            if value < entry[1]:
+                entry[1] = value
+            elif value > entry[2]:
+                entry[2] = value
+            entry[3] += 1
 
     def counter_stats(self) -> dict[str, dict[str, float]]:
         """Per counter: sum, per-event mean, min and max (events without it count 0)."""
@@ -244,7 +248,7 @@ class Recorder:
     """Thread-safe sink of operation and call measurements for any number of backends."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = os_lock()
         self.series: dict[tuple[str, str, str], Series] = {}
         self.seconds: dict[tuple[int, str], Second] = {}
         #: backend -> the second whose histogram is live

@@ -30,6 +30,7 @@ from bench.catalog import CATALOG, Operation, Plan, Target
 from bench.datasets import Dataset
 from bench.generators import DiscreteGenerator
 from bench.instrument import Instrumented, OperationScope
+from bench.locks import os_lock
 from bench.oplog import OpLogWriter, encode
 from bench.outcomes import ERROR, OK, classify
 from bench.recorder import Recorder
@@ -120,7 +121,7 @@ class Bench:
         self.distribution = distribution
         self.oplog = OpLogWriter(oplog_path) if oplog_path else None
         self._seq = itertools.count()
-        self._lock = threading.Lock()
+        self._lock = os_lock()
         #: op -> (first backend µs, second backend µs) of pairs where both succeeded
         self.pairs: dict[str, tuple[array, array]] = {}
         self.harness_failures: list[str] = []

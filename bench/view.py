@@ -17,12 +17,12 @@ YCSB's key choosers do, and ``latest`` means the newest volumes.
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from bench.datasets import Dataset, metadata_key_names
 from bench.generators import KeyGenerator, make_generator
+from bench.locks import os_rlock
 
 EXCLUSIVE = -1
 
@@ -126,7 +126,7 @@ class DatasetView:
     """Thread-safe state of what exists, built from a dataset and kept by settle steps."""
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()
+        self.lock = os_rlock()
         self.projects: list[ProjectState] = []
         self.project_by_id: dict[str, ProjectState] = {}
         self.volumes: dict[str, VolumeState] = {}

@@ -5,9 +5,10 @@ locust ``LocalRunner``, ``CinderUser`` tasks, ``Bench.step`` (in a greenlet of
 its own for MySQL, whose calls yield), ``Instrumented`` calls, the recorder,
 the oplog, one ``request`` event per execution, the results directory) on a
 *trivial* operation: one DB API call, ``volume_type_get`` as a project's
-user, with nothing held and nothing to settle. Against the
-in-process MagnetoDB backend (no socket, no server) the call costs tens of
-µs, so the operations per second are the harness's ceiling; against MySQL the
+user, with nothing held and nothing to settle. Against the in-process
+MagnetoDB backend (LMDB in a temporary directory, no socket, no server) the
+call costs tens of µs, so the operations per second are the harness's ceiling;
+against MySQL the
 same machinery measures what the cheapest operation sustains there. The
 ceiling must be at least ``REQUIRED_RATIO`` times the MySQL figure: then the
 harness costs a tenth of the lightest real operation or less.
@@ -151,8 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     from rich.table import Table
 
     console = Console()
-    inproc = "magnetodb+inproc:///harness"
-    figures = [measure(inproc, args.users, args.seconds, args.volumes, args.profile)]
+    with tempfile.TemporaryDirectory(prefix="cinderbench-harness-lmdb-") as store:
+        # the real engine (LMDB), in this process: no socket, no server
+        inproc = f"magnetodb+inproc:///harness?data_dir={store}"
+        figures = [measure(inproc, args.users, args.seconds, args.volumes, args.profile)]
     with _mysql(args.mysql) as mysql:
         if mysql is None:
             console.print(

@@ -9,7 +9,9 @@ holding one: the OS lock excludes the other greenlets of its thread just as
 well, and the other threads as always (``cinderbench run``'s workers).
 
 Do not hold one of these across a call that may block (a backend call, a
-socket): under gevent that would block every greenlet of the thread.
+socket): under gevent, the plain lock would then block every greenlet of the
+thread, and the reentrant one, whose owner is the OS thread, would let any of
+them in.
 """
 
 from __future__ import annotations

@@ -75,6 +75,19 @@ def dataset_state(backend: Any, dataset: Dataset) -> str:
 # ------------------------------------------------------- local runner, master
 
 
+@contextlib.contextmanager
+def _console_stats_held() -> Iterator[None]:
+    """Hold locust's console table while the validators run: headless, it reprints the
+    (finished) test's table every 2 s, twenty copies in the middle of the validators'
+    report for a 40 s replay. The final summary prints as usual afterwards."""
+    console = logging.getLogger("locust.stats_logger")
+    was_disabled, console.disabled = console.disabled, True
+    try:
+        yield
+    finally:
+        console.disabled = was_disabled
+
+
 class Coordinator(Harness):
     """The local runner or the master: settings, seeding, results, verdict."""
 
@@ -289,7 +302,8 @@ class Coordinator(Harness):
         command = [sys.executable, "-m", "workloads.common", "validate", str(test.directory),
                    str(answer), *(f"{label}={url}" for label, url in self.urls)]  # fmt: skip
         started = time.perf_counter()
-        done = subprocess.run(command, check=False)  # gevent's: the loop runs meanwhile
+        with _console_stats_held():
+            done = subprocess.run(command, check=False)  # gevent's: the loop runs meanwhile
         logger.info("cinderbench: validators took %.1f s", time.perf_counter() - started)
         if done.returncode != 0 or not answer.exists():
             self.fail(EXIT_HARNESS, f"the validators exited with {done.returncode}")

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from bench.results import Results
-from bench.scratch import scratch_magnetodb
+from bench.scratch import FSYNC_CHOICES, magnetodb_durability, scratch_magnetodb
 
 #: Steps run on the finished results, in order: ``"module:function"``, each called as
 #: ``function(results, args)`` while the compared backends are still up;
@@ -63,30 +63,6 @@ def backends_for(args: argparse.Namespace) -> Iterator[tuple[list[tuple[str, str
         yield backend_labels(specs), notes
 
 
-def magnetodb_durability(sql_url: str, choice: str) -> tuple[bool, str]:
-    """Whether the MagnetoDB server compare starts fsyncs every commit, and why.
-
-    ``auto`` matches the SQL side, so the comparison does not credit one design
-    with a guarantee the other pays for: MySQL at its default
-    ``innodb_flush_log_at_trx_commit=1`` makes each commit survive power loss, so
-    LMDB fsyncs too; file SQLite (WAL, ``synchronous=NORMAL``) survives a crash
-    of the process only, and so does LMDB without fsync.
-    """
-    if choice == "on":
-        return True, "fsync per commit, as asked"
-    if choice == "off":
-        return False, "no fsync per commit, as asked: survives a process crash, not power loss"
-    from cinderdb import scheme_of
-
-    if scheme_of(sql_url).startswith("mysql"):
-        from bench.scratch import mysql_fsyncs_per_commit
-
-        if mysql_fsyncs_per_commit(sql_url):
-            return True, "fsync per commit, as the MySQL side: innodb_flush_log_at_trx_commit=1"
-        return False, "no fsync per commit, as the MySQL side: innodb_flush_log_at_trx_commit≠1"
-    return False, "no fsync per commit: durable across a process crash, as the SQLite side"
-
-
 def after_run(results: Results, args: argparse.Namespace) -> None:
     """The one place later steps run on the results: validation, then the report.
 
@@ -111,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--magnetodb-fsync",
-        choices=("auto", "on", "off"),
+        choices=FSYNC_CHOICES,
         default="auto",
         help="whether the MagnetoDB server it starts fsyncs every commit (auto: as the SQL"
         " side does)",

@@ -81,6 +81,36 @@ def mysql_fsyncs_per_commit(url: str) -> bool:
         connection.close()
 
 
+#: ``--magnetodb-fsync`` values: match the SQL side, or force it.
+FSYNC_CHOICES = ("auto", "on", "off")
+
+
+def magnetodb_durability(sql_url: str | None, choice: str = "auto") -> tuple[bool, str]:
+    """Whether a MagnetoDB server started next to ``sql_url`` fsyncs every commit, and why.
+
+    ``auto`` matches the SQL side, so the comparison does not credit one design
+    with a guarantee the other pays for: MySQL at its default
+    ``innodb_flush_log_at_trx_commit=1`` makes each commit survive power loss, so
+    LMDB fsyncs too; file SQLite (WAL, ``synchronous=NORMAL``) survives a crash
+    of the process only, and so does LMDB without fsync.
+    """
+    if choice not in FSYNC_CHOICES:
+        raise ValueError(f"fsync choice must be one of {', '.join(FSYNC_CHOICES)}, not {choice!r}")
+    if choice == "on":
+        return True, "fsync per commit, as asked"
+    if choice == "off":
+        return False, "no fsync per commit, as asked: survives a process crash, not power loss"
+    if sql_url is None:
+        return False, "no fsync per commit, the server's default: survives a process crash"
+    from cinderdb import scheme_of
+
+    if scheme_of(sql_url).startswith("mysql"):
+        if mysql_fsyncs_per_commit(sql_url):
+            return True, "fsync per commit, as the MySQL side: innodb_flush_log_at_trx_commit=1"
+        return False, "no fsync per commit, as the MySQL side: innodb_flush_log_at_trx_commit≠1"
+    return False, "no fsync per commit: durable across a process crash, as the SQLite side"
+
+
 @contextlib.contextmanager
 def scratch_magnetodb(
     directory: str, project: str = "cinderbench", *, sync: bool = False

@@ -122,18 +122,25 @@ class Coordinator(Harness):
         from bench.session import backend_labels
 
         kinds = ["sql", "magnetodb"] if options.backend == "both" else [options.backend]
-        given = {"sql": options.sql_url, "magnetodb": options.magnetodb_url}
-        return backend_labels([given[kind] or self.embedded_url(kind) for kind in kinds])
+        urls: dict[str, str] = {}
+        for kind in kinds:  # SQL first: an embedded MagnetoDB matches its durability
+            given = options.sql_url if kind == "sql" else options.magnetodb_url
+            urls[kind] = given or self.embedded_url(kind, urls.get("sql"), options)
+        return backend_labels([urls[kind] for kind in kinds])
 
-    def embedded_url(self, kind: str) -> str:
-        """A backend of our own, started on first use and kept for the process."""
+    def embedded_url(self, kind: str, sql_url: str | None = None, options: Any = None) -> str:
+        """A backend of our own, started on first use and kept for the process; a MagnetoDB
+        server fsyncs its commits as ``--magnetodb-fsync`` says (auto: as ``sql_url`` does)."""
         if kind not in self.embedded:
             if kind == "sql":
                 self.embedded[kind] = f"sqlite:///{self.scratch_dir() / 'cinder.sqlite'}"
             else:
-                from bench.scratch import scratch_magnetodb
+                from bench.scratch import magnetodb_durability, scratch_magnetodb
 
-                server = scratch_magnetodb(str(self.scratch_dir()))
+                choice = getattr(options, "magnetodb_fsync", "auto")
+                sync, why = magnetodb_durability(sql_url, choice)
+                logger.info("cinderbench: MagnetoDB: a server started over LMDB (%s)", why)
+                server = scratch_magnetodb(str(self.scratch_dir()), sync=sync)
                 self.embedded[kind] = self.resources.enter_context(server)
         return self.embedded[kind]
 

@@ -17,6 +17,7 @@ from bench.compare import DEFAULT_PROJECTS, DEFAULT_VOLUMES
 from bench.datasets import DatasetSpec
 from bench.generators import DISTRIBUTIONS
 from bench.mixes import MIXES
+from bench.scratch import FSYNC_CHOICES
 
 #: cinderbench's options: (flag, argparse keywords). Each is also ``LOCUST_<FLAG>``.
 OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -25,6 +26,9 @@ OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--sql-url", {"default": "", "help": "SQL backend URL (default: a SQLite file of its own)"}),
     ("--magnetodb-url", {"default": "",
                          "help": "MagnetoDB backend URL (default: a server it starts, on LMDB)"}),
+    ("--magnetodb-fsync", {"choices": list(FSYNC_CHOICES), "default": "auto",
+                           "help": "whether the MagnetoDB server it starts fsyncs every commit "
+                                   "(auto: as the SQL side does)"}),
     ("--volumes", {"type": int, "default": 0, "help": "dataset volumes (0: workload default)"}),
     ("--projects", {"type": int, "default": 0, "help": "dataset projects (0: workload default)"}),
     ("--dataset-seed", {"type": int, "default": 42, "help": "dataset seed"}),

@@ -1,11 +1,11 @@
-"""The MagnetoDB server ``cinderbench compare`` starts matches the SQL side's durability."""
+"""A MagnetoDB server started next to a SQL backend (``cinderbench compare``, locust's
+embedded one) matches the SQL side's durability."""
 
 from __future__ import annotations
 
 import pytest
 
-from bench.compare import magnetodb_durability
-from bench.scratch import admin_connection, mysql_fsyncs_per_commit
+from bench.scratch import admin_connection, magnetodb_durability, mysql_fsyncs_per_commit
 from tests.conftest import MYSQL_SERVER_URL
 
 
@@ -31,3 +31,9 @@ def test_mysql_side_is_matched(mysql_database_url):
 def test_an_explicit_choice_wins(tmp_path, choice, expected):
     assert magnetodb_durability(f"sqlite:///{tmp_path}/c.sqlite", choice)[0] is expected
     assert magnetodb_durability(f"{MYSQL_SERVER_URL}/whatever", choice)[0] is expected
+
+
+def test_without_a_sql_side_the_server_default_applies():
+    assert magnetodb_durability(None)[0] is False
+    with pytest.raises(ValueError, match="fsync choice"):
+        magnetodb_durability(None, "sometimes")

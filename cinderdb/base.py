@@ -108,6 +108,93 @@ class Backend(abc.ABC):
         """Engine names and versions, for run metadata and reports."""
         return {"backend": self.name, "url": self.url}
 
+    # ------------------------------------------------------------- paged lists
+    # The four paged lists differ between backends only in how a page is read
+    # (``_volume_page``, ``_snapshot_page``); their argument checks and Liberty's
+    # "by project = everything, with the project as a filter" are written here once.
+
+    def volume_get_all(
+        self,
+        context: RequestContext,
+        marker: str | None,
+        limit: int | None,
+        sort_keys: Sequence[str] | None = None,
+        sort_dirs: Sequence[str] | None = None,
+        filters: Mapping[str, Any] | None = None,
+        offset: int | None = None,
+    ) -> list[Record]:
+        check_page_arguments(limit, offset)
+        return self._volume_page(context, marker, limit, sort_keys, sort_dirs, filters, offset)
+
+    def volume_get_all_by_project(
+        self,
+        context: RequestContext,
+        project_id: str,
+        marker: str | None,
+        limit: int | None,
+        sort_keys: Sequence[str] | None = None,
+        sort_dirs: Sequence[str] | None = None,
+        filters: Mapping[str, Any] | None = None,
+        offset: int | None = None,
+    ) -> list[Record]:
+        check_page_arguments(limit, offset)
+        scoped = project_filters(filters, project_id)
+        return self._volume_page(context, marker, limit, sort_keys, sort_dirs, scoped, offset)
+
+    def snapshot_get_all(
+        self,
+        context: RequestContext,
+        filters: Mapping[str, Any] | None = None,
+        marker: str | None = None,
+        limit: int | None = None,
+        sort_keys: Sequence[str] | None = None,
+        sort_dirs: Sequence[str] | None = None,
+        offset: int | None = None,
+    ) -> list[Record]:
+        check_page_arguments(limit, offset)
+        return self._snapshot_page(context, filters, marker, limit, sort_keys, sort_dirs, offset)
+
+    def snapshot_get_all_by_project(
+        self,
+        context: RequestContext,
+        project_id: str,
+        filters: Mapping[str, Any] | None = None,
+        marker: str | None = None,
+        limit: int | None = None,
+        sort_keys: Sequence[str] | None = None,
+        sort_dirs: Sequence[str] | None = None,
+        offset: int | None = None,
+    ) -> list[Record]:
+        check_page_arguments(limit, offset)
+        scoped = project_filters(filters, project_id)
+        return self._snapshot_page(context, scoped, marker, limit, sort_keys, sort_dirs, offset)
+
+    @abc.abstractmethod
+    def _volume_page(
+        self,
+        context: RequestContext,
+        marker: str | None,
+        limit: int | None,
+        sort_keys: Sequence[str] | None,
+        sort_dirs: Sequence[str] | None,
+        filters: Mapping[str, Any] | None,
+        offset: int | None,
+    ) -> list[Record]:
+        """One page of volumes (``limit`` and ``offset`` already checked)."""
+
+    @abc.abstractmethod
+    def _snapshot_page(
+        self,
+        context: RequestContext,
+        filters: Mapping[str, Any] | None,
+        marker: str | None,
+        limit: int | None,
+        sort_keys: Sequence[str] | None,
+        sort_dirs: Sequence[str] | None,
+        offset: int | None,
+    ) -> list[Record]:
+        """One page of snapshots (``limit`` and ``offset`` already checked)."""
+
     def __enter__(self):
         return self
 
@@ -306,6 +393,17 @@ def project_filters(filters: Mapping[str, Any] | None, project_id: str) -> dict[
     ``project_id`` the caller passed, as in Liberty."""
     check_filters(filters)
     return {**(filters or {}), "project_id": project_id}
+
+
+def quota_class_values(class_name: Any, resource: Any, limit: Any) -> Record:
+    """The columns of a new quota-class limit: both keys are required (a class is found
+    only by them)."""
+    values = coerce_values(
+        "quota_class", {"class_name": class_name, "resource": resource, "hard_limit": limit}
+    )
+    if values.get("class_name") is None or values.get("resource") is None:
+        raise exception.InvalidInput(reason="class_name and resource are required")
+    return values
 
 
 def attached_changes(

@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 from cinderdb import exception
+from cinderdb.base import quota_class_values
 from cinderdb.context import RequestContext
 from cinderdb.magneto.core import MAX_ATTEMPTS, _back_off
 from cinderdb.magneto.items import Wire, changes_to_updates, from_item, n, string_set, to_item
@@ -209,11 +210,7 @@ class QuotaFunctions(ReservationFunctions):
     def quota_class_create(
         self, context: RequestContext, class_name: str, resource: str, limit: int
     ) -> Record:
-        values = coerce_values(
-            "quota_class", {"class_name": class_name, "resource": resource, "hard_limit": limit}
-        )
-        if values.get("class_name") is None or values.get("resource") is None:
-            raise exception.InvalidInput(reason="class_name and resource are required")
+        values = quota_class_values(class_name, resource, limit)
         record = {**blank("quota_class"), **values, "created_at": utcnow(), "deleted": False}
         return self._create_limit(CLASSES, record)
 

@@ -16,12 +16,10 @@ from typing import Any
 from cinderdb import exception
 from cinderdb.base import (
     NO_MATCH,
-    check_page_arguments,
     check_sort_keys,
     new_id,
     plan_equality_filters,
     process_sort_params,
-    project_filters,
 )
 from cinderdb.context import RequestContext
 from cinderdb.magneto.items import Wire, changes_to_updates, from_item, n, ssm, string_map, to_item
@@ -121,7 +119,6 @@ class SnapshotFunctions(Lookups):
     ) -> list[Record]:
         """The volume lists' machinery with snapshot filters (equality only, no IN): a project
         filter reads snapshots_by_project and a batch_get_item, else a scan."""
-        check_page_arguments(limit, offset)
         keys, dirs = process_sort_params(sort_keys, sort_dirs, default_dir="desc")
         plan = plan_equality_filters("snapshot", filters)
         if plan is NO_MATCH:
@@ -154,32 +151,6 @@ class SnapshotFunctions(Lookups):
                     kept[record["id"]] = (record, item)
         paged = page([r for r, _ in kept.values()], keys, dirs, marker_record, limit, offset)
         return [snapshot_record(kept[r["id"]][1], volume=None, with_volume=False) for r in paged]
-
-    def snapshot_get_all(
-        self,
-        context: RequestContext,
-        filters: Mapping[str, Any] | None = None,
-        marker: str | None = None,
-        limit: int | None = None,
-        sort_keys: Sequence[str] | None = None,
-        sort_dirs: Sequence[str] | None = None,
-        offset: int | None = None,
-    ) -> list[Record]:
-        return self._snapshot_page(context, filters, marker, limit, sort_keys, sort_dirs, offset)
-
-    def snapshot_get_all_by_project(
-        self,
-        context: RequestContext,
-        project_id: str,
-        filters: Mapping[str, Any] | None = None,
-        marker: str | None = None,
-        limit: int | None = None,
-        sort_keys: Sequence[str] | None = None,
-        sort_dirs: Sequence[str] | None = None,
-        offset: int | None = None,
-    ) -> list[Record]:
-        scoped = project_filters(filters, project_id)
-        return self._snapshot_page(context, scoped, marker, limit, sort_keys, sort_dirs, offset)
 
     def _live_listed(self, context: RequestContext, index: str, hash_value: Any) -> list[Wire]:
         """Live snapshots (whatever ``read_deleted`` says) an index lists, project-scoped for

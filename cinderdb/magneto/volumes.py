@@ -18,13 +18,11 @@ from cinderdb import exception
 from cinderdb.base import (
     NO_MATCH,
     FilterPlan,
-    check_page_arguments,
     check_sort_keys,
     new_id,
     plan_volume_filters,
     pool_host_matches,
     process_sort_params,
-    project_filters,
 )
 from cinderdb.context import RequestContext
 from cinderdb.magneto.items import (
@@ -218,7 +216,6 @@ class VolumeFunctions(Lookups):
     ) -> list[Record]:
         """Liberty's order of checks (sort arguments, filters, the marker's ``volume_get``,
         sort keys), then filter, sort and page in Python (``cinderdb.magneto.paging``)."""
-        check_page_arguments(limit, offset)
         keys, dirs = process_sort_params(sort_keys, sort_dirs, default_dir="desc")
         plan = plan_volume_filters(filters)
         if plan is NO_MATCH:
@@ -240,32 +237,6 @@ class VolumeFunctions(Lookups):
         by_id = {record["id"]: item for record, item in kept}
         paged = page([record for record, _ in kept], keys, dirs, marker_record, limit, offset)
         return self.volume_records(context, [by_id[r["id"]] for r in paged], extra_specs=False)
-
-    def volume_get_all(
-        self,
-        context: RequestContext,
-        marker: str | None,
-        limit: int | None,
-        sort_keys: Sequence[str] | None = None,
-        sort_dirs: Sequence[str] | None = None,
-        filters: Mapping[str, Any] | None = None,
-        offset: int | None = None,
-    ) -> list[Record]:
-        return self._volume_page(context, marker, limit, sort_keys, sort_dirs, filters, offset)
-
-    def volume_get_all_by_project(
-        self,
-        context: RequestContext,
-        project_id: str,
-        marker: str | None,
-        limit: int | None,
-        sort_keys: Sequence[str] | None = None,
-        sort_dirs: Sequence[str] | None = None,
-        filters: Mapping[str, Any] | None = None,
-        offset: int | None = None,
-    ) -> list[Record]:
-        scoped = project_filters(filters, project_id)
-        return self._volume_page(context, marker, limit, sort_keys, sort_dirs, scoped, offset)
 
     def _unsorted_list(
         self, context: RequestContext, ids: set[str] | None, filters: Mapping[str, Any] | None

@@ -25,7 +25,7 @@ from sqlalchemy import false
 from sqlalchemy.orm import Session
 
 from cinderdb import exception
-from cinderdb.base import new_id
+from cinderdb.base import new_id, quota_class_values
 from cinderdb.context import RequestContext
 from cinderdb.quota import (
     DEFAULT_QUOTA_CLASS,
@@ -276,11 +276,7 @@ class QuotaFunctions(SQLCore):
     def quota_class_create(
         self, context: RequestContext, class_name: str, resource: str, limit: int
     ) -> Record:
-        values = coerce_values(
-            "quota_class", {"class_name": class_name, "resource": resource, "hard_limit": limit}
-        )
-        if values.get("class_name") is None or values.get("resource") is None:
-            raise exception.InvalidInput(reason="class_name and resource are required")
+        values = quota_class_values(class_name, resource, limit)
         with self.session() as session:
             if self._class_row(session, values["class_name"], values["resource"]) is not None:
                 raise exception.DBDuplicateEntry(

@@ -12,12 +12,10 @@ from sqlalchemy import func
 from cinderdb import exception
 from cinderdb.base import (
     NO_MATCH,
-    check_page_arguments,
     check_sort_keys,
     new_id,
     plan_equality_filters,
     process_sort_params,
-    project_filters,
 )
 from cinderdb.context import RequestContext
 from cinderdb.records import Record, coerce_metadata, coerce_values, utcnow
@@ -97,7 +95,6 @@ class SnapshotFunctions(Lookups):
         offset: int | None,
     ) -> list[Record]:
         """The volume lists' machinery with snapshot filters (equality only, no IN)."""
-        check_page_arguments(limit, offset)
         keys, dirs = process_sort_params(sort_keys, sort_dirs, default_dir="desc")
         plan = plan_equality_filters("snapshot", filters)
         if plan is NO_MATCH:
@@ -109,32 +106,6 @@ class SnapshotFunctions(Lookups):
             statement = sort_and_page(statement, _Snapshot, keys, dirs, marker_row, limit, offset)
             rows = session.scalars(statement).unique().all()
             return [snapshot_record(row, volume=False) for row in rows]
-
-    def snapshot_get_all(
-        self,
-        context: RequestContext,
-        filters: Mapping[str, Any] | None = None,
-        marker: str | None = None,
-        limit: int | None = None,
-        sort_keys: Sequence[str] | None = None,
-        sort_dirs: Sequence[str] | None = None,
-        offset: int | None = None,
-    ) -> list[Record]:
-        return self._snapshot_page(context, filters, marker, limit, sort_keys, sort_dirs, offset)
-
-    def snapshot_get_all_by_project(
-        self,
-        context: RequestContext,
-        project_id: str,
-        filters: Mapping[str, Any] | None = None,
-        marker: str | None = None,
-        limit: int | None = None,
-        sort_keys: Sequence[str] | None = None,
-        sort_dirs: Sequence[str] | None = None,
-        offset: int | None = None,
-    ) -> list[Record]:
-        scoped = project_filters(filters, project_id)
-        return self._snapshot_page(context, scoped, marker, limit, sort_keys, sort_dirs, offset)
 
     def _live_list(self, context: RequestContext, where: Any, *, volume: bool) -> list[Record]:
         statement = self.snapshot_query(

@@ -13,12 +13,10 @@ from sqlalchemy.orm import Session
 from cinderdb import exception
 from cinderdb.base import (
     NO_MATCH,
-    check_page_arguments,
     check_sort_keys,
     new_id,
     plan_volume_filters,
     process_sort_params,
-    project_filters,
 )
 from cinderdb.context import RequestContext
 from cinderdb.records import Record, coerce_metadata, coerce_values, column_names, utcnow
@@ -119,7 +117,6 @@ class VolumeFunctions(Lookups):
     ) -> list[Record]:
         """Liberty's ``_generate_paginate_query`` order: sort arguments, filters
         (no match gives ``[]``), the marker's ``volume_get``, sort keys, then the page."""
-        check_page_arguments(limit, offset)
         keys, dirs = process_sort_params(sort_keys, sort_dirs, default_dir="desc")
         plan = plan_volume_filters(filters)
         if plan is NO_MATCH:
@@ -134,32 +131,6 @@ class VolumeFunctions(Lookups):
                 statement, models.Volume, keys, dirs, marker_row, limit, offset
             )
             return self._list_records(context, statement, session)
-
-    def volume_get_all(
-        self,
-        context: RequestContext,
-        marker: str | None,
-        limit: int | None,
-        sort_keys: Sequence[str] | None = None,
-        sort_dirs: Sequence[str] | None = None,
-        filters: Mapping[str, Any] | None = None,
-        offset: int | None = None,
-    ) -> list[Record]:
-        return self._volume_page(context, marker, limit, sort_keys, sort_dirs, filters, offset)
-
-    def volume_get_all_by_project(
-        self,
-        context: RequestContext,
-        project_id: str,
-        marker: str | None,
-        limit: int | None,
-        sort_keys: Sequence[str] | None = None,
-        sort_dirs: Sequence[str] | None = None,
-        filters: Mapping[str, Any] | None = None,
-        offset: int | None = None,
-    ) -> list[Record]:
-        scoped = project_filters(filters, project_id)
-        return self._volume_page(context, marker, limit, sort_keys, sort_dirs, scoped, offset)
 
     def _volume_list(
         self, context: RequestContext, where: Any, filters: Mapping[str, Any] | None

@@ -510,7 +510,7 @@ def measure(sql_url: str, magnetodb_url: str) -> tuple[list[Row], dict[str, Any]
 
 _SQL_KINDS = ("select", "insert", "update", "delete", "other")
 #: MagnetoDB request types in report order.
-_REQUESTS = (
+REQUEST_ORDER = (
     "get_item",
     "batch_get_item",
     "query",
@@ -528,10 +528,8 @@ def sql_text(counts: SQLCounts) -> str:
 
 
 def magneto_text(counts: dict[str, int]) -> str:
-    parts = [
-        f"{counts.get(f'requests.{r}', 0)} {r}" for r in _REQUESTS if counts.get(f"requests.{r}")
-    ]
-    others = counts["requests"] - sum(counts.get(f"requests.{r}", 0) for r in _REQUESTS)
+    parts = [f"{counts[f'requests.{r}']} {r}" for r in REQUEST_ORDER if counts.get(f"requests.{r}")]
+    others = counts["requests"] - sum(counts.get(f"requests.{r}", 0) for r in REQUEST_ORDER)
     if others:
         parts.append(f"{others} other")
     text = " + ".join(parts) or "0"

@@ -9,26 +9,15 @@ import datetime as dt
 
 import pytest
 
-from cinderdb import RequestContext, exception, get_admin_context
+from cinderdb import RequestContext, exception
 from cinderdb.magneto.items import from_item, s, string_set
 from cinderdb.quota import default_resources
 from cinderdb.records import utcnow
-from tests.magneto.support_types_quotas import MAGNETO_BACKENDS, check_usages, provisioned, scan
+from tests.magneto.support_types_quotas import check_usages, scan
 
 RESOURCES = default_resources()
 UNLIMITED = dict.fromkeys(RESOURCES, -1)
 USER = RequestContext(user_id="u", project_id="p")
-
-
-@pytest.fixture(params=MAGNETO_BACKENDS)
-def api(request):
-    with provisioned(request, request.param) as backend:
-        yield backend
-
-
-@pytest.fixture
-def ctx():
-    return get_admin_context()
 
 
 def later(hours: int = 1) -> dt.datetime:

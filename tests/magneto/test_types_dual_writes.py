@@ -8,28 +8,15 @@ import contextlib
 
 import pytest
 
-from cinderdb import RequestContext, exception, get_admin_context
+from cinderdb import RequestContext, exception
 from cinderdb.magneto.items import n, s
 from tests.magneto.support_types_quotas import (
-    MAGNETO_BACKENDS,
     check_all,
     check_group_indexes,
     check_names,
     check_qos_associations,
     check_volume_type_names,
-    provisioned,
 )
-
-
-@pytest.fixture(params=MAGNETO_BACKENDS)
-def api(request):
-    with provisioned(request, request.param) as backend:
-        yield backend
-
-
-@pytest.fixture
-def ctx():
-    return get_admin_context()
 
 
 def type_names(api):

@@ -6,25 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from cinderdb import METADATA_TYPES, exception, get_admin_context
+from cinderdb import METADATA_TYPES, exception
 from cinderdb.magneto.items import s
 from cinderdb.magneto.lookups import property_of
 from tests.contract.test_bulk_load import _dataset
-from tests.magneto.support_types_quotas import MAGNETO_BACKENDS, check_all, provisioned, scan
+from tests.magneto.support_types_quotas import check_all, scan
 from tests.magneto.support_volumes import check_volume_side
 
 INSTANCE = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"
-
-
-@pytest.fixture(params=MAGNETO_BACKENDS)
-def api(request):
-    with provisioned(request, request.param) as backend:
-        yield backend
-
-
-@pytest.fixture
-def ctx():
-    return get_admin_context()
 
 
 def _seed(api, ctx):

@@ -13,19 +13,9 @@ from typing import Any
 
 import pytest
 
+from bench.micro.requests import REQUEST_ORDER
 from cinderdb import METADATA_TYPES, RequestContext, get_admin_context, open_backend
 
-#: Request kinds in the order the table names them.
-ORDER = (
-    "get_item",
-    "batch_get_item",
-    "query",
-    "scan",
-    "put_item",
-    "update_item",
-    "delete_item",
-    "batch_write_item",
-)
 USER = RequestContext(user_id="u", project_id="p1")
 INSTANCE = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"
 
@@ -215,7 +205,7 @@ def measure(call: Call) -> str:
         counts: Counter[str] = Counter()
         api.client.hooks.append(lambda stats: counts.update([stats.operation]))
         call(api)
-        return " + ".join(f"{counts[op]} {op}" for op in ORDER if counts[op])
+        return " + ".join(f"{counts[op]} {op}" for op in REQUEST_ORDER if counts[op])
     finally:
         api.close()
 

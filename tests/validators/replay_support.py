@@ -9,6 +9,7 @@ test can wrap one of them (inject a wrong answer) or write to it directly
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,22 +19,11 @@ from bench.datasets import DatasetSpec, build_dataset
 from bench.results import Results, load_results
 from bench.runner import RunParameters
 from bench.session import execute_run
+from tests.bench.conftest import SMALL as BENCH_SMALL
 from validators.replay import Side, open_side
 
-#: A small cloud with every kind of record the catalog needs (as tests/bench SMALL).
-SMALL = DatasetSpec(
-    seed=11,
-    projects=3,
-    spare_projects=1,
-    volumes=60,
-    in_use_fraction=0.3,
-    error_fraction=0.1,
-    multiattach_fraction=0.2,
-    snapshot_fraction=0.4,
-    groups_per_project=2,
-    group_volume_fraction=0.3,
-    cgsnapshot_fraction=1.0,
-)
+#: tests/bench's small cloud (every kind of record the catalog needs), a third smaller.
+SMALL = dataclasses.replace(BENCH_SMALL, volumes=60)
 
 SQL_URL = "sqlite://"
 MAGNETODB_URL = "magnetodb+inproc:///replay"

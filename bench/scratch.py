@@ -57,12 +57,14 @@ def scratch_database(url: str | None = None, prefix: str = "cinderbench") -> Ite
     """
     from sqlalchemy.engine import make_url
 
+    from cinderdb.sql.core import create_mysql_database
+
     server = make_url(url or server_url())
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    database = server.set(database=name, query={"charset": "utf8mb4"})
     admin = admin_connection(server.render_as_string(hide_password=False))
     try:
-        admin.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-        database = server.set(database=name, query={"charset": "utf8mb4"})
+        create_mysql_database(database)
         yield database.render_as_string(hide_password=False)
     finally:
         admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")

@@ -371,10 +371,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"(innodb_flush_log_at_trx_commit={flush}), autocommit, database {db}"
             )
         servers = process_tree_threads(srv.pid)
-        maria_thread = mysql_connection_thread(maria.cur, "127.0.0.1") if maria else None
-        if maria and maria_thread is None:
-            servers = []  # pin both servers or neither: one pinned alone skews the ratio
-        placement = Placement(args.placement, servers + ([maria_thread] if maria_thread else []))
+        problem = None
+        if maria:
+            maria_thread = mysql_connection_thread(maria.cur, "127.0.0.1")
+            if maria_thread is None:
+                problem = "MariaDB's connection thread is not found (PROCESSLIST.TID, local)"
+            else:
+                servers.append(maria_thread)
+        placement = Placement(args.placement, servers, problem)
         print(
             f"cpus={os.cpu_count()}  latency: 1 client, systems interleaved in blocks of {BLOCK}, "
             f"~{args.duration:g}s per op per system"

@@ -76,12 +76,16 @@ def mysql_connection_thread(cursor: Any, host: str) -> int | None:
 class Placement:
     """Pins this process (the client) and the given server threads; restores on exit."""
 
-    def __init__(self, mode: str, server_threads: Iterable[int]) -> None:
+    def __init__(
+        self, mode: str, server_threads: Iterable[int], problem: str | None = None
+    ) -> None:
+        """``problem``: why the servers cannot all be pinned; then nothing is (one server
+        pinned and the other not would skew their ratio)."""
         if mode not in PLACEMENTS:
             raise ValueError(f"placement must be one of {', '.join(PLACEMENTS)}, not {mode!r}")
         self.mode = mode
         self.server_threads = list(server_threads)
-        self.problem: str | None = None
+        self.problem = problem
         self._saved: dict[int, set[int]] = {}
 
     def describe(self) -> str:
@@ -98,7 +102,7 @@ class Placement:
         return client, (allowed[1] if self.mode == "cross-core" else client)
 
     def __enter__(self) -> Placement:
-        if self.mode == "none":
+        if self.mode == "none" or self.problem:
             return self
         if self.mode == "cross-core" and len(os.sched_getaffinity(0)) < 2:
             self.problem = "cross-core needs 2 CPUs"

@@ -140,6 +140,21 @@ def translate_errors() -> Iterator[None]:
         raise exception.DBError(reason=str(error)) from error
 
 
+def create_mysql_database(url: str | sa.URL) -> None:
+    """``CREATE DATABASE IF NOT EXISTS`` the database ``url`` names (utf8mb4), through a
+    connection to its server alone."""
+    url = make_url(url)
+    engine = sa.create_engine(url.set(database=""), poolclass=NullPool)
+    quoted = engine.dialect.identifier_preparer.quote_identifier(url.database or "")
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(
+                f"CREATE DATABASE IF NOT EXISTS {quoted} CHARACTER SET utf8mb4"
+            )
+    finally:
+        engine.dispose()
+
+
 def _is_unknown_database(error: exc.DBAPIError) -> bool:
     """MySQL's ER_BAD_DB_ERROR (1049): the URL names a database the server does not have."""
     args = getattr(error.orig, "args", ())
@@ -231,18 +246,8 @@ class SQLCore(Backend):
                     raise
 
     def _create_database(self) -> None:
-        url = self.engine.url
-        if self.dialect != "mysql" or not url.database:
-            return
-        quoted = self.engine.dialect.identifier_preparer.quote_identifier(url.database)
-        server = sa.create_engine(url.set(database=""), poolclass=NullPool)
-        try:
-            with server.connect() as connection:
-                connection.exec_driver_sql(
-                    f"CREATE DATABASE IF NOT EXISTS {quoted} CHARACTER SET utf8mb4"
-                )
-        finally:
-            server.dispose()
+        if self.dialect == "mysql" and self.engine.url.database:
+            create_mysql_database(self.engine.url)
 
     def close(self) -> None:
         self.engine.dispose()

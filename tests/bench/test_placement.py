@@ -94,3 +94,11 @@ def test_mysql_connection_thread_is_the_local_servers():
         assert Path(f"/proc/{tgid}/comm").read_text().strip() in {"mariadbd", "mysqld"}
     finally:
         connection.close()
+
+
+def test_a_server_that_cannot_be_pinned_leaves_everything_unpinned(server_tree):
+    before = os.sched_getaffinity(0)
+    with Placement("same-core", [server_tree.pid], problem="MariaDB is elsewhere") as placement:
+        assert os.sched_getaffinity(0) == before
+        assert os.sched_getaffinity(server_tree.pid) == before
+        assert placement.describe() == "unpinned: MariaDB is elsewhere"

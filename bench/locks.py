@@ -16,26 +16,16 @@ them in.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-try:
-    from gevent.monkey import get_original
-except ImportError:  # pragma: no cover - gevent comes with locust
-    get_original = None
-
-
-def _original(name: str) -> Any:
-    if get_original is None:
-        return getattr(threading, "Lock" if name == "allocate_lock" else name)
-    return get_original("_thread", name)
+from gevent.monkey import get_original  # gevent comes with locust; importing it patches nothing
 
 
 def os_lock() -> Any:
     """A non-reentrant OS lock (``_thread.allocate_lock`` before any monkey-patching)."""
-    return _original("allocate_lock")()
+    return get_original("_thread", "allocate_lock")()
 
 
 def os_rlock() -> Any:
     """A reentrant OS lock (the C ``_thread.RLock``)."""
-    return _original("RLock")()
+    return get_original("_thread", "RLock")()

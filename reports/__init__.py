@@ -10,5 +10,5 @@ Modules, one job each: ``build`` (assemble and render), ``verdict`` (the summary
 (validation/diff/gate files), ``trends`` (several runs), ``charts``
 (matplotlib), ``model`` (cells, tables, sides), ``format`` (numbers as text),
 ``cli`` (the command and compare's last step). Everything is read through
-``bench.results.load_results``.
+``bench.measure.results.load_results``.
 """

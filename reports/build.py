@@ -1,7 +1,7 @@
 """Assemble the report from results directories and render it into one HTML file.
 
 Results flow one way (STYLE.md §14): this module reads results directories
-through ``bench.results.load_results`` only, computes tables and charts, and
+through ``bench.measure.results.load_results`` only, computes tables and charts, and
 renders ``report.html.j2`` with Jinja2's autoescape on, so a volume named
 ``<script>…`` in a finding is text on the page, never markup.
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.results import Results, load_results
+from bench.measure.results import Results, load_results
 from reports import charts, facts, findings, tables
 from reports import format as fmt
 from reports.model import judge, kind_of, operation_order, ratio_of, ratio_sides

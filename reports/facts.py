@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bench.results import Results
+from bench.measure.results import Results
 from reports import format as fmt
 from reports.model import Table
 

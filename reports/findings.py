@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.results import Results
+from bench.measure.results import Results
 from reports import format as fmt
 from reports.model import Cell, Table
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.results import Results
+from bench.measure.results import Results
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The per-operation tables: latency side by side, join avoidance, writes, transport share.
 
-Each function reads one ``Results`` (through ``bench.results``) and returns a
+Each function reads one ``Results`` (through ``bench.measure.results``) and returns a
 ``Table``; the figures are the ones in operations.json / calls.json /
 comparison.json, never recomputed from anything else.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bench.results import Results
+from bench.measure.results import Results
 from reports import format as fmt
 from reports.model import (
     Cell,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bench.results import Results
+from bench.measure.results import Results
 from reports import charts
 from reports import format as fmt
 from reports.model import Cell, Table, judge, operation_order, ratio_of, ratio_sides

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.results import Results
+from bench.measure.results import Results
 from reports import format as fmt
 from reports.findings import Section
 from reports.model import Cell, Table, engine_name, judge, kind_of, ratio_of, ratio_sides

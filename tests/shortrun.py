@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 ARGS_FILE = REPO / "ci" / "compare.args"
 BASELINE = REPO / "ci" / "baseline.json"
 GATE_CONFIG = REPO / "gate.toml"
-CLI = (sys.executable, "-m", "bench.cli")
+CLI = (sys.executable, "-m", "bench.commands")
 
 
 @dataclass(frozen=True)

@@ -245,12 +245,12 @@ def _fault_place(fault: Mapping[str, Any]) -> str:
 
 def oplog_lines(directory: str | Path) -> Iterator[dict[str, Any]]:
     """The operation log of a results directory (empty when there is none)."""
-    from bench.results import load_results
+    from bench.measure.results import load_results
 
     try:
         return load_results(directory).oplog()
     except (FileNotFoundError, ValueError):
-        from bench.oplog import read_oplog
+        from bench.measure.oplog import read_oplog
 
         path = Path(directory) / "oplog.jsonl"
         return read_oplog(path) if path.exists() else iter(())

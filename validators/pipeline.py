@@ -26,16 +26,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.results import Results, load_results
+from bench.measure.results import Results, load_results
 
 #: ``"module:function"`` of the dual-write validation of one backend, called as
 #: ``function(results_dir, label, url)``; skipped while the module does not exist.
-DUAL_WRITE_STEP = "validators.validate_cli:validate_run"
+DUAL_WRITE_STEP = "bench.commands.validate:validate_run"
 
 
 def projects_of(results: Results) -> set[str]:
     """Every project the run's dataset holds or its log names (usages may exist for any)."""
-    from bench.datasets import DatasetSpec, build_dataset
+    from bench.workload.datasets import DatasetSpec, build_dataset
     from validators.state import Scope
 
     dataset = build_dataset(DatasetSpec.from_dict(results.meta["dataset"]["spec"]))
@@ -92,7 +92,7 @@ def after_run(
     """Validate a finished run (module docstring); returns each step's outcome."""
     from rich.console import Console
 
-    from validators.diff_cli import print_summary, run_diff
+    from bench.commands.diff import print_summary, run_diff
     from validators.replay import kind_of
 
     console = Console(highlight=False, soft_wrap=True)
@@ -140,6 +140,6 @@ def after_run(
 
 
 def after_compare(results: Results, args: Any) -> dict[str, Any]:
-    """``bench.compare.AFTER_RUN`` step: ``after_run`` on the compared backends
+    """``bench.commands.compare.AFTER_RUN`` step: ``after_run`` on the compared backends
     (``args.backends``, their ``(label, url)`` pairs)."""
     return after_run(results.path, args.backends)

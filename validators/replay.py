@@ -1,7 +1,7 @@
 """Differential replay: a run's operation log on two backends from the same seeded state.
 
 ``differential_replay(results_dir)`` regenerates the run's dataset from
-``run.json`` (``bench.datasets``), bulk-loads it into two fresh backends,
+``run.json`` (``bench.workload.datasets``), bulk-loads it into two fresh backends,
 replays every logged DB API call in log order with its decoded arguments on
 both, and compares every answer — value or exception — through
 ``validators.canonical``; then it reads both final logical states through the
@@ -40,8 +40,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from bench.datasets import DatasetSpec, build_dataset
-from bench.results import Results, load_results
+from bench.measure.results import Results, load_results
+from bench.workload.datasets import DatasetSpec, build_dataset
 from cinderdb import scheme_of
 from cinderdb.api import READ_FUNCTIONS
 from validators.canonical import CREATING_CALLS, IGNORE_RULES, difference, focus, same, same_raw
@@ -399,7 +399,7 @@ def public_url(url: str) -> str:
 
 
 def _labels(first_url: str, second_url: str) -> tuple[str, str]:
-    from bench.session import backend_labels
+    from bench.drive.session import backend_labels
 
     (first, _), (second, _) = backend_labels([first_url, second_url])
     return first, second
@@ -447,7 +447,7 @@ def second_store(url: str) -> Iterator[str]:
     elif scheme == "sqlite" or scheme.startswith("magnetodb"):
         yield base.rstrip("/") + "-2" + mark + query
     else:
-        from bench.scratch import scratch_database
+        from bench.drive.scratch import scratch_database
 
         with scratch_database(url, prefix="cinderbench_aa") as database:
             yield database

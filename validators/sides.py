@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.oplog import decode
+from bench.measure.oplog import decode
 from cinderdb import open_backend, scheme_of
 from validators.canonical import CREATING_CALLS, Canonicalizer, IdMap
 

@@ -1,6 +1,6 @@
 """What every locustfile in ``workloads/`` imports: ``CinderUser``, and the event wiring.
 
-A locustfile is a ``CinderUser`` subclass that names a mix (``bench.mixes``)
+A locustfile is a ``CinderUser`` subclass that names a mix (``bench.workload.mixes``)
 and, where its production pattern needs it, dataset overrides. Importing this
 module attaches cinderbench to locust's own events (locust is the load engine;
 its ``request`` event is the seam). ``attach`` gives each process the harness

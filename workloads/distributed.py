@@ -12,7 +12,7 @@
   ``decode_and_add``). A worker sends its last delta as ``cinderbench:final``
   once its users stopped; the master waits for every final.
 - **test_stop** on the master (or local runner) writes the results directory
-  with ``bench.results.write_results``, the files of ``cinderbench run``
+  with ``bench.measure.results.write_results``, the files of ``cinderbench run``
   (README.md, "Load with locust", says what differs for locust), runs the
   validators (``validators.pipeline.after_run``), prints the summary and sets
   the exit code (``workloads.common`` lists them).
@@ -40,10 +40,10 @@ import gevent
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING
 
-from bench.datasets import Dataset, load_dataset
-from bench.mixes import resolve_mix
-from bench.oplog import dumps_line, loads_line
-from bench.runner import KEPT_FAILURES
+from bench.drive.runner import KEPT_FAILURES
+from bench.measure.oplog import dumps_line, loads_line
+from bench.workload.datasets import Dataset, load_dataset
+from bench.workload.mixes import resolve_mix
 from cinderdb import exception, get_admin_context, scheme_of
 from workloads.harness import DRAIN_SECONDS, ChunkedOplog, CinderUser, Harness, Test, serialized
 from workloads.options import dataset_spec, fault_options
@@ -119,7 +119,7 @@ class Coordinator(Harness):
 
     def resolve_urls(self, options: Any) -> list[tuple[str, str]]:
         """``(label, url)`` per backend of ``--backend``; SQL first (the ratio's baseline)."""
-        from bench.session import backend_labels
+        from bench.drive.session import backend_labels
 
         kinds = ["sql", "magnetodb"] if options.backend == "both" else [options.backend]
         urls: dict[str, str] = {}
@@ -135,7 +135,7 @@ class Coordinator(Harness):
             if kind == "sql":
                 self.embedded[kind] = f"sqlite:///{self.scratch_dir() / 'cinder.sqlite'}"
             else:
-                from bench.scratch import magnetodb_durability, scratch_magnetodb
+                from bench.drive.scratch import magnetodb_durability, scratch_magnetodb
 
                 choice = getattr(options, "magnetodb_fsync", "auto")
                 sync, why = magnetodb_durability(sql_url, choice)
@@ -166,7 +166,7 @@ class Coordinator(Harness):
         return loads
 
     def results_dir(self, number: int) -> Path:
-        from bench.session import default_output
+        from bench.drive.session import default_output
 
         given = self.environment.parsed_options.results_dir
         path = Path(given) if given else default_output("locust")
@@ -218,9 +218,9 @@ class Coordinator(Harness):
 
     def write(self, test: Test) -> None:
         """Write the results directory, validate, print the summary, set the exit code."""
-        from bench.floor import measure_floor
-        from bench.results import load_results, write_results
-        from bench.session import print_summary, run_metadata
+        from bench.drive.session import print_summary, run_metadata
+        from bench.measure.floor import measure_floor
+        from bench.measure.results import load_results, write_results
 
         test.close()  # flushes the local oplog
         ended = time.time()
@@ -286,7 +286,7 @@ class Coordinator(Harness):
 
     def validate(self, test: Test, options: Any) -> None:
         """``validators.pipeline.after_run`` on the results, if present; divergence → exit 3."""
-        from bench.results import load_results
+        from bench.measure.results import load_results
 
         local = [url for _, url in self.urls if "+inproc" in scheme_of(url) or url == "sqlite://"]
         skip = (
@@ -462,7 +462,7 @@ class MasterHarness(Coordinator):
 
     def write_logs(self, test: Test) -> None:
         """One oplog in start order over all workers, with run-wide ``seq`` and fault ids."""
-        from bench.oplog import read_oplog
+        from bench.measure.oplog import read_oplog
 
         try:
             from validators.replay import in_seq_order

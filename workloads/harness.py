@@ -38,12 +38,12 @@ from locust import User, task
 from locust.env import Environment
 from locust.exception import StopUser
 
-from bench.datasets import Dataset, DatasetSpec, build_dataset
-from bench.generators import DiscreteGenerator
-from bench.mixes import resolve_mix
-from bench.oplog import dumps_line
-from bench.outcomes import ERROR
-from bench.runner import Bench, Worker
+from bench.drive.runner import Bench, Worker
+from bench.measure.oplog import dumps_line
+from bench.measure.outcomes import ERROR
+from bench.workload.datasets import Dataset, DatasetSpec, build_dataset
+from bench.workload.generators import DiscreteGenerator
+from bench.workload.mixes import resolve_mix
 from cinderdb import open_backend, scheme_of
 from workloads.options import fault_options
 
@@ -68,7 +68,7 @@ class OperationFailed(Exception):
 class CinderUser(User):
     """One client: draws operations from ``mix`` and runs each on every backend.
 
-    Subclasses set ``mix`` (a ``bench.mixes`` name or weight table) and may set
+    Subclasses set ``mix`` (a ``bench.workload.mixes`` name or weight table) and may set
     ``dataset`` (``DatasetSpec`` fields their pattern needs). With ``--pace`` the
     wait follows a fixed schedule and the intended-start latency is recorded
     too (YCSB's coordinated-omission correction); otherwise the loop is closed,
@@ -274,7 +274,7 @@ class Harness:
         self.pace = float(setup["pace"])
         self.gate = Semaphore(1) if serialized(setup) else None
         self.shielded = any(scheme_of(url) in YIELDING for _, url in setup["urls"])
-        # As bench.runner.frozen_heap: keep collections off the dataset and view.
+        # As bench.drive.runner.frozen_heap: keep collections off the dataset and view.
         gc.collect()
         gc.freeze()
         return bench

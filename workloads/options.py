@@ -13,11 +13,11 @@ from typing import Any
 
 from locust import User
 
-from bench.compare import DEFAULT_PROJECTS, DEFAULT_VOLUMES
-from bench.datasets import DatasetSpec
-from bench.generators import DISTRIBUTIONS
-from bench.mixes import MIXES
-from bench.scratch import FSYNC_CHOICES
+from bench.commands.compare import DEFAULT_PROJECTS, DEFAULT_VOLUMES
+from bench.drive.scratch import FSYNC_CHOICES
+from bench.workload.datasets import DatasetSpec
+from bench.workload.generators import DISTRIBUTIONS
+from bench.workload.mixes import MIXES
 
 #: cinderbench's options: (flag, argparse keywords). Each is also ``LOCUST_<FLAG>``.
 OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (

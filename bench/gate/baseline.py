@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.gate.config import GateConfig
-from bench.results import Results, load_results
+from bench.measure.results import Results, load_results
 
 FORMAT = "cinderbench-baseline/1"
 #: run.json parameters that decide which operations are planned.

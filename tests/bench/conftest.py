@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from bench.datasets import Dataset, DatasetSpec, build_dataset, load_dataset
-from bench.mixes import MIXES
-from bench.runner import Bench, Worker
+from bench.drive.runner import Bench, Worker
+from bench.workload.datasets import Dataset, DatasetSpec, build_dataset, load_dataset
+from bench.workload.mixes import MIXES
 from tests.provision import PROVISIONERS, selected_backends
 
 #: A small cloud that still has every kind of record the catalog needs.

@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import pytest
 
-from bench.catalog import CATALOG
-from bench.runner import Step
+from bench.drive.runner import Step
+from bench.workload.catalog import CATALOG
 from cinderdb import exception, get_admin_context
 
 ADMIN = get_admin_context()
@@ -311,7 +311,7 @@ def test_failed_extend_rolls_the_quota_back(world):
 
 
 def test_plans_are_deterministic(world):
-    from bench.runner import Bench
+    from bench.drive.runner import Bench
 
     def plans(seed: int) -> list:
         bench = Bench(
@@ -336,7 +336,7 @@ def test_new_uuid_is_the_uuid4_of_the_random_stream():
     import random
     import uuid
 
-    from bench.catalog.base import new_uuid
+    from bench.workload.catalog.base import new_uuid
 
     fast, reference = random.Random(7), random.Random(7)
     for _ in range(2000):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.scratch import admin_connection, magnetodb_durability, mysql_fsyncs_per_commit
+from bench.drive.scratch import admin_connection, magnetodb_durability, mysql_fsyncs_per_commit
 from tests.conftest import MYSQL_SERVER_URL
 
 

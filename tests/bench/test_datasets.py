@@ -7,8 +7,8 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from bench.datasets import DatasetSpec, build_dataset, load_dataset, metadata_key_names
-from bench.view import DatasetView
+from bench.workload.datasets import DatasetSpec, build_dataset, load_dataset, metadata_key_names
+from bench.workload.view import DatasetView
 from cinderdb import get_admin_context
 from tests.bench.conftest import SMALL
 from tests.provision import PROVISIONERS, selected_backends

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from scipy import stats
 
-from bench.generators import (
+from bench.workload.generators import (
     DiscreteGenerator,
     HotspotGenerator,
     ScrambledZipfianGenerator,

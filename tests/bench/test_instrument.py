@@ -7,12 +7,12 @@ import threading
 
 import pytest
 
-from bench.catalog import CATALOG
-from bench.counters import MagnetoProbe, probe_for
-from bench.datasets import build_dataset, load_dataset
-from bench.instrument import Instrumented
-from bench.recorder import Recorder
-from bench.runner import Bench
+from bench.drive.runner import Bench
+from bench.measure.counters import MagnetoProbe, probe_for
+from bench.measure.instrument import Instrumented
+from bench.measure.recorder import Recorder
+from bench.workload.catalog import CATALOG
+from bench.workload.datasets import build_dataset, load_dataset
 from cinderdb import FUNCTIONS, RequestContext, exception, get_admin_context
 from tests.bench.conftest import SMALL
 

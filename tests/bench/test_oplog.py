@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.oplog import (
+from bench.measure.oplog import (
     OpLogWriter,
     decode,
     decode_call,

@@ -12,7 +12,7 @@ import pymysql
 import pytest
 from sqlalchemy.engine import make_url
 
-from bench.micro.placement import (
+from bench.drive.placement import (
     Placement,
     mysql_connection_thread,
     process_tree_threads,

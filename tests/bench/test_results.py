@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from bench.recorder import Recorder, new_histogram, summarize
-from bench.results import FORMAT, load_results, paired_ratio, write_results
+from bench.measure.recorder import Recorder, new_histogram, summarize
+from bench.measure.results import FORMAT, load_results, paired_ratio, write_results
 
 
 def filled_recorder(seed: int = 1) -> Recorder:
@@ -151,7 +151,7 @@ def test_paired_ratio_confidence_interval():
 
 def test_finished_seconds_are_kept_encoded(monkeypatch):
     """Only the current second holds a live histogram; the others keep their encoding."""
-    import bench.recorder as recorder_module
+    import bench.measure.recorder as recorder_module
 
     clock = iter([100.2, 100.7, 101.1, 101.5, 102.3])
     monkeypatch.setattr(recorder_module.time, "time", lambda: next(clock))

@@ -8,12 +8,12 @@ from collections import Counter
 
 import pytest
 
-from bench.catalog import CATALOG
-from bench.cli import main as cli_main
-from bench.datasets import build_dataset, load_dataset
-from bench.oplog import decode_call
-from bench.runner import RunParameters
-from bench.session import backend_labels, execute_run
+from bench.commands import main as cli_main
+from bench.drive.runner import RunParameters
+from bench.drive.session import backend_labels, execute_run
+from bench.measure.oplog import decode_call
+from bench.workload.catalog import CATALOG
+from bench.workload.datasets import build_dataset, load_dataset
 from cinderdb import open_backend
 from tests.bench.conftest import SMALL
 
@@ -109,7 +109,7 @@ def test_cli_run_writes_results(tmp_path, capsys):
         ]
     )  # fmt: skip
     assert code == 0
-    from bench.results import load_results
+    from bench.measure.results import load_results
 
     results = load_results(out)
     assert results.meta["parameters"]["rate"] == 200
@@ -119,7 +119,7 @@ def test_cli_run_writes_results(tmp_path, capsys):
 
 
 def test_unknown_mix_is_refused():
-    from bench.mixes import resolve_mix
+    from bench.workload.mixes import resolve_mix
 
     with pytest.raises(ValueError, match="unknown mix"):
         resolve_mix("everything")

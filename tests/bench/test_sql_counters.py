@@ -1,4 +1,4 @@
-"""``bench.sql_counters``: exact counts of known statements on SQLite; per-thread attribution."""
+"""``bench.measure.sql_counters``: exact counts of known statements on SQLite; per thread."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from bench.sql_counters import SQLCounter, count_sql, parse_statement
+from bench.measure.sql_counters import SQLCounter, count_sql, parse_statement
 from cinderdb import get_admin_context
 from cinderdb.sql.core import create_sql_engine
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.commands.gate import gate
 from bench.gate.baseline import load_baseline, snapshot, write_baseline
-from bench.gate.cli import gate
 from bench.gate.config import load_config, parse_config
-from bench.results import load_results
+from bench.measure.results import load_results
 from tests.shortrun import BASELINE, GATE_CONFIG, ShortRun, cli
 
 

@@ -7,7 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
-from bench.results import load_results
+from bench.measure.results import load_results
 from reports import format as fmt
 from reports.build import percentile_curve, write_report
 from reports.model import judge

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from bench.scratch import admin_connection
+from bench.drive.scratch import admin_connection
 from cinderdb import get_admin_context, open_backend
 from tests.conftest import MYSQL_SERVER_URL
 

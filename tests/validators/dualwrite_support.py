@@ -2,7 +2,7 @@
 scripted run whose operations are logged in the operation-log format.
 
 ``ScriptedRun`` runs named operations (any sequence of DB API calls) through
-``bench.instrument.Instrumented``, exactly as ``Bench.step`` does, and writes
+``bench.measure.instrument.Instrumented``, exactly as ``Bench.step`` does, and writes
 the same ``oplog.jsonl`` lines, so attribution reads what a real run writes.
 It serves the calls the catalog has no operation for (a type rename, a
 cgsnapshot create) and deliberately concurrent operations (two attaches of
@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from bench.datasets import DatasetSpec, build_dataset, load_dataset
-from bench.instrument import Instrumented
-from bench.oplog import OpLogWriter
-from bench.outcomes import classify
-from bench.recorder import Recorder
+from bench.measure.instrument import Instrumented
+from bench.measure.oplog import OpLogWriter
+from bench.measure.outcomes import classify
+from bench.measure.recorder import Recorder
+from bench.workload.datasets import DatasetSpec, build_dataset, load_dataset
 from cinderdb import open_backend
 from cinderdb.magneto import faults
 from validators.attribution import attribute, read_faults
@@ -155,7 +155,7 @@ def crash(run: ScriptedRun, rule: faults.FaultRule, **options: Any) -> faults.Fa
 
 
 def attribute_all(run: ScriptedRun, validation: Validation, unsafe: bool = False) -> None:
-    from bench.oplog import read_oplog
+    from bench.measure.oplog import read_oplog
 
     run.log.close()
     lines = read_oplog(run.directory / "oplog.jsonl")

@@ -1,6 +1,6 @@
 """Recorded runs and replay sides for the differential-replay and quota tests.
 
-``record_run`` makes a real results directory (``bench.session.execute_run``,
+``record_run`` makes a real results directory (``bench.drive.session.execute_run``,
 one SQL backend): the log the replay reads is the one a user's run writes.
 ``sides`` opens the two replay backends loaded with that run's dataset, so a
 test can wrap one of them (inject a wrong answer) or write to it directly
@@ -15,10 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.datasets import DatasetSpec, build_dataset
-from bench.results import Results, load_results
-from bench.runner import RunParameters
-from bench.session import execute_run
+from bench.drive.runner import RunParameters
+from bench.drive.session import execute_run
+from bench.measure.results import Results, load_results
+from bench.workload.datasets import DatasetSpec, build_dataset
 from tests.bench.conftest import SMALL as BENCH_SMALL
 from validators.replay import Side, open_side
 

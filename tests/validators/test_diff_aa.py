@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bench.commands.diff import run_diff
 from tests.validators.replay_support import MAGNETODB_URL, SQL_URL, record_run
-from validators.diff_cli import run_diff
 from validators.replay import replay_pair
 
 

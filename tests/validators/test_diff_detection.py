@@ -11,10 +11,11 @@ import argparse
 
 import pytest
 
+from bench.commands import diff as diff_cli
 from cinderdb import exception
 from cinderdb.magneto.items import s
 from tests.validators.replay_support import Liar, record_run, sides
-from validators import diff_cli, replay
+from validators import replay
 from validators.replay import Replayer, in_seq_order
 
 

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from bench.runner import RunParameters
-from bench.session import execute_run
+from bench.drive.runner import RunParameters
+from bench.drive.session import execute_run
 from tests.validators.dualwrite_support import TINY
 from validators.dualwrite import validate
 from validators.reader import Reader, open_client

@@ -8,7 +8,7 @@ import json
 import uuid
 from pathlib import Path
 
-from bench.cli import main as cinderbench
+from bench.commands import main as cinderbench
 
 
 def _url(server_url: str) -> str:

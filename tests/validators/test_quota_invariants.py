@@ -16,9 +16,9 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from bench.datasets import build_dataset, load_dataset
-from bench.mixes import resolve_mix
-from bench.runner import Bench, RunParameters, run_workload
+from bench.drive.runner import Bench, RunParameters, run_workload
+from bench.workload.datasets import build_dataset, load_dataset
+from bench.workload.mixes import resolve_mix
 from cinderdb import RequestContext, get_admin_context, open_backend
 from cinderdb.magneto.items import n, s, ss
 from cinderdb.quota import default_resources

@@ -7,8 +7,8 @@ import json
 
 import sqlalchemy as sa
 
-from bench.runner import RunParameters
-from bench.session import execute_run
+from bench.drive.runner import RunParameters
+from bench.drive.session import execute_run
 from cinderdb import get_admin_context, open_backend
 from tests.validators.replay_support import SMALL
 from validators.findings import CheckSummary, Finding, write_validation

@@ -11,8 +11,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from bench.catalog import CATALOG, Operation, Plan, Target
-from bench.view import DatasetView, KeyChooser
+from bench.workload.catalog import CATALOG, Operation, Plan, Target
+from bench.workload.view import DatasetView, KeyChooser
 from workloads.common import CinderUser
 
 

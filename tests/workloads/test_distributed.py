@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.results import load_results
+from bench.measure.results import load_results
 from tests.workloads.support import SMALL, explain, free_port, locust, locust_counts, spawn
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.results import load_results
+from bench.measure.results import load_results
 from tests.workloads.support import SMALL, explain, locust, locust_counts
 
 BROKEN = "tests/workloads/broken.py"

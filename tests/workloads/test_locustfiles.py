@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.results import load_results
+from bench.measure.results import load_results
 from tests.workloads.support import SMALL, explain, locust, locust_counts
 
 WORKLOADS = ("attach_heavy", "list_filters", "quota_churn", "snapshot_lifecycle", "mixed")
@@ -95,7 +95,7 @@ def test_options_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.M
 def test_against_mysql_the_embedded_magnetodb_matches_its_durability(tmp_path: Path) -> None:
     """``--sql-url`` MySQL at ``innodb_flush_log_at_trx_commit=1``: the MagnetoDB server the
     run starts fsyncs every commit too, and the run measures both."""
-    from bench.scratch import mysql_fsyncs_per_commit, scratch_database
+    from bench.drive.scratch import mysql_fsyncs_per_commit, scratch_database
 
     with scratch_database(prefix="cbtest_locust") as url:
         done = locust(

@@ -1,0 +1,489 @@
+"""``cinderbench run``: a weighted mix of catalog operations on one backend or two, side by side.
+
+``Bench`` is the composition root (locust's ``Environment``): the backends as
+instrumented targets, one recorder, the live view of the dataset, the mix,
+and the operation log. ``Bench.step(worker)`` is one operation: plan it once,
+execute it on every backend back to back in alternating order (so drift and
+noise hit both alike and their ratio holds on a noisy machine), settle the
+view from the first backend's outcome, log it. The CLI drives steps from
+threads (closed loop, or paced at a target rate with YCSB's intended start
+times); the locust workloads drive the same ``step`` from their users.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import itertools
+import random
+import threading
+import time
+import traceback
+from array import array
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.locks import os_lock
+from bench.measure.instrument import Instrumented, OperationScope
+from bench.measure.oplog import OpLogWriter, encode
+from bench.measure.outcomes import ERROR, OK, classify
+from bench.measure.recorder import Recorder
+from bench.workload.catalog import CATALOG, Operation, Plan, Target
+from bench.workload.datasets import Dataset
+from bench.workload.generators import DiscreteGenerator
+from bench.workload.view import DatasetView, KeyChooser
+from cinderdb.base import Backend
+
+#: How many operations the mix may draw before one finds an eligible target.
+PLAN_ATTEMPTS = 25
+#: Tracebacks of harness failures kept for run.json.
+KEPT_FAILURES = 20
+
+
+@dataclass
+class RunParameters:
+    """How long, how hard and what to run."""
+
+    mix: str = "standard"
+    duration: float | None = 30.0
+    operations: int | None = None
+    threads: int = 2
+    rate: float | None = None
+    distribution: str = "zipfian"
+    seed: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Worker:
+    """One driver of steps: its own seeded streams (random, keys, operation choice)."""
+
+    index: int
+    rng: Any
+    keys: KeyChooser
+    ops: DiscreteGenerator[str]
+    done: int = 0
+
+
+@dataclass
+class Run:
+    """One operation on one backend."""
+
+    label: str
+    scope: OperationScope
+    result: Any
+    error: BaseException | None
+
+    @property
+    def outcome(self) -> tuple[str, str | None]:
+        return classify(self.error)
+
+
+@dataclass
+class Step:
+    seq: int
+    op: str
+    plan: Plan
+    runs: dict[str, Run] = field(default_factory=dict)
+
+
+class Bench:
+    """Targets, recorder, live view, mix and operation log of one run."""
+
+    def __init__(
+        self,
+        backends: Sequence[tuple[str, Backend]],
+        dataset: Dataset,
+        mix: dict[str, float],
+        *,
+        seed: int = 1,
+        distribution: str = "zipfian",
+        oplog_path: str | Path | None = None,
+        partition: tuple[int, int] = (0, 1),
+        recorder: Recorder | None = None,
+    ) -> None:
+        if not backends:
+            raise ValueError("a run needs at least one backend")
+        self.recorder = recorder or Recorder()
+        qos_ids = {qos["name"]: qos["id"] for qos in dataset.data.qos_specs}
+        self.targets = [
+            Target(label, Instrumented(backend, self.recorder, label), dict(qos_ids))
+            for label, backend in backends
+        ]
+        self.view = DatasetView.from_dataset(dataset, partition)
+        self.mix = {name: weight for name, weight in mix.items() if weight > 0}
+        self.seed = seed
+        self.distribution = distribution
+        self.oplog = OpLogWriter(oplog_path) if oplog_path else None
+        self._seq = itertools.count()
+        self._lock = os_lock()
+        #: op -> (first backend µs, second backend µs) of pairs where both succeeded
+        self.pairs: dict[str, tuple[array, array]] = {}
+        self.harness_failures: list[str] = []
+        self.harness_failure_count = 0
+
+    @property
+    def labels(self) -> list[str]:
+        return [target.label for target in self.targets]
+
+    def worker(self, index: int) -> Worker:
+        """Worker ``index``'s streams, seeded from the run seed (same seed, same plans)."""
+        rng = random.Random(f"{self.seed}:{index}")
+        keys = KeyChooser(self.distribution, len(self.view.projects), rng)
+        ops = DiscreteGenerator([(w, name) for name, w in sorted(self.mix.items())], rng)
+        return Worker(index, rng, keys, ops)
+
+    # ---------------------------------------------------------------- steps
+
+    def _plan(self, worker: Worker, name: str | None) -> tuple[Operation, Plan] | None:
+        for _ in range(PLAN_ATTEMPTS if name is None else 1):
+            op = CATALOG[name or worker.ops.next()]
+            plan = op.plan(self.view, worker.rng, worker.keys)
+            if plan is not None:
+                return op, plan
+            self.recorder.note_skipped(op.name)
+        return None
+
+    def step(
+        self, worker: Worker, intended_ns: int | None = None, operation: str | None = None
+    ) -> Step | None:
+        """Plan one operation and run it on every backend (None: nothing eligible).
+
+        ``operation`` names it (a locust task per operation); by default
+        the mix draws it. ``intended_ns`` (``perf_counter_ns`` time) is when the
+        schedule wanted it to start; both executions carry the lag the first
+        one started with.
+        """
+        planned = self._plan(worker, operation)
+        if planned is None:
+            return None
+        op, plan = planned
+        seq = next(self._seq)
+        targets = self.targets if seq % 2 == 0 else self.targets[::-1]
+        started_wall = time.time()
+        lag = None if intended_ns is None else max(0, time.perf_counter_ns() - intended_ns)
+        step = Step(seq, op.name, plan)
+        try:
+            for target in targets:
+                step.runs[target.label] = self._execute(op, target, plan, lag)
+        finally:
+            self._settle(op, plan, step)
+        worker.done += 1
+        self._pair(step)
+        if self.oplog is not None:
+            self.oplog.write(self._log_line(step, targets, started_wall, lag))
+        return step
+
+    def _execute(self, op: Operation, target: Target, plan: Plan, lag: int | None) -> Run:
+        api: Instrumented = target.api
+        result, error = None, None
+        scope = None
+        try:
+            with api.operation(op.name, lag) as scope:
+                result = op.execute(target, plan)
+        except Exception as exc:  # an outcome to record, not a harness failure
+            error = exc
+        return Run(target.label, scope, result, error)
+
+    def _settle(self, op: Operation, plan: Plan, step: Step) -> None:
+        view = self.view
+        try:
+            reference = step.runs.get(self.targets[0].label)
+            if reference is None:
+                view.quarantine(plan.holds)
+                return
+            outcome, _ = reference.outcome
+            if outcome == OK:
+                op.settle(view, plan, reference.result)
+            elif outcome == ERROR:
+                view.quarantine(plan.holds)
+            if len({run.outcome for run in step.runs.values()}) > 1:
+                self.recorder.note_divergent(op.name)
+        finally:
+            view.release(plan.holds)
+
+    def _pair(self, step: Step) -> None:
+        if len(self.targets) < 2:
+            return
+        first, second = (step.runs[t.label] for t in self.targets[:2])
+        if first.error is None and second.error is None:
+            with self._lock:
+                pair = self.pairs.setdefault(step.op, (array("q"), array("q")))
+                pair[0].append(first.scope.service_ns // 1000)
+                pair[1].append(second.scope.service_ns // 1000)
+
+    def _log_line(
+        self, step: Step, targets: list[Target], started_wall: float, lag: int | None
+    ) -> dict[str, Any]:
+        runs = {}
+        for target in targets:
+            run = step.runs[target.label]
+            outcome, failure = run.outcome
+            runs[target.label] = {
+                "outcome": outcome,
+                "error": failure,
+                "message": str(run.error)[:300] if run.error is not None else None,
+                "us": run.scope.service_ns // 1000,
+                "calls": run.scope.encoded_calls(),
+            }
+        return {
+            "seq": step.seq,
+            "op": step.op,
+            "t": round(started_wall, 6),
+            "lag_us": None if lag is None else lag // 1000,
+            "order": [target.label for target in targets],
+            "plan": encode(step.plan.to_dict()),
+            "runs": runs,
+            "divergent": len({run.outcome for run in step.runs.values()}) > 1,
+        }
+
+    def note_failure(self) -> None:
+        """Keep the traceback of a harness failure (a bug, not a backend outcome)."""
+        with self._lock:
+            self.harness_failure_count += 1
+            if len(self.harness_failures) < KEPT_FAILURES:
+                self.harness_failures.append(traceback.format_exc())
+
+    def comparison(self) -> dict[str, Any] | None:
+        """Per operation, the paired ratio second/first backend (``comparison.json``)."""
+        from bench.measure.results import paired_ratio
+
+        if len(self.targets) < 2:
+            return None
+        first, second = self.labels[:2]
+        with self._lock:
+            pairs = {op: list(zip(a, b, strict=True)) for op, (a, b) in self.pairs.items()}
+        return {
+            "baseline": first,
+            "candidate": second,
+            "ratio": f"{second} / {first} service time",
+            "operations": {op: paired_ratio(values) for op, values in sorted(pairs.items())},
+        }
+
+    def close(self) -> None:
+        for target in self.targets:
+            target.api.detach()
+        if self.oplog is not None:
+            self.oplog.close()
+
+
+# ------------------------------------------------------------------ driving
+
+
+class _Budget:
+    """Shared stop rule: a deadline, an operation count, or both."""
+
+    def __init__(self, params: RunParameters) -> None:
+        self.deadline = time.monotonic() + params.duration if params.duration else None
+        self.limit = params.operations
+        self._claimed = itertools.count()
+        self.stopped = threading.Event()
+
+    def claim(self) -> bool:
+        if self.stopped.is_set() or (self.deadline and time.monotonic() >= self.deadline):
+            return False
+        return self.limit is None or next(self._claimed) < self.limit
+
+
+def _drive(bench: Bench, worker: Worker, params: RunParameters, budget: _Budget, start: int):
+    interval = params.threads / params.rate if params.rate else None
+    offset = worker.index / max(params.threads, 1)
+    for k in itertools.count():
+        if not budget.claim():
+            return
+        intended = None
+        if interval is not None:
+            intended = start + int((k + offset) * interval * 1e9)
+            delay = (intended - time.perf_counter_ns()) / 1e9
+            if delay > 0:
+                time.sleep(delay)
+        try:
+            bench.step(worker, intended)
+        except Exception:
+            bench.note_failure()
+            if bench.harness_failure_count > 100:
+                budget.stopped.set()
+
+
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep the collector off the objects that exist now, for the measured phase.
+
+    The dataset, its live view and the backends are hundreds of thousands of
+    long-lived objects; every full collection would walk them again, and the
+    pause would land in whichever call happened to allocate last (measured:
+    the instrumented arm of ``cinderbench bench instrument`` paid 2 points of
+    its 5% overhead in collections). ``gc.freeze`` moves them out of the
+    collector's generations until the phase ends; both backends gain alike.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def run_workload(bench: Bench, params: RunParameters, progress: bool = True) -> dict[str, Any]:
+    """Drive ``bench`` with ``params.threads`` threads; return timing facts for run.json."""
+    if params.duration is None and params.operations is None:
+        raise ValueError("give a duration, an operation count, or both")
+    with frozen_heap():
+        return _drive_threads(bench, params, progress)
+
+
+def _drive_threads(bench: Bench, params: RunParameters, progress: bool) -> dict[str, Any]:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    budget = _Budget(params)
+    workers = [bench.worker(i) for i in range(max(params.threads, 1))]
+    started_epoch, start = time.time(), time.perf_counter_ns()
+    threads = [
+        threading.Thread(target=_drive, args=(bench, w, params, budget, start), daemon=True)
+        for w in workers
+    ]
+    total = params.operations or params.duration or 1
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, disable=not progress) as bar:
+        task = bar.add_task("running", total=total)
+        for thread in threads:
+            thread.start()
+        try:
+            while any(thread.is_alive() for thread in threads):
+                for thread in threads:
+                    thread.join(0.25)
+                done = sum(w.done for w in workers)
+                elapsed = (time.perf_counter_ns() - start) / 1e9
+                bar.update(
+                    task,
+                    completed=done if params.operations else min(elapsed, total),
+                    description=_status(bench, done, elapsed),
+                )
+        except KeyboardInterrupt:
+            budget.stopped.set()
+            for thread in threads:
+                thread.join()
+    elapsed = (time.perf_counter_ns() - start) / 1e9
+    return {
+        "started_epoch": started_epoch,
+        "ended_epoch": time.time(),
+        "duration_s": round(elapsed, 3),
+        "operations": sum(w.done for w in workers),
+    }
+
+
+def _status(bench: Bench, done: int, elapsed: float) -> str:
+    recorder = bench.recorder
+    errors = sum(
+        s.outcomes.get(ERROR, 0)
+        for (_, kind, _), s in list(recorder.series.items())
+        if kind == "op"
+    )
+    rate = done / elapsed if elapsed > 0 else 0.0
+    diverged = sum(recorder.divergent.values())
+    return f"{done} ops ({rate:.0f}/s) errors {errors} divergent {diverged}"
+
+
+# ---------------------------------------------------------------------- CLI
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("dataset")
+    group.add_argument("--volumes", type=int, default=None, help="volumes to load")
+    group.add_argument("--projects", type=int, default=None, help="projects holding them")
+    group.add_argument("--dataset-seed", type=int, default=None, help="dataset seed")
+    group.add_argument("--metadata-keys", type=int, default=None, help="metadata pairs/volume")
+    group.add_argument("--metadata-key-pool", type=int, default=None, help="distinct keys")
+    group.add_argument("--metadata-values", type=int, default=None, help="values per key")
+
+
+def dataset_spec(args: argparse.Namespace, **defaults: Any):
+    """The ``DatasetSpec`` the dataset options describe (``defaults`` for unset ones)."""
+    from bench.workload.datasets import DatasetSpec
+
+    options = {
+        "volumes": args.volumes,
+        "projects": args.projects,
+        "seed": args.dataset_seed,
+        "metadata_keys": args.metadata_keys,
+        "metadata_key_pool": args.metadata_key_pool,
+        "metadata_values": args.metadata_values,
+    }
+    values = {**defaults, **{k: v for k, v in options.items() if v is not None}}
+    return DatasetSpec(**values)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, duration: float) -> None:
+    group = parser.add_argument_group("workload")
+    group.add_argument("--mix", default="standard", help="named mix or op=weight,... (standard)")
+    group.add_argument("--duration", type=float, default=None, help=f"seconds (default {duration})")
+    group.add_argument("--operations", type=int, default=None, help="stop after N operations")
+    group.add_argument("--threads", type=int, default=2, help="concurrent workers (2)")
+    group.add_argument("--rate", type=float, default=None, help="target operations/s (paced)")
+    group.add_argument(
+        "--distribution",
+        default="zipfian",
+        help="key distribution: uniform, zipfian, latest, hotspot (zipfian)",
+    )
+    group.add_argument("--seed", type=int, default=1, help="workload seed (1)")
+    parser.add_argument("-o", "--output", default=None, help="results directory")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    from cinderdb.magneto.faults import add_arguments as add_fault_arguments
+
+    add_fault_arguments(parser)
+
+
+def run_parameters(args: argparse.Namespace, duration: float) -> RunParameters:
+    return RunParameters(
+        mix=args.mix,
+        duration=args.duration if args.duration or args.operations else duration,
+        operations=args.operations,
+        threads=args.threads,
+        rate=args.rate,
+        distribution=args.distribution,
+        seed=args.seed,
+    )
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run an operation mix on one or two backends and write a results directory",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument(
+        "--backend",
+        action="append",
+        required=True,
+        metavar="[LABEL=]URL",
+        help="backend URL (twice for a side-by-side run), e.g. sqlite:///cinder.sqlite",
+    )
+    parser.add_argument(
+        "--no-load", action="store_true", help="the dataset is already loaded (same options)"
+    )
+    add_dataset_arguments(parser)
+    add_run_arguments(parser, duration=30.0)
+    parser.set_defaults(func=_main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    from bench.drive.session import backend_labels, execute_run, print_summary
+    from cinderdb.magneto.faults import options_from_args
+
+    results = execute_run(
+        backend_labels(args.backend),
+        dataset_spec(args),
+        run_parameters(args, 30.0),
+        args.output,
+        load=not args.no_load,
+        progress=not args.quiet,
+        command="run",
+        faults=options_from_args(args),
+    )
+    print_summary(results)
+    return 0

@@ -1,0 +1,1 @@
+"""Measurement: instrumentation, recorder, counter probes, round-trip floor, oplog, results."""

@@ -1,0 +1,159 @@
+"""Counter probes: what one DB API call cost a backend, beyond time.
+
+A probe is attached to one backend for a run and measures one call at a time
+on the calling thread (``start()`` / ``stop(token) -> {name: count}``):
+
+- ``SQLProbe``: statements (by kind), commits, round trips, JOINs, EXISTS,
+  tables, rows, from ``bench.measure.sql_counters.SQLCounter`` (SQLAlchemy cursor
+  events, attributed per thread).
+- ``MagnetoProbe``: requests (total and by type), items read and written,
+  dual/index writes (items written to a table the design marks as derived:
+  ``cinderdb.magneto.tables.DERIVED_TABLES``), conditional-check failures
+  (each one a retry of a read-modify-write), request errors and bytes, from
+  the MagnetoDB client's ``hooks`` (``RequestStats``). A ``batch_write_item``
+  spans tables and its ``RequestStats`` names none, so the probe also wraps
+  the client's ``batch_write_item`` while attached to count the derived-table
+  items each batch wrote (sent minus unprocessed).
+
+A probe reports every counter it knows on every call, zeros included, so
+each counter's per-call minimum and maximum are exact. Backends never import
+this module: probes attach from the outside (events, client hooks).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Protocol
+
+#: The counters each probe always reports (zeros included).
+SQL_COUNTERS = (
+    "statements",
+    "selects",
+    "inserts",
+    "updates",
+    "deletes",
+    "begins",
+    "others",
+    "commits",
+    "rollbacks",
+    "round_trips",
+    "joins",
+    "joins_left_outer",
+    "joins_inner",
+    "exists",
+    "tables",
+    "rows",
+)
+MAGNETO_COUNTERS = (
+    "requests",
+    "items_read",
+    "items_written",
+    "dual_writes",
+    "conditional_check_failed",
+    "request_errors",
+    "bytes_sent",
+    "bytes_received",
+)
+
+
+class Probe(Protocol):
+    """Counts what one backend does for the calling thread between start and stop."""
+
+    kind: str
+
+    def attach(self) -> None: ...
+
+    def detach(self) -> None: ...
+
+    def start(self) -> Any: ...
+
+    def stop(self, token: Any) -> dict[str, int]: ...
+
+
+class SQLProbe:
+    """SQL counters through ``bench.measure.sql_counters`` (one listener set, per-thread blocks)."""
+
+    kind = "sql"
+
+    def __init__(self, engine: Any) -> None:
+        from bench.measure.sql_counters import SQLCounter
+
+        self.counter = SQLCounter(engine)
+
+    def attach(self) -> None:
+        self.counter.attach()
+
+    def detach(self) -> None:
+        self.counter.detach()
+
+    def start(self) -> Any:
+        block = self.counter.measure()
+        return block, block.__enter__()
+
+    def stop(self, token: Any) -> dict[str, int]:
+        block, counts = token
+        block.__exit__(None, None, None)
+        return counts.as_dict()
+
+
+class MagnetoProbe:
+    """MagnetoDB counters from the client's request hook, attributed per thread."""
+
+    kind = "magnetodb"
+
+    def __init__(self, client: Any, derived_tables: frozenset[str] | None = None) -> None:
+        if derived_tables is None:
+            from cinderdb.magneto.tables import DERIVED_TABLES
+
+            derived_tables = DERIVED_TABLES
+        self.client = client
+        self.derived = derived_tables
+        self._local = threading.local()
+
+    def attach(self) -> None:
+        if self._hook not in self.client.hooks:
+            self.client.hooks.append(self._hook)
+
+    def detach(self) -> None:
+        if self._hook in self.client.hooks:
+            self.client.hooks.remove(self._hook)
+
+    def start(self) -> Any:
+        counts = dict.fromkeys(MAGNETO_COUNTERS, 0)
+        stack = getattr(self._local, "stack", None)
+        if stack is None:
+            stack = self._local.stack = []
+        stack.append(counts)
+        return counts
+
+    def stop(self, token: Any) -> dict[str, int]:
+        self._local.stack.remove(token)
+        return token
+
+    def _hook(self, stats: Any) -> None:
+        stack = getattr(self._local, "stack", None)
+        if not stack:
+            return
+        by_type = f"requests.{stats.operation}"
+        dual = sum(n for table, n in stats.written_by_table.items() if table in self.derived)
+        for counts in stack:
+            counts["requests"] += 1
+            counts[by_type] = counts.get(by_type, 0) + 1
+            counts["items_read"] += stats.items_read
+            counts["items_written"] += stats.items_written
+            counts["dual_writes"] += dual
+            counts["conditional_check_failed"] += int(stats.conditional_check_failed)
+            counts["request_errors"] += int(stats.error_type is not None)
+            counts["bytes_sent"] += stats.bytes_sent
+            counts["bytes_received"] += stats.bytes_received
+
+
+def probe_for(backend: Any) -> Probe | None:
+    """The probe that fits a backend: SQL by its engine, MagnetoDB by its client's hooks."""
+    engine = getattr(backend, "engine", None)
+    if engine is not None:
+        return SQLProbe(engine)
+    client = getattr(backend, "client", None)
+    if client is not None and hasattr(client, "hooks"):
+        return MagnetoProbe(client)
+    return None

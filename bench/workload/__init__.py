@@ -1,0 +1,1 @@
+"""The workload model: operation catalog, generators, mixes, datasets, the live dataset view."""

@@ -16,19 +16,24 @@ from typing import Any
 
 from cinderdb import exception
 from cinderdb.api import FUNCTIONS, METADATA_TYPES, CinderDB
-from cinderdb.base import Backend
+from cinderdb.base import Backend, Features
 from cinderdb.context import RequestContext, get_admin_context
 
 __all__ = [
     "BACKENDS",
+    "EMBEDDED_URLS",
     "FUNCTIONS",
     "METADATA_TYPES",
     "Backend",
     "CinderDB",
+    "Features",
     "RequestContext",
+    "backend_class",
     "exception",
+    "features_of",
     "get_admin_context",
     "open_backend",
+    "side_of",
 ]
 
 #: URL scheme -> "module:Class" of the backend that serves it.
@@ -40,6 +45,10 @@ BACKENDS: dict[str, str] = {
 }
 
 
+#: Per side, an embedded store of it in memory: what a replay runs on unless told otherwise.
+EMBEDDED_URLS: dict[str, str] = {"sql": "sqlite://", "magnetodb": "magnetodb+inproc:///replay"}
+
+
 def scheme_of(url: str) -> str:
     """The scheme of a backend URL (``mysql+pymysql`` for ``mysql+pymysql://...``)."""
     if "://" not in url:
@@ -47,8 +56,8 @@ def scheme_of(url: str) -> str:
     return url.split("://", 1)[0].lower()
 
 
-def open_backend(url: str, **options: Any) -> Backend:
-    """The backend for ``url``; an unknown scheme lists the known ones."""
+def backend_class(url: str) -> type[Backend]:
+    """The class serving ``url`` (imported, not connected); an unknown scheme lists the known."""
     scheme = scheme_of(url)
     try:
         target = BACKENDS[scheme]
@@ -56,5 +65,19 @@ def open_backend(url: str, **options: Any) -> Backend:
         known = ", ".join(sorted(BACKENDS))
         raise ValueError(f"unknown backend scheme {scheme!r}; known schemes: {known}") from None
     module_name, class_name = target.split(":")
-    backend_class = getattr(importlib.import_module(module_name), class_name)
-    return backend_class(url, **options)
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def features_of(url: str) -> Features:
+    """What a backend at ``url`` can do, without connecting to it."""
+    return backend_class(url).features_for(url)
+
+
+def side_of(url: str) -> str:
+    """The design a URL's backend implements: ``sql`` or ``magnetodb``."""
+    return backend_class(url).side
+
+
+def open_backend(url: str, **options: Any) -> Backend:
+    """The backend for ``url``; an unknown scheme lists the known ones."""
+    return backend_class(url)(url, **options)

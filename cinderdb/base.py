@@ -10,6 +10,7 @@ is written twice. Everything here is pure: no storage.
 from __future__ import annotations
 
 import abc
+import contextlib
 import contextvars
 import functools
 import uuid
@@ -21,7 +22,7 @@ from cinderdb import exception
 from cinderdb.api import FUNCTIONS, POLICIES, SIGNATURES, Policy
 from cinderdb.bulk import BulkData
 from cinderdb.context import RequestContext
-from cinderdb.records import FIELDS, Kind, Record, coerce_value, coerce_values, utcnow
+from cinderdb.records import FIELDS, Record, coerce_value, coerce_values, utcnow
 
 #: Parameters that hold ids; an int given for one of them is turned into text.
 ID_PARAMETERS = frozenset(
@@ -47,7 +48,8 @@ ID_PARAMETERS = frozenset(
 
 @dataclass(frozen=True)
 class Features:
-    """What a backend can do; tests ask by name (``@requires("transactions")``)."""
+    """What a backend at one URL can do; the harness and the tests ask by name
+    (``@requires("transactions")``), never by URL scheme."""
 
     #: Can several writes commit or fail together?
     transactions: bool = False
@@ -59,18 +61,34 @@ class Features:
     atomic_multi_item_write: bool = False
     #: Does the store apply filters server-side (SQL WHERE), not in the backend?
     server_side_filter: bool = False
-    #: Are several processes sharing one store supported (for process-level concurrency)?
+    #: May several processes open this URL at once and see one store?
     multi_process: bool = False
+    #: Does the store outlive the process that opened it (not a memory store)?
+    persistent: bool = True
+    #: Does a call wait on a socket (so a gevent worker runs other users meanwhile)?
+    waits_on_network: bool = False
     #: Deliberate divergences: reason -> test node ids, run as strict xfail.
     expected_failures: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RoundTrip:
+    """One trivial request to the store, for the round-trip floor (``bench.measure.floor``)."""
+
+    name: str
+    once: Callable[[], object]
+    close: Callable[[], object]
 
 
 class Backend(abc.ABC):
     """Base class of a DB API backend: the contract's functions plus schema control."""
 
-    features: ClassVar[Features] = Features()
-    #: A short name for reports: "sql", "magnetodb".
-    name: ClassVar[str] = "base"
+    #: Which design the backend implements: "sql" (the MySQL schema) or "magnetodb".
+    side: ClassVar[str] = "base"
+    #: Tables that hold second copies of facts kept elsewhere (dual writes).
+    derived_tables: frozenset[str] = frozenset()
+    #: What this backend can do, set per URL by ``features_for``.
+    features: Features = Features()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -104,9 +122,37 @@ class Backend(abc.ABC):
         records just written.
         """
 
+    @classmethod
+    @abc.abstractmethod
+    def features_for(cls, url: str) -> Features:
+        """The features of a backend at ``url``, known without connecting."""
+
+    @classmethod
+    @abc.abstractmethod
+    def default_label(cls, url: str) -> str:
+        """The label a run gives a backend at ``url`` when none is given ("mysql", ...)."""
+
+    @classmethod
+    @abc.abstractmethod
+    def sibling_store(cls, url: str) -> contextlib.AbstractContextManager[str]:
+        """The URL of another empty store on the engine of ``url`` while the block runs
+        (an A/A replay's second side)."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """One request that needs nothing stored; raises ``DBError`` when no store answers."""
+
+    @abc.abstractmethod
+    def round_trip_probe(self) -> RoundTrip:
+        """The cheapest request this store answers: the transport's floor per round trip."""
+
+    @abc.abstractmethod
+    def durable_commits(self) -> bool | None:
+        """Does every commit survive power loss (an fsync per commit)? None: cannot tell."""
+
     def engine_info(self) -> dict[str, Any]:
         """Engine names and versions, for run metadata and reports."""
-        return {"backend": self.name, "url": self.url}
+        return {"backend": self.side, "url": self.url}
 
     # ------------------------------------------------------------- paged lists
     # The four paged lists differ between backends only in how a page is read
@@ -490,8 +536,3 @@ def plan_equality_filters(kind: str, filters: Mapping[str, Any] | None) -> Filte
 def pool_host_matches(volume_host: str | None, host: str) -> bool:
     """Liberty's host match: ``host == H`` or ``host LIKE 'H#%'`` (a pool of H)."""
     return volume_host is not None and (volume_host == host or volume_host.startswith(host + "#"))
-
-
-def kind_of(kind: str, column: str) -> Kind:
-    """The value kind of one column of a record kind."""
-    return next(f.kind for f in FIELDS[kind] if f.name == column)

@@ -29,9 +29,6 @@ DEFAULT_QUOTA_CLASS_LIMITS: dict[str, int] = {
 
 _PROJECT = Field("project_id", Kind.STRING, 255, nullable=False)
 
-#: The sync functions Cinder's ``QUOTA_SYNC_FUNCTIONS`` names, in scope here.
-SYNC_FUNCTIONS = ("_sync_volumes", "_sync_gigabytes", "_sync_snapshots", "_sync_consistencygroups")
-
 
 @dataclass(frozen=True)
 class QuotaResource:

@@ -15,7 +15,7 @@ from typing import Any
 from bench.measure.results import Results, load_results
 from reports import charts, facts, findings, tables
 from reports import format as fmt
-from reports.model import judge, kind_of, operation_order, ratio_of, ratio_sides
+from reports.model import judge, operation_order, ratio_of, ratio_sides, side_of_label
 from reports.trends import build_trends
 from reports.verdict import build_verdict
 
@@ -64,8 +64,8 @@ def _percentile_panels(results: Results, names: Sequence[str]) -> list[tuple[str
 
 
 def _join_rows(results: Results) -> tuple[list[dict[str, float]], str | None, str | None]:
-    sql = next((b for b in results.backends if kind_of(results, b) == "sql"), None)
-    mdb = next((b for b in results.backends if kind_of(results, b) == "magnetodb"), None)
+    sql = next((b for b in results.backends if side_of_label(results, b) == "sql"), None)
+    mdb = next((b for b in results.backends if side_of_label(results, b) == "magnetodb"), None)
     if not (sql and mdb):
         return [], sql, mdb
     rows = []
@@ -100,8 +100,8 @@ def context(runs: Sequence[Results]) -> dict[str, Any]:
     diff = findings.diff_section(results)
     gate = findings.gate_section(results)
     transport = tables.transport_rows(results)
-    mdb = next((b for b in results.backends if kind_of(results, b) == "magnetodb"), None)
-    sql = next((b for b in results.backends if kind_of(results, b) == "sql"), None)
+    mdb = next((b for b in results.backends if side_of_label(results, b) == "magnetodb"), None)
+    sql = next((b for b in results.backends if side_of_label(results, b) == "sql"), None)
     order = operation_order(results)
     forest_rows = [
         {"name": name, "verdict": judge(ratio_of(results, name)), **ratio_of(results, name)}

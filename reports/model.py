@@ -37,7 +37,7 @@ class Table:
         self.rows.append([c if isinstance(c, Cell) else Cell(str(c)) for c in cells])
 
 
-def kind_of(results: Results, label: str) -> str:
+def side_of_label(results: Results, label: str) -> str:
     """``sql`` or ``magnetodb`` as the backend reported itself (``engine_info``)."""
     for backend in results.meta.get("backends", []):
         if backend.get("label") == label:

@@ -17,11 +17,11 @@ from reports.model import (
     Table,
     counter_mean,
     judge,
-    kind_of,
     operation_order,
     ratio_of,
     ratio_sides,
     service_mean,
+    side_of_label,
 )
 
 PERCENTILE_KEYS = ("p50", "p90", "p99", "p99.9", "max")
@@ -170,7 +170,7 @@ def _join_header(results: Results) -> tuple[list[str], list[tuple[str, int]]]:
     columns: list[str] = []
     groups: list[tuple[str, int]] = []
     for label in results.backends:
-        kind = kind_of(results, label)
+        kind = side_of_label(results, label)
         labels = [column for _, column in _counter_columns(kind)]
         if kind == "magnetodb":
             labels[1:1] = ["by type", "scans"]
@@ -188,7 +188,7 @@ def join_table(results: Results) -> Table:
         per = results.operations[name]
         row = [Cell(name)]
         for label in results.backends:
-            row += _counter_cells(kind_of(results, label), per.get(label))
+            row += _counter_cells(side_of_label(results, label), per.get(label))
         table.rows.append(row)
     return table
 
@@ -204,7 +204,7 @@ def call_join_table(results: Results) -> Table:
             row = [Cell(name), Cell(context)]
             for label in results.backends:
                 stats = ((per.get(label) or {}).get("by_context") or {}).get(context)
-                row += _counter_cells(kind_of(results, label), stats)
+                row += _counter_cells(side_of_label(results, label), stats)
             table.rows.append(row)
     return table
 
@@ -217,7 +217,7 @@ def write_rows(results: Results) -> list[dict[str, Any]]:
         per = results.operations[name]
         row: dict[str, Any] = {"operation": name, "sql": {}, "magnetodb": {}}
         for label in results.backends:
-            kind, stats = kind_of(results, label), per.get(label)
+            kind, stats = side_of_label(results, label), per.get(label)
             if kind == "sql" and not row["sql"]:
                 parts = {
                     k: counter_mean(stats, k) or 0.0 for k in ("inserts", "updates", "deletes")
@@ -267,8 +267,8 @@ def transport_rows(results: Results) -> list[dict[str, Any]]:
     """Per operation: round trips x the measured floor of each side, against its mean
     service time, and the ratio of means with and without that transport cost."""
     floor = results.floor
-    sql = next((b for b in results.backends if kind_of(results, b) == "sql"), None)
-    mdb = next((b for b in results.backends if kind_of(results, b) == "magnetodb"), None)
+    sql = next((b for b in results.backends if side_of_label(results, b) == "sql"), None)
+    mdb = next((b for b in results.backends if side_of_label(results, b) == "magnetodb"), None)
     if mdb is None or mdb not in floor:
         return []
     rows = []

@@ -14,7 +14,7 @@ from typing import Any
 from bench.measure.results import Results
 from reports import format as fmt
 from reports.findings import Section
-from reports.model import Cell, Table, engine_name, judge, kind_of, ratio_of, ratio_sides
+from reports.model import Cell, Table, engine_name, judge, ratio_of, ratio_sides, side_of_label
 
 #: Operations listed as the largest wins and losses.
 TOP = 6
@@ -136,7 +136,7 @@ def build_verdict(
 
 
 def _design_points(verdict: Verdict, results: Results, baseline: str, candidate: str) -> None:
-    labels = {kind_of(results, label): label for label in (baseline, candidate)}
+    labels = {side_of_label(results, label): label for label in (baseline, candidate)}
     sql, mdb = labels.get("sql"), labels.get("magnetodb")
     if not (sql and mdb):
         return
@@ -238,7 +238,7 @@ def _caveats(results: Results, sides: tuple[str, str] | None) -> list[str]:
             f"The SQL side ({which}) ran on embedded SQLite, not MySQL/MariaDB: its latencies "
             "have no network round trip. Run with --sql mysql+pymysql://… for the decision."
         )
-    kinds = {kind_of(results, label) for label in results.backends}
+    kinds = {side_of_label(results, label) for label in results.backends}
     if sides and "magnetodb" not in kinds:
         caveats.append("No MagnetoDB backend ran: this compares two SQL backends.")
     if sides and results.comparison:

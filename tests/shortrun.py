@@ -21,7 +21,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 ARGS_FILE = REPO / "ci" / "compare.args"
 BASELINE = REPO / "ci" / "baseline.json"
-GATE_CONFIG = REPO / "gate.toml"
+GATE_CONFIG = REPO / "ci" / "gate.toml"
 CLI = (sys.executable, "-m", "bench.commands")
 
 

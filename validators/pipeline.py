@@ -1,11 +1,11 @@
 """The validators after a run: dual-write validation, quota invariants, differential replay.
 
 ``after_run(results_dir, backends)`` runs once a run is written, while its
-backends are still up (``cinderbench compare`` lists ``after_compare`` in its
-``AFTER_RUN`` steps). In order:
+backends are still up (``cinderbench compare`` and the locust workloads call
+it). In order:
 
-1. the dual-write validation of every MagnetoDB backend (``DUAL_WRITE_STEP``,
-   the other half of issue #7) writes ``validation.json``;
+1. the dual-write validation of every MagnetoDB backend (``validators.offline``)
+   writes ``validation.json``;
 2. the quota invariants of every backend (``validators.quota``) join it
    (``findings.append_validation``);
 3. the differential replay of the run's log (``validators.replay``) writes
@@ -19,7 +19,6 @@ alone (``cinderbench validate`` calls it).
 from __future__ import annotations
 
 import functools
-import importlib
 import time
 import traceback
 from collections.abc import Sequence
@@ -27,10 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure.results import Results, load_results
-
-#: ``"module:function"`` of the dual-write validation of one backend, called as
-#: ``function(results_dir, label, url)``; skipped while the module does not exist.
-DUAL_WRITE_STEP = "bench.commands.validate:validate_run"
 
 
 def projects_of(results: Results) -> set[str]:
@@ -73,15 +68,6 @@ def validate_quotas(results_dir: str | Path, backends: Sequence[tuple[str, str]]
     return found
 
 
-def _dual_write_step() -> Any | None:
-    module_name, function_name = DUAL_WRITE_STEP.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError:
-        return None
-    return getattr(module, function_name, None)
-
-
 def after_run(
     results_dir: str | Path,
     backends: Sequence[tuple[str, str]],
@@ -92,8 +78,10 @@ def after_run(
     """Validate a finished run (module docstring); returns each step's outcome."""
     from rich.console import Console
 
-    from bench.commands.diff import print_summary, run_diff
-    from validators.replay import kind_of
+    from cinderdb import side_of
+    from validators.console import print_replay
+    from validators.offline import validate_run
+    from validators.replay import run_diff
 
     console = Console(highlight=False, soft_wrap=True)
     outcome: dict[str, Any] = {}
@@ -111,10 +99,9 @@ def after_run(
         outcome[name] = {"seconds": round(time.perf_counter() - started, 3)}
         return value
 
-    dual_write = _dual_write_step()
     for label, url in backends:
-        if dual_write is not None and kind_of(url) == "magnetodb":
-            work = functools.partial(dual_write, results_dir, label, url)
+        if side_of(url) == "magnetodb":
+            work = functools.partial(validate_run, results_dir, label, url)
             step(f"dual-write validation ({label})", work)
     quotas = step("quota invariants", lambda: validate_quotas(results_dir, backends))
     for result in quotas or ():
@@ -134,12 +121,6 @@ def after_run(
         outcome["quota invariants"][result.label] = len(result.findings)
     diff = step("differential replay", lambda: run_diff(results_dir, aa=aa))
     if diff is not None:
-        print_summary(diff, Path(results_dir), quiet=quiet)
+        print_replay(diff, Path(results_dir), quiet=quiet)
         outcome["differential replay"]["ok"] = diff["ok"]
     return outcome
-
-
-def after_compare(results: Results, args: Any) -> dict[str, Any]:
-    """``bench.commands.compare.AFTER_RUN`` step: ``after_run`` on the compared backends
-    (``args.backends``, their ``(label, url)`` pairs)."""
-    return after_run(results.path, args.backends)

@@ -195,8 +195,8 @@ def check_quotas(
     """The three invariants (module docstring) on one backend, for every project that owns
     anything, has reservations, or is named in ``projects`` (e.g. ``Scope.projects``)."""
     started = time.perf_counter()
-    label = label or api.name
-    reader = reservations or RESERVATIONS[api.name]
+    label = label or api.side
+    reader = reservations or RESERVATIONS[api.side]
     ctx = get_admin_context()
     exists, owners = existing_usage(api)
     found = reader(api)
@@ -234,7 +234,7 @@ def check_quotas(
     for project, resource, uuid, why in found.bad_listings:
         key = {"project_id": project, "resource": resource}
         finding("reservations_set", USAGE_MISMATCH, key, "reservations", why, uuid)
-    if api.name != "magnetodb":
+    if api.side != "magnetodb":
         del checks["reservations_set"]
     else:
         checks["reservations_set"].checked = usages

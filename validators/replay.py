@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,22 +41,27 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bench.measure.results import Results, load_results
 from bench.workload.datasets import DatasetSpec, build_dataset
-from cinderdb import scheme_of
+from cinderdb import EMBEDDED_URLS, backend_class, side_of
 from cinderdb.api import READ_FUNCTIONS
 from validators.canonical import CREATING_CALLS, IGNORE_RULES, difference, focus, same, same_raw
 from validators.clock import logical_clock
 from validators.sides import (
-    DEFAULT_URLS,
     Side,
     generated_ids,
     in_seq_order,
-    kind_of,
     open_side,
     token,
 )
 from validators.state import Scope, read_state
 
-__all__ = ["Replayer", "Side", "differential_replay", "in_seq_order", "kind_of", "open_side"]
+__all__ = [
+    "Replayer",
+    "Side",
+    "differential_replay",
+    "in_seq_order",
+    "open_side",
+    "run_diff",
+]
 
 #: Divergences kept with their answers in diff.json (all are counted).
 KEPT_DIVERGENCES = 50
@@ -186,8 +190,8 @@ class Replayer:
         reference_url = urls.get(self.reference or "")
         if reference_url is None:
             return None
-        kind = kind_of(reference_url)
-        return next((side for side in (first, second) if kind_of(side.url) == kind), None)
+        kind = side_of(reference_url)
+        return next((side for side in (first, second) if side_of(side.url) == kind), None)
 
     def run(self) -> ReplayReport:
         report = self.report
@@ -399,58 +403,41 @@ def public_url(url: str) -> str:
 
 
 def _labels(first_url: str, second_url: str) -> tuple[str, str]:
-    from bench.drive.session import backend_labels
+    from bench.drive.job import backend_labels
 
     (first, _), (second, _) = backend_labels([first_url, second_url])
     return first, second
 
 
 def default_urls(results: Results) -> tuple[str, str]:
-    """The embedded URL of each backend kind the run compared (SQL then MagnetoDB when
-    the run had one kind only)."""
-    kinds = []
+    """The embedded URL of each backend side the run compared (SQL then MagnetoDB when
+    the run had one side only)."""
+    sides = []
     for backend in results.meta.get("backends", []):
-        kind = kind_of(backend["url"])
-        if kind not in kinds:
-            kinds.append(kind)
-    for kind in ("sql", "magnetodb"):
-        if len(kinds) < 2 and kind not in kinds:
-            kinds.append(kind)
-    return DEFAULT_URLS[kinds[0]], DEFAULT_URLS[kinds[1]]
+        side = side_of(backend["url"])
+        if side not in sides:
+            sides.append(side)
+    for side in ("sql", "magnetodb"):
+        if len(sides) < 2 and side not in sides:
+            sides.append(side)
+    return EMBEDDED_URLS[sides[0]], EMBEDDED_URLS[sides[1]]
 
 
 def replay_pair(results: Results, first_url: str, second_url: str) -> ReplayReport:
     """Replay ``results`` on fresh backends at the two URLs and compare them (the same URL
-    twice, for A/A, gets a second store next to the first: see ``second_store``)."""
+    twice, for A/A, gets a second store next to the first: ``Backend.sibling_store``)."""
     spec = DatasetSpec.from_dict(results.meta["dataset"]["spec"])
     data = build_dataset(spec).data
     label_a, label_b = _labels(first_url, second_url)
-    mode = "aa" if kind_of(first_url) == kind_of(second_url) else "differential"
+    mode = "aa" if side_of(first_url) == side_of(second_url) else "differential"
     with contextlib.ExitStack() as stack:
         first = open_side(label_a, first_url, data)
         stack.callback(first.backend.close)
         if second_url == first_url:
-            second_url = stack.enter_context(second_store(first_url))
+            second_url = stack.enter_context(backend_class(first_url).sibling_store(first_url))
         second = open_side(label_b, second_url, data)
         stack.callback(second.backend.close)
         return Replayer(results, first, second, mode).run()
-
-
-@contextlib.contextmanager
-def second_store(url: str) -> Iterator[str]:
-    """Another store of the same engine as ``url``: a second in-memory database, a file
-    or MagnetoDB project with ``-2`` appended, or a scratch MySQL database (dropped after)."""
-    scheme = scheme_of(url)
-    base, mark, query = url.partition("?")
-    if scheme == "sqlite" and urlsplit(url).path in ("", "/", "/:memory:"):
-        yield url  # each engine on an in-memory URL is a database of its own
-    elif scheme == "sqlite" or scheme.startswith("magnetodb"):
-        yield base.rstrip("/") + "-2" + mark + query
-    else:
-        from bench.drive.scratch import scratch_database
-
-        with scratch_database(url, prefix="cinderbench_aa") as database:
-            yield database
 
 
 def differential_replay(
@@ -473,7 +460,7 @@ def differential_replay(
     if aa:
         for url in dict.fromkeys((first_url, second_url)):
             floor = replay_pair(results, url, url)
-            noise[kind_of(url)] = floor.summary()
+            noise[side_of(url)] = floor.summary()
             noisy.update(floor.diverging_functions)
     report = replay_pair(results, first_url, second_url)
     data = report.to_json()
@@ -481,4 +468,19 @@ def differential_replay(
         data["noise_floor"] = noise
         for divergence in data["divergences"]:
             divergence["in_noise_floor"] = divergence["call"] in noisy
+    return data
+
+
+def run_diff(
+    results_dir: str | Path,
+    first: str | None = None,
+    second: str | None = None,
+    *,
+    aa: bool = False,
+) -> dict[str, Any]:
+    """Replay, write ``diff.json`` into ``results_dir``, and return its content."""
+    from validators.findings import write_diff
+
+    data = differential_replay(results_dir, first, second, aa=aa)
+    write_diff(results_dir, data)
     return data

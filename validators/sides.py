@@ -17,31 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.measure.oplog import decode
-from cinderdb import open_backend, scheme_of
+from cinderdb import open_backend
 from validators.canonical import CREATING_CALLS, Canonicalizer, IdMap
 
 #: How far out of ``seq`` order the log may be (written in completion order: a line is late
 #: only by the operations that overlapped it).
 REORDER_WINDOW = 1024
-
-#: Backend kind of each URL scheme, and the embedded URL a replay uses for it by default.
-KINDS = {
-    "sqlite": "sql",
-    "mysql+pymysql": "sql",
-    "magnetodb": "magnetodb",
-    "magnetodb+inproc": "magnetodb",
-}
-DEFAULT_URLS = {"sql": "sqlite://", "magnetodb": "magnetodb+inproc:///replay"}
-
-
-def kind_of(url: str) -> str:
-    """``sql`` or ``magnetodb`` for a backend URL."""
-    scheme = scheme_of(url)
-    try:
-        return KINDS[scheme]
-    except KeyError:
-        raise ValueError(f"no backend kind for scheme {scheme!r}; known: {sorted(KINDS)}") from None
-
 
 # ------------------------------------------------------------------ the log
 

@@ -12,7 +12,7 @@ of its role, and the listeners below hand each event to it:
 - **test_start** on the master (or local runner) opens and seeds the backends
   and sends each worker its settings and share of the projects
   (``workloads.distributed``). Users wait until their process is set up.
-- **A task is ``Bench.step``**: one planned operation run on every backend back
+- **A task is ``Run.step``**: one planned operation run on every backend back
   to back, then one ``request`` event per backend execution for locust's
   stats, web UI, ``--csv`` and ``--html`` (``workloads.harness``).
 - **report_to_master** / **worker_report** carry the precise numbers (µs

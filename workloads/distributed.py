@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import heapq
 import importlib.util
 import json
@@ -44,9 +45,17 @@ from bench.drive.runner import KEPT_FAILURES
 from bench.measure.oplog import dumps_line, loads_line
 from bench.workload.datasets import Dataset, load_dataset
 from bench.workload.mixes import resolve_mix
-from cinderdb import exception, get_admin_context, scheme_of
-from workloads.harness import DRAIN_SECONDS, ChunkedOplog, CinderUser, Harness, Test, serialized
-from workloads.options import dataset_spec, fault_options
+from cinderdb import exception, features_of, get_admin_context
+from workloads.harness import (
+    DRAIN_SECONDS,
+    ChunkedOplog,
+    CinderUser,
+    Harness,
+    Test,
+    TestSetup,
+    serialized,
+)
+from workloads.options import run_spec
 
 logger = logging.getLogger("cinderbench.locust")
 
@@ -92,34 +101,25 @@ class Coordinator(Harness):
     """The local runner or the master: settings, seeding, results, verdict."""
 
     #: (setup, seconds per load) made ready before the test (headless runs)
-    prepared: tuple[dict[str, Any], dict[str, float]] | None = None
+    prepared: tuple[TestSetup, dict[str, float]] | None = None
 
-    def settings(self) -> dict[str, Any]:
-        """This test's setup (what workers receive, minus their partition)."""
+    def settings(self) -> TestSetup:
+        """This test's setup (what workers receive, but their partition)."""
         options = self.environment.parsed_options
         classes = [c for c in self.environment.user_classes if issubclass(c, CinderUser)]
         mixes = {c.__name__: resolve_mix(c.mix) for c in classes}
         named = [c.mix for c in classes if isinstance(c.mix, str)]
-        return {
-            "urls": [list(pair) for pair in self.resolve_urls(options)],
-            "spec": dataset_spec(options, classes).to_dict(),
-            "mix": options.mix or (named[0] if named else next(iter(mixes.values()), "standard")),
-            "mix_override": bool(options.mix),
-            "mix_name": options.mix or "+".join(named) or "custom",
-            "mixes": mixes,
-            "distribution": options.distribution,
-            "seed": int(options.seed),
-            "pace": float(options.pace),
-            "serialize": options.serialize,
-            "fault_rate": float(options.fault_rate),
-            "fault_plan": options.fault_plan,
-            "oplog": not options.no_oplog,
-            "fresh": False,
-        }
+        mix = options.mix or (named[0] if named else next(iter(mixes.values()), "standard"))
+        return TestSetup(
+            run=run_spec(options, classes, self.resolve_urls(options), mix),
+            mix_override=bool(options.mix),
+            mix_name=options.mix or "+".join(named) or "custom",
+            mixes=mixes,
+        )
 
     def resolve_urls(self, options: Any) -> list[tuple[str, str]]:
         """``(label, url)`` per backend of ``--backend``; SQL first (the ratio's baseline)."""
-        from bench.drive.session import backend_labels
+        from bench.drive.job import backend_labels
 
         kinds = ["sql", "magnetodb"] if options.backend == "both" else [options.backend]
         urls: dict[str, str] = {}
@@ -144,11 +144,11 @@ class Coordinator(Harness):
                 self.embedded[kind] = self.resources.enter_context(server)
         return self.embedded[kind]
 
-    def seed(self, setup: dict[str, Any], reset: bool) -> dict[str, float]:
+    def seed(self, setup: TestSetup, reset: bool) -> dict[str, float]:
         """Load the dataset unless every backend holds it already; then into all of them,
         so they start from one state. Another dataset is replaced only in a backend of
         our own or with ``--reset-dataset``. Returns the seconds per load."""
-        dataset = self.load(setup["spec"])
+        dataset = self.load(setup.run.dataset)
         states = {label: dataset_state(backend, dataset) for label, backend in self.opened}
         if not reset and all(state == "ours" for state in states.values()):
             return {}
@@ -166,7 +166,7 @@ class Coordinator(Harness):
         return loads
 
     def results_dir(self, number: int) -> Path:
-        from bench.drive.session import default_output
+        from bench.drive.job import default_output
 
         given = self.environment.parsed_options.results_dir
         path = Path(given) if given else default_output("locust")
@@ -180,7 +180,7 @@ class Coordinator(Harness):
         options = self.environment.parsed_options
         with contextlib.suppress(Exception):  # test_start reports what goes wrong
             setup = self.settings()
-            self.open([tuple(pair) for pair in setup["urls"]])
+            self.open(list(setup.run.backends))
             self.prepared = (setup, self.seed(setup, options.reset_dataset))
 
     def test_start(self) -> None:
@@ -188,14 +188,13 @@ class Coordinator(Harness):
         options = self.environment.parsed_options
         try:
             setup = self.settings()
-            self.open([tuple(pair) for pair in setup["urls"]])
+            self.open(list(setup.run.backends))
             prepared, self.prepared = self.prepared, None
             if prepared is not None and prepared[0] == setup:
                 loads = prepared[1]
             else:
                 loads = self.seed(setup, options.reset_dataset)
-            setup["fresh"] = bool(loads)
-            self.begin(setup, loads)
+            self.begin(dataclasses.replace(setup, fresh=bool(loads)), loads)
         except Exception as error:
             self.test = None
             self.fail(EXIT_HARNESS, f"setup failed: {type(error).__name__}: {error}")
@@ -205,8 +204,8 @@ class Coordinator(Harness):
         finally:
             self.ready.set()
 
-    def begin(self, setup: dict[str, Any], loads: dict[str, float]) -> None:
-        """Start the test proper: a ``Bench``, and the workers told (master)."""
+    def begin(self, setup: TestSetup, loads: dict[str, float]) -> None:
+        """Start the test proper: a ``Run``, and the workers told (master)."""
 
     def finish(self, test: Test) -> None:
         """``write``, and a failure to write is the harness's (exit code 4)."""
@@ -218,7 +217,8 @@ class Coordinator(Harness):
 
     def write(self, test: Test) -> None:
         """Write the results directory, validate, print the summary, set the exit code."""
-        from bench.drive.session import print_summary, run_metadata
+        from bench.commands.console import print_summary
+        from bench.drive.job import run_metadata
         from bench.measure.floor import measure_floor
         from bench.measure.results import load_results, write_results
 
@@ -233,25 +233,23 @@ class Coordinator(Harness):
             "operations": test.operations,
         }
         users = test.peak_users or options.num_users
+        run = dataclasses.replace(setup.run, threads=max(users or 1, 1))
         parameters = {
-            "mix": setup["mix_name"],
+            **run.parameters(),
+            "mix": setup.mix_name,
             "duration": options.run_time,
-            "operations": None,
             "threads": users,
-            "rate": setup["pace"] * users if setup["pace"] and users else None,
-            "distribution": setup["distribution"],
-            "seed": setup["seed"],
             "mix_weights": bench.mix,
-            "mixes": setup["mixes"],
-            "pace_per_user": setup["pace"] or None,
-            "serialized": serialized(setup),
+            "mixes": setup.mixes,
+            "pace_per_user": run.pace,
+            "serialized": serialized(run),
         }
         meta = run_metadata("locust", bench, self.opened, timing, parameters, self.dataset)
         meta["dataset"].update(loaded=bool(test.loads), load_seconds=test.loads)
         meta["floor"] = measure_floor(self.opened)
         meta["locust"] = self.describe(test)
-        if setup["fault_rate"] > 0:
-            meta["faults"] = fault_options(setup).to_dict()
+        if run.faults.active:
+            meta["faults"] = run.faults.to_dict()
         self.write_logs(test)
         write_results(test.directory, meta, bench.recorder, bench.comparison())
         self.written.append(test.directory)
@@ -288,12 +286,12 @@ class Coordinator(Harness):
         """``validators.pipeline.after_run`` on the results, if present; divergence → exit 3."""
         from bench.measure.results import load_results
 
-        local = [url for _, url in self.urls if "+inproc" in scheme_of(url) or url == "sqlite://"]
+        local = [url for _, url in self.urls if not features_of(url).multi_process]
         skip = (
             "--no-validate"
             if options.no_validate
             else "no oplog"
-            if not test.setup["oplog"]
+            if not test.setup.run.oplog
             else f"in-process backends ({', '.join(local)})"
             if local
             else None
@@ -337,15 +335,14 @@ class LocalHarness(Coordinator):
 
     role = "local"
 
-    def begin(self, setup: dict[str, Any], loads: dict[str, float]) -> None:
+    def begin(self, setup: TestSetup, loads: dict[str, float]) -> None:
         number = next(self.numbers)
         directory = self.results_dir(number)
         directory.mkdir(parents=True, exist_ok=True)
-        setup["partition"] = [0, 1]
         oplog = directory / "oplog.jsonl"
         oplog.unlink(missing_ok=True)
-        faults = directory / "faults.jsonl" if setup["fault_rate"] > 0 else None
-        bench = self.new_bench(setup, (0, 1), oplog if setup["oplog"] else None, faults)
+        faults = directory / "faults.jsonl" if setup.run.faults.active else None
+        bench = self.new_bench(setup, (0, 1), oplog if setup.run.oplog else None, faults)
         self.test = Test(number, setup, bench, directory=directory, loads=loads)
 
     def test_stop(self) -> None:
@@ -368,25 +365,24 @@ class MasterHarness(Coordinator):
 
     def resolve_urls(self, options: Any) -> list[tuple[str, str]]:
         urls = super().resolve_urls(options)
-        local = [url for _, url in urls if "+inproc" in scheme_of(url) or url == "sqlite://"]
+        local = [url for _, url in urls if not features_of(url).multi_process]
         if local:
             raise ValueError(f"workers cannot share in-process backends: {', '.join(local)}")
         return urls
 
-    def begin(self, setup: dict[str, Any], loads: dict[str, float]) -> None:
+    def begin(self, setup: TestSetup, loads: dict[str, float]) -> None:
         runner = self.environment.runner
         number = next(self.numbers)
         clients = sorted(runner.clients.ready + runner.clients.running + runner.clients.spawning,
                          key=lambda node: node.id)  # fmt: skip
-        setup["partition"] = [0, 1]
         bench = self.new_bench(setup, (0, 1), executes=False)  # merges the workers' deltas
         test = Test(number, setup, bench, directory=self.results_dir(number), loads=loads)
         test.directory.mkdir(parents=True, exist_ok=True)
         self.test = test
         for index, client in enumerate(clients):
             test.participants[client.id] = index
-            message = {**setup, "test": number, "partition": [index, len(clients)]}
-            runner.send_message(SETUP, message, client.id)
+            share = dataclasses.replace(setup, test=number, partition=(index, len(clients)))
+            runner.send_message(SETUP, share.to_dict(), client.id)
 
     def absorb(self, client: str, payload: Mapping[str, Any]) -> None:
         """Add one worker delta to this test's bench (``Recorder.merge``, paired samples...)."""
@@ -463,19 +459,13 @@ class MasterHarness(Coordinator):
     def write_logs(self, test: Test) -> None:
         """One oplog in start order over all workers, with run-wide ``seq`` and fault ids."""
         from bench.measure.oplog import read_oplog
-
-        try:
-            from validators.replay import in_seq_order
-        except ImportError:  # the reader's own ordering, when present
-
-            def in_seq_order(lines: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-                return iter(sorted(lines, key=lambda line: line["seq"]))
+        from validators.replay import in_seq_order
 
         def lines(index: int, path: Path) -> Iterator[tuple[float, int, int, dict[str, Any]]]:
             for line in in_seq_order(read_oplog(path)):  # a worker's seq order is its t order
                 yield line["t"], index, line["seq"], line
 
-        if test.setup["oplog"]:
+        if test.setup.run.oplog:
             merged = heapq.merge(*(lines(i, p) for i, p in sorted(test.chunks.items())))
             with open(test.directory / "oplog.jsonl", "wb") as stream:
                 for seq, (_, index, _, line) in enumerate(merged):
@@ -501,20 +491,21 @@ class WorkerHarness(Harness):
         runner.register_message(FINISH, self.on_finish, concurrent=True)
 
     def on_setup(self, environment: Environment, msg: Any, **_: Any) -> None:
-        setup = msg.data
+        number = msg.data.get("test")
         self.ready.clear()
         try:
-            self.open([tuple(pair) for pair in setup["urls"]])
-            fault_log = self.scratch_dir() / f"faults-{setup['test']}.jsonl"
+            setup = TestSetup.from_dict(msg.data)
+            self.open(list(setup.run.backends))
+            fault_log = self.scratch_dir() / f"faults-{setup.test}.jsonl"
             fault_log.unlink(missing_ok=True)
-            bench = self.new_bench(setup, tuple(setup["partition"]), None, fault_log)
-            if setup["oplog"]:
+            bench = self.new_bench(setup, setup.partition, None, fault_log)
+            if setup.run.oplog:
                 bench.oplog = ChunkedOplog()
-            self.test = Test(setup["test"], setup, bench, fault_log=fault_log)
+            self.test = Test(setup.test, setup, bench, fault_log=fault_log)
         except Exception as error:
             self.test = None
             logger.error("cinderbench: setup failed\n%s", traceback.format_exc())
-            failure = {"test": setup["test"], "error": f"setup failed: {error!r}"}
+            failure = {"test": number, "error": f"setup failed: {error!r}"}
             self.environment.runner.send_message(FINAL, failure)
         finally:
             self.ready.set()
@@ -569,7 +560,7 @@ class WorkerHarness(Harness):
         test.close()
         folder = self.environment.parsed_options.worker_totals
         if folder:
-            path = Path(folder) / f"worker-{test.setup['partition'][0]}-{test.number}.json"
+            path = Path(folder) / f"worker-{test.setup.partition[0]}-{test.number}.json"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(dict(test.totals), sort_keys=True))
 

@@ -4,7 +4,7 @@
 of its role (``workloads.distributed``); this module is what they share: the
 backends and dataset of the process, the current ``Test``, and the users.
 
-**A task is ``Bench.step``**: one planned operation run on every backend back
+**A task is ``Run.step``**: one planned operation run on every backend back
 to back (so their ratio holds), then one ``request`` event per backend
 execution (``request_type`` = backend label, ``name`` = operation) for
 locust's stats, web UI, ``--csv`` and ``--html``. The step runs in a greenlet
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import gc
 import itertools
 import logging
 import shutil
@@ -38,14 +37,18 @@ from locust import User, task
 from locust.env import Environment
 from locust.exception import StopUser
 
-from bench.drive.runner import Bench, Worker
+from bench.drive import heap
+from bench.drive.faults import install as install_faults
+from bench.drive.faults import uninstall as uninstall_faults
+from bench.drive.pacing import Schedule
+from bench.drive.runner import Run, Worker
+from bench.drive.spec import RunSpec
 from bench.measure.oplog import dumps_line
 from bench.measure.outcomes import ERROR
 from bench.workload.datasets import Dataset, DatasetSpec, build_dataset
 from bench.workload.generators import DiscreteGenerator
 from bench.workload.mixes import resolve_mix
-from cinderdb import open_backend, scheme_of
-from workloads.options import fault_options
+from cinderdb import features_of, open_backend
 
 logger = logging.getLogger("cinderbench.locust")
 
@@ -53,8 +56,6 @@ logger = logging.getLogger("cinderbench.locust")
 DRAIN_SECONDS = 60.0
 #: Pause after a draw found nothing eligible (no busy loop on an exhausted view).
 IDLE_SECONDS = 0.05
-#: URL schemes whose calls do network I/O, so yield to other greenlets mid-call.
-YIELDING = frozenset({"magnetodb", "mysql+pymysql"})
 
 
 # ------------------------------------------------------------------ the user
@@ -82,24 +83,24 @@ class CinderUser(User):
     def on_start(self) -> None:
         self.cinder = harness(self.environment)
         self.worker = self.cinder.join(self)
-        self.schedule_ns: int | None = None
+        self.schedule: Schedule | None = None
         self.done = 0
 
-    def intended_ns(self) -> int:
-        """When the schedule wants the next operation to start: start + n * interval."""
-        if self.schedule_ns is None:
-            self.schedule_ns = time.perf_counter_ns()
-        return self.schedule_ns + int(self.done * 1e9 / self.cinder.pace)
+    def paced(self) -> Schedule | None:
+        """This user's schedule (``--pace``), started at its first operation."""
+        if self.schedule is None and self.cinder.pace:
+            self.schedule = Schedule(self.cinder.pace)
+        return self.schedule
 
     def wait_time(self) -> float:
-        if self.cinder.pace <= 0:
-            return 0.0
-        return max(0.0, (self.intended_ns() - time.perf_counter_ns()) / 1e9)
+        schedule = self.paced()
+        return schedule.delay(self.done) if schedule is not None else 0.0
 
     @task
     def operation(self) -> None:
         """One planned operation on every backend (``Harness.step``)."""
-        intended = self.intended_ns() if self.cinder.pace > 0 else None
+        schedule = self.paced()
+        intended = schedule.intended_ns(self.done) if schedule is not None else None
         self.done += 1
         self.cinder.run(self.worker, intended)
 
@@ -124,13 +125,54 @@ class ChunkedOplog:
         return
 
 
+@dataclass(frozen=True)
+class TestSetup:
+    """One locust test's settings: the ``RunSpec`` (what ``cinderbench run`` takes too) and
+    what only a locust test has. The master sends it to each worker (``to_dict``)."""
+
+    run: RunSpec
+    #: ``--mix`` was given: every user class runs ``run.mix`` (else each class its own)
+    mix_override: bool = False
+    #: the mix's name for run.json, and each user class's weights
+    mix_name: str = "standard"
+    mixes: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    #: the dataset was loaded for this test (the backends start from its state)
+    fresh: bool = False
+    #: (index, count): the share of the projects this process drives
+    partition: tuple[int, int] = (0, 1)
+    test: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.run.to_dict(),
+            "mix_override": self.mix_override,
+            "mix_name": self.mix_name,
+            "mixes": {name: dict(weights) for name, weights in self.mixes.items()},
+            "fresh": self.fresh,
+            "partition": list(self.partition),
+            "test": self.test,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TestSetup:
+        return cls(
+            run=RunSpec.from_dict(data["run"]),
+            mix_override=data["mix_override"],
+            mix_name=data["mix_name"],
+            mixes=data["mixes"],
+            fresh=data["fresh"],
+            partition=tuple(data["partition"]),
+            test=data["test"],
+        )
+
+
 @dataclass
 class Test:
     """One locust test (test_start to test_stop) in one process."""
 
     number: int
-    setup: dict[str, Any]
-    bench: Bench
+    setup: TestSetup
+    bench: Run
     started: float = field(default_factory=time.time)
     directory: Path | None = None
     loads: dict[str, float] = field(default_factory=dict)
@@ -220,63 +262,58 @@ class Harness:
         self.close_backends()
         self.resources.close()
 
-    def load(self, spec: Mapping[str, Any]) -> Dataset:
+    def load(self, spec: DatasetSpec) -> Dataset:
         """The dataset of ``spec`` (generated once per spec: it is deterministic)."""
-        wanted = DatasetSpec.from_dict(dict(spec))
-        if self.dataset is None or self.dataset.spec != wanted:
-            self.dataset = build_dataset(wanted)
+        if self.dataset is None or self.dataset.spec != spec:
+            self.dataset = build_dataset(spec)
         return self.dataset
 
     def new_bench(
         self,
-        setup: dict[str, Any],
+        setup: TestSetup,
         partition: tuple[int, int],
         oplog: Path | None = None,
         fault_log: Path | None = None,
         executes: bool = True,
-    ) -> Bench:
-        """This test's ``Bench``. The view comes from the last test when the backends,
+    ) -> Run:
+        """This test's ``Run``. The view comes from the last test when the backends,
         dataset and partition are the same: the backends kept that state. Faults are
         installed where operations execute (not on the master)."""
         if self.test is not None:
             self.test.close()
-        gc.unfreeze()  # the last test's long-lived objects may go now
-        dataset = self.load(setup["spec"])
-        with contextlib.suppress(ImportError):
-            from cinderdb.magneto.faults import install, uninstall
-
-            for _, backend in self.opened:  # before Instrumented wraps the backend
-                if executes and setup["fault_rate"] > 0:
-                    install(backend, fault_options(setup), fault_log)
-                else:
-                    uninstall(backend)
-        bench = Bench(
+        heap.thaw()  # the last test's long-lived objects may go now
+        run = setup.run
+        dataset = self.load(run.dataset)
+        for _, backend in self.opened:  # before Instrumented wraps the backend
+            if executes and run.faults.active:
+                install_faults(backend, run.faults, fault_log)
+            else:
+                uninstall_faults(backend)
+        bench = Run(
             self.opened,
             dataset,
-            resolve_mix(setup["mix"]),
-            seed=setup["seed"],
-            distribution=setup["distribution"],
+            resolve_mix(run.mix),
+            seed=run.seed,
+            distribution=run.distribution,
             oplog_path=oplog,
             partition=partition,
         )
-        key = (setup["urls"], setup["spec"], list(partition))
-        if self.carry is not None and self.carry[0] == key and not setup["fresh"]:
+        key = (run.backends, run.dataset, tuple(partition))
+        if self.carry is not None and self.carry[0] == key and not setup.fresh:
             bench.view = self.carry[1]
             for target in bench.targets:
                 target.qos_ids = self.carry[2].get(target.label, target.qos_ids)
-        elif not setup["fresh"]:
+        elif not setup.fresh:
             logger.warning(
                 "cinderbench: the backends held the dataset already; this process's view starts "
                 "from the generated dataset, so items earlier runs changed may be rejected or "
                 "diverge (--reset-dataset starts clean)"
             )
         self.carry = (key, bench.view, {t.label: t.qos_ids for t in bench.targets})
-        self.pace = float(setup["pace"])
-        self.gate = Semaphore(1) if serialized(setup) else None
-        self.shielded = any(scheme_of(url) in YIELDING for _, url in setup["urls"])
-        # As bench.drive.runner.frozen_heap: keep collections off the dataset and view.
-        gc.collect()
-        gc.freeze()
+        self.pace = run.pace or 0.0
+        self.gate = Semaphore(1) if serialized(run) else None
+        self.shielded = any(backend.features.waits_on_network for _, backend in self.opened)
+        heap.freeze()  # keep collections off the dataset and view, as a CLI run does
         return bench
 
     # ----------------------------------------------------------------- users
@@ -287,8 +324,8 @@ class Harness:
         test = self.test
         if test is None:
             raise StopUser()
-        worker = test.bench.worker(next(test.users) * 1000 + test.setup["partition"][0])
-        weights = resolve_mix(test.setup["mix"] if test.setup["mix_override"] else user.mix)
+        worker = test.bench.worker(next(test.users) * 1000 + test.setup.partition[0])
+        weights = resolve_mix(test.setup.run.mix if test.setup.mix_override else user.mix)
         worker.ops = DiscreteGenerator(
             [(weight, name) for name, weight in sorted(weights.items()) if weight > 0], worker.rng
         )
@@ -359,21 +396,22 @@ class Harness:
         self.close()
 
 
-def serialized(setup: Mapping[str, Any]) -> bool:
+def serialized(run: RunSpec) -> bool:
     """Whether operations of one process run one at a time.
 
     Under gevent a user's operation yields while it waits on a socket
     (MagnetoDB, MySQL) and other users run meanwhile, inside its timed window;
-    SQLite's calls never yield, so with SQLite in the run the network backend
-    would be charged for the SQLite work of the other users, and the paired
+    calls that never wait on the network (SQLite, in-process MagnetoDB) never yield, so
+    with such a backend in the run the network backend would be charged for its work
+    for the other users, and the paired
     ratio would follow the user count (4x off at 4 users). ``auto`` serializes
     then; users queue for the gate, which paced runs see as intended-start lag.
     Between two yielding backends operations overlap, as Cinder's own eventlet
     workers do.
     """
-    if setup["serialize"] != "auto":
-        return setup["serialize"] == "on"
-    return any(scheme_of(url) == "sqlite" for _, url in setup["urls"])
+    if run.serialize != "auto":
+        return run.serialize == "on"
+    return any(not features_of(url).waits_on_network for _, url in run.backends)
 
 
 def harness(environment: Environment) -> Harness:

@@ -2,19 +2,20 @@
 
 ``OPTIONS`` is the table: each flag is also ``LOCUST_<FLAG>`` and a field of
 the web UI's start form (``add_arguments``, which ``workloads.common`` hooks
-to ``init_command_line_parser``). ``dataset_spec`` and ``fault_options`` turn
-the parsed options (or a test's setup) into what ``bench`` takes.
+to ``init_command_line_parser``). ``run_spec`` turns the parsed options into
+the ``RunSpec`` a run takes; its defaults are the dataclasses'.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
 from typing import Any
 
 from locust import User
 
-from bench.commands.compare import DEFAULT_PROJECTS, DEFAULT_VOLUMES
+from bench.drive.faults import DEFAULT_PLAN, FaultOptions
 from bench.drive.scratch import FSYNC_CHOICES
+from bench.drive.spec import RunSpec
 from bench.workload.datasets import DatasetSpec
 from bench.workload.generators import DISTRIBUTIONS
 from bench.workload.mixes import MIXES
@@ -31,21 +32,22 @@ OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
                                    "(auto: as the SQL side does)"}),
     ("--volumes", {"type": int, "default": 0, "help": "dataset volumes (0: workload default)"}),
     ("--projects", {"type": int, "default": 0, "help": "dataset projects (0: workload default)"}),
-    ("--dataset-seed", {"type": int, "default": 42, "help": "dataset seed"}),
+    ("--dataset-seed", {"type": int, "default": DatasetSpec().seed, "help": "dataset seed"}),
     ("--reset-dataset", {"action": "store_true", "default": False,
                          "help": "reload the dataset even when the backends hold it already"}),
     ("--mix", {"default": "",
                "help": f"mix instead of the workload's: {', '.join(sorted(MIXES))}, op=w,..."}),
-    ("--distribution", {"choices": sorted(DISTRIBUTIONS), "default": "zipfian",
+    ("--distribution", {"choices": sorted(DISTRIBUTIONS), "default": RunSpec().distribution,
                         "help": "key distribution over projects and their volumes"}),
-    ("--seed", {"type": int, "default": 1, "help": "workload seed (plans, ids, key choices)"}),
-    ("--serialize", {"choices": ["auto", "on", "off"], "default": "auto",
+    ("--seed", {"type": int, "default": RunSpec().seed,
+              "help": "workload seed (plans, ids, key choices)"}),
+    ("--serialize", {"choices": ["auto", "on", "off"], "default": RunSpec().serialize,
                      "help": "one operation at a time per process (auto: on with SQLite)"}),
     ("--pace", {"type": float, "default": 0.0,
                 "help": "ops/s per user on a schedule, intended-start latency (0: closed loop)"}),
     ("--fault-rate", {"type": float, "default": 0.0,
                       "help": "MagnetoDB: fail matching requests at this rate (0..1)"}),
-    ("--fault-plan", {"default": "second-write", "help": "which requests --fault-rate may fail"}),
+    ("--fault-plan", {"default": DEFAULT_PLAN, "help": "which requests --fault-rate may fail"}),
     ("--results-dir", {"default": "", "help": "results directory (default results/locust-STAMP)"}),
     ("--no-validate", {"action": "store_true", "default": False, "help": "skip the validators"}),
     ("--no-oplog", {"action": "store_true", "default": False,
@@ -62,24 +64,31 @@ def add_arguments(parser: Any) -> None:
         parser.add_argument(flag, env_var=env, **keywords)
 
 
-def dataset_spec(options: Any, user_classes: list[type[User]]) -> DatasetSpec:
-    """``compare``'s default size, the user classes' overrides, then the options."""
-    values: dict[str, Any] = {"volumes": DEFAULT_VOLUMES, "projects": DEFAULT_PROJECTS}
+def run_spec(
+    options: Any, user_classes: list[type[User]], backends: list[tuple[str, str]], mix: Any
+) -> RunSpec:
+    """The ``RunSpec`` of locust's options: the dataset is ``DatasetSpec``'s defaults, the
+    user classes' overrides, then ``--volumes``/``--projects``; the duration is locust's
+    ``-t`` (None: until stopped)."""
+    values: dict[str, Any] = {}
     for user_class in user_classes:
         values.update(getattr(user_class, "dataset", {}))
     values["seed"] = int(options.dataset_seed)
     for name in ("volumes", "projects"):
         if int(getattr(options, name) or 0) > 0:
             values[name] = int(getattr(options, name))
-    return DatasetSpec.from_dict(values)
-
-
-def fault_options(setup: Mapping[str, Any]) -> Any:
-    """``--fault-rate``/``--fault-plan`` as the ``FaultOptions`` the runner uses."""
-    from cinderdb.magneto.faults import FaultOptions
-
-    options = FaultOptions(rate=setup["fault_rate"], plan=setup["fault_plan"], seed=setup["seed"])
-    if not 0.0 <= options.rate <= 1.0:
-        raise ValueError("--fault-rate must be between 0 and 1")
-    options.plan_rules()  # an unknown plan is refused before anything runs
-    return options
+    return RunSpec(
+        backends=tuple(backends),
+        dataset=dataclasses.replace(DatasetSpec(), **values),
+        mix=mix if isinstance(mix, str) else ",".join(f"{k}={v}" for k, v in mix.items()),
+        distribution=options.distribution,
+        seed=int(options.seed),
+        duration=float(options.run_time) if options.run_time else None,
+        threads=max(int(options.num_users or 1), 1),
+        pace=float(options.pace) or None,
+        serialize=options.serialize,
+        faults=FaultOptions(
+            rate=float(options.fault_rate), plan=options.fault_plan, seed=int(options.seed)
+        ),
+        oplog=not options.no_oplog,
+    )

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from collections.abc import Sequence
 
 #: subcommand -> module exposing ``register(subparsers)``
 COMMANDS: dict[str, str] = {
     "magnetodb": "magnetodb.cli",
     "bench": "bench.commands.bench",
-    "run": "bench.drive.runner",
+    "run": "bench.commands.run",
     "compare": "bench.commands.compare",
     "report": "bench.commands.report",
     "gate": "bench.commands.gate",
@@ -37,5 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; a user error (``CommandError``) is one line and exit code 2."""
+    from bench.commands.checks import CommandError
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except CommandError as error:
+        print(f"cinderbench {args.command}: error: {error}", file=sys.stderr)
+        return 2

@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+
+from validators.console import print_replay
+from validators.replay import run_diff
 
 EXIT_SAME, EXIT_DIVERGED, EXIT_ERROR = 0, 1, 2
 
@@ -43,93 +45,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=main)
 
 
-def run_diff(
-    results_dir: str | Path,
-    first: str | None = None,
-    second: str | None = None,
-    *,
-    aa: bool = False,
-) -> dict[str, Any]:
-    """Replay, write ``diff.json`` into ``results_dir``, and return its content."""
-    from validators.findings import write_diff
-    from validators.replay import differential_replay
-
-    data = differential_replay(results_dir, first, second, aa=aa)
-    write_diff(results_dir, data)
-    return data
-
-
 def main(args: argparse.Namespace) -> int:
     try:
         data = run_diff(args.results, args.first, args.second, aa=args.aa)
     except (FileNotFoundError, ValueError, KeyError) as error:
         print(f"cinderbench diff: cannot replay {args.results}: {error}", file=sys.stderr)
         return EXIT_ERROR
-    print_summary(data, Path(args.results), quiet=args.quiet)
+    print_replay(data, Path(args.results), quiet=args.quiet)
     return EXIT_SAME if data["ok"] else EXIT_DIVERGED
-
-
-def verdict(data: dict[str, Any]) -> str:
-    """One line: who was compared and whether they agreed."""
-    final = data.get("final_state") or {}
-    pair = f"{data['first']} vs {data['second']}"
-    if data["ok"]:
-        return f"differential replay {pair}: no divergence"
-    return (
-        f"differential replay {pair}: {data.get('divergence_count', 0)} diverging answers, "
-        f"{final.get('differences', 0)} final-state differences"
-    )
-
-
-def print_summary(data: dict[str, Any], path: Path | None = None, quiet: bool = False) -> None:
-    """The replay's figures, the first divergence and the noise floor."""
-    from rich.console import Console
-
-    console = Console(highlight=False, soft_wrap=True)
-    style = "green" if data["ok"] else "red"
-    if quiet:
-        console.print(f"[{style}]{verdict(data)}[/{style}]")
-        return
-    replay = data.get("replay") or {}
-    final = data.get("final_state") or {}
-    console.print(f"[bold]differential replay[/bold] ({data['mode']}): {verdict(data)}")
-    console.print(
-        f"  operations replayed {data['operations_replayed']}, "
-        f"calls {data.get('calls_replayed', 0)}, reads compared {data['reads_compared']} "
-        f"in {replay.get('seconds', 0):.1f} s ({replay.get('calls_per_s') or 0:.0f} calls/s, "
-        "each on both backends)"
-    )
-    console.print(
-        f"  final state: {final.get('compared', 0)} entries compared, "
-        f"{final.get('differences', 0)} differ"
-        + (f" ({final['by_section']})" if final.get("by_section") else "")
-    )
-    console.print(f"  canonicalized: {data.get('ignored') or 'nothing'}")
-    first = data.get("first_divergence")
-    if first:
-        console.print(
-            f"  [red]first divergence[/red]: #{first['seq']} {first['operation']}, "
-            f"call {first['index']} {first['call']}: {first['difference']}"
-        )
-    for example in (final.get("examples") or [])[:3]:
-        console.print(
-            f"  [red]final state[/red] {example['section']} {example['key']}: "
-            f"{example['difference']}"
-        )
-    agreement = data.get("log_agreement") or {}
-    if agreement.get("calls_differing_from_log"):
-        console.print(
-            f"  {agreement['calls_differing_from_log']} answers on {agreement['replayed_on']} "
-            f"differ in outcome from the log (run threads: {replay.get('run_threads')}; "
-            "a concurrent run's interleaving is not replayed)"
-        )
-    noise = data.get("noise_floor")
-    if noise:
-        for kind, floor in noise.items():
-            console.print(
-                f"  noise floor {kind} (A/A {floor['first']} vs {floor['second']}): "
-                f"{floor['divergences']} diverging answers, "
-                f"{floor['final_differences']} final-state differences"
-            )
-    if path is not None:
-        console.print(f"  diff.json: {path / 'diff.json'}")

@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     target.add_argument(
         "--write-baseline", metavar="FILE", help="store RESULTS as the baseline JSON instead"
     )
-    parser.add_argument("--config", metavar="TOML", help="thresholds (default: ./gate.toml)")
+    parser.add_argument("--config", metavar="TOML", help="thresholds (default: ./ci/gate.toml)")
     parser.add_argument("--junit", metavar="XML", help="also write JUnit XML here")
     parser.set_defaults(func=main)
 

@@ -44,7 +44,7 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def after_compare(results: Any, args: argparse.Namespace) -> Path:
+def write_run_report(results: Any) -> Path:
     """The last step of ``cinderbench compare``: the report into its results directory."""
     from reports.build import write_report
 

@@ -23,16 +23,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from validators.dualwrite import MAX_EXAMPLES, Validation
-from validators.findings import VALIDATION_FILE, write_validation
+from validators.console import print_report
+from validators.dualwrite import MAX_EXAMPLES
+from validators.offline import (
+    ValidateError,
+    attribute_examples,
+    connect,
+    magnetodb_backends,
+    validate_store,
+    write_result,
+)
+from validators.pipeline import validate_quotas
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-#: Findings and repair writes printed (all of them are in validation.json).
-SHOWN = 12
-
-
-class ValidateError(Exception):
-    """A validation that could not run (exit status 2)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -62,18 +65,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=main)
 
 
-# ----------------------------------------------------------------- targets
-
-
-def magnetodb_backends(meta: dict[str, Any]) -> list[tuple[str, str]]:
-    """``(label, url)`` of the MagnetoDB backends a run.json lists."""
-    return [
-        (backend["label"], backend["url"])
-        for backend in meta.get("backends", [])
-        if str(backend.get("url", "")).startswith("magnetodb")
-    ]
-
-
 def resolve(args: argparse.Namespace) -> tuple[str, str, Path | None, dict[str, Any]]:
     """``(url, label, results directory, run.json)`` to validate."""
     directory = Path(args.results) if args.results else None
@@ -92,127 +83,6 @@ def resolve(args: argparse.Namespace) -> tuple[str, str, Path | None, dict[str, 
         where = f"{directory}/run.json lists" if directory else "no results directory gives"
         raise ValidateError(f"{where} no MagnetoDB backend: pass --url magnetodb://HOST:PORT/P")
     return url, label, directory, meta
-
-
-def connect(url: str) -> Any:
-    """A client to the backend's server, checked to answer and to hold the design's tables."""
-    from magnetodb.errors import MagnetoError, MagnetoTransportError
-    from validators.reader import open_client
-
-    if url.startswith("magnetodb+inproc") and "data_dir=" not in url:
-        raise ValidateError(
-            f"{url} kept its data in memory, gone with the run: nothing left to validate"
-        )
-    try:
-        client = open_client(url)
-        names = set(client.table_names(client.list_tables()))
-    except MagnetoTransportError as error:
-        raise ValidateError(
-            f"cannot reach {url} ({error}); an embedded run's server stops with the run: "
-            "pass --url of a server that holds its data"
-        ) from error
-    except (MagnetoError, ValueError) as error:
-        raise ValidateError(f"{url}: {error}") from error
-    from cinderdb.magneto.tables import DUAL_WRITES, TABLE_BY_NAME
-
-    wanted = {
-        TABLE_BY_NAME[ref.split(".")[0]].name for p in DUAL_WRITES for ref in (p.source, p.target)
-    }
-    if not wanted <= names:
-        client.close()
-        missing = ", ".join(sorted(wanted - names))
-        raise ValidateError(f"{url} lacks the design's tables ({missing}): not a cinderbench store")
-    return client
-
-
-# ----------------------------------------------------------------- running
-
-
-def run(
-    client: Any,
-    *,
-    online: bool = False,
-    duration: float = 30.0,
-    settle: float = 2.0,
-    progress: Any = None,
-) -> Validation:
-    from validators.dualwrite import validate
-    from validators.online import validate_online
-    from validators.reader import Reader
-
-    reader = Reader(client)
-    if online:
-        return validate_online(reader, duration, settle, progress=progress)
-    return validate(reader)
-
-
-def attribute_examples(
-    examples: list[Any], directory: Path | None, label: str, meta: dict[str, Any]
-) -> int:
-    """Attribute the findings shown from the run's log and fault log (0 without a log)."""
-    from validators.attribution import attribute, oplog_lines, read_faults
-
-    if directory is None or not examples:
-        return 0
-    unsafe = bool((meta.get("faults") or {}).get("unsafe_no_conditions"))
-    return attribute(
-        examples, oplog_lines(directory), label, faults=read_faults(directory), unsafe=unsafe
-    )
-
-
-def validate_run(
-    results_dir: str | Path,
-    label: str,
-    url: str,
-    *,
-    quiet: bool = False,
-    max_examples: int = MAX_EXAMPLES,
-) -> Validation:
-    """Offline validation of one MagnetoDB backend of a finished run, into its
-    ``validation.json`` (``validators.pipeline`` calls this after ``compare``)."""
-    directory = Path(results_dir)
-    meta = json.loads((directory / "run.json").read_text())
-    client = connect(url)
-    try:
-        validation = run(client)
-    finally:
-        client.close()
-    examples = validation.examples(max_examples)
-    explained = attribute_examples(examples, directory, label, meta)
-    write(directory, validation, examples, label, url, None, explained)
-    print_report(validation, examples, None, quiet=quiet)
-    return validation
-
-
-def write(
-    directory: Path,
-    validation: Validation,
-    examples: list[Any],
-    label: str,
-    url: str,
-    plan: Any,
-    explained: int,
-) -> Path:
-    index = {id(f): i for i, f in enumerate(validation.findings)}
-    shown = {index[id(f)]: i for i, f in enumerate(examples)}
-    extra = {
-        "url": url,
-        "reads": validation.reads,
-        "findings_total": len(validation.divergences()),
-        "transient_total": len(validation.findings) - len(validation.divergences()),
-        "attributed": explained,
-    }
-    directory.mkdir(parents=True, exist_ok=True)
-    return write_validation(
-        directory,
-        backend=label,
-        mode=validation.mode,
-        checks=validation.summaries,
-        findings=examples,
-        seconds=validation.seconds,
-        repair=plan.to_json(shown) if plan is not None else None,
-        extra=extra,
-    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -238,7 +108,7 @@ def _main(args: argparse.Namespace, console: Any) -> int:
     client = connect(url)
     try:
         progress = None if args.quiet else (lambda text: console.print(f"[dim]{text}[/dim]"))
-        validation = run(
+        validation = validate_store(
             client,
             online=args.online,
             duration=args.duration,
@@ -260,7 +130,7 @@ def _main(args: argparse.Namespace, console: Any) -> int:
         client.close()
     examples = validation.examples(args.max_examples)
     explained = attribute_examples(examples, directory, label, meta)
-    path = write(output, validation, examples, label, url, plan, explained)
+    path = write_result(output, validation, examples, label, url, plan, explained)
     quotas_ok = True
     if directory is not None and not args.no_quotas and output == directory:
         quotas_ok = _quotas(directory, label, url, console)
@@ -275,11 +145,7 @@ def _main(args: argparse.Namespace, console: Any) -> int:
 
 
 def _quotas(directory: Path, label: str, url: str, console: Any) -> bool:
-    """The quota invariants (the other half of issue #7), appended to validation.json."""
-    try:
-        from validators.pipeline import validate_quotas
-    except ImportError:
-        return True
+    """The quota invariants (``validators.pipeline``), appended to validation.json."""
     started = time.perf_counter()
     try:
         (result,) = validate_quotas(directory, [(label, url)])
@@ -289,79 +155,3 @@ def _quotas(directory: Path, label: str, url: str, console: Any) -> bool:
     verdict = "no finding" if result.ok else f"{len(result.findings)} findings"
     console.print(f"quota invariants: {verdict} ({time.perf_counter() - started:.2f} s)")
     return True
-
-
-# ----------------------------------------------------------------- printing
-
-
-def print_report(
-    validation: Validation,
-    examples: list[Any],
-    plan: Any,
-    *,
-    quiet: bool = False,
-    console: Any = None,
-) -> None:
-    """The table (pair, checked, missing, orphan, stale, seconds), then findings and plan."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from validators.repair import format_action
-
-    console = console or Console(highlight=False, soft_wrap=True)
-    online = validation.mode == "online"
-    table = Table(title=f"dual-write validation ({validation.mode}, {validation.seconds:.2f} s)")
-    columns = ["pair", "checked", "missing", "orphan", "stale", "seconds"]
-    if online:
-        columns[5:5] = ["transient", "converge ms"]
-    for column in columns:
-        table.add_column(column, justify="left" if column == "pair" else "right", no_wrap=True)
-    for summary in validation.summaries:
-        row = [
-            summary.name,
-            f"{summary.checked:,}",
-            str(summary.missing),
-            str(summary.orphan),
-            str(summary.stale),
-        ]
-        if online:
-            conv = summary.convergence_ms
-            row += [str(summary.transient), "-" if conv is None else f"{conv:.0f}"]
-        row.append(f"{summary.seconds:.2f}")
-        style = "red" if summary.missing or summary.orphan or summary.stale else None
-        table.add_row(*row, style=style)
-    console.print(table)
-    divergent = validation.divergences()
-    console.print(
-        f"{len(divergent)} findings"
-        + (f", {len(validation.findings) - len(divergent)} transient" if online else "")
-    )
-    if quiet:
-        return
-    shown = [f for f in examples if not f.transient]
-    for finding in shown[:SHOWN]:
-        console.print(
-            f"  [bold]{finding.cls}[/bold] {finding.check} {finding.table} {finding.key} "
-            f"{finding.field or ''}: expected {_short(finding.expected)}, "
-            f"found {_short(finding.actual)}"
-        )
-        if finding.explanation:
-            console.print(f"    [cyan]{finding.explanation}[/cyan]")
-    if len(divergent) > SHOWN:
-        console.print(f"  ... {len(divergent) - SHOWN} more (examples in {VALIDATION_FILE})")
-    if plan is not None:
-        mode = "applied" if plan.outcomes else "dry run: --execute applies it"
-        console.print(f"repair plan ({len(plan.actions)} writes, {mode}):")
-        for index, action in enumerate(plan.actions[:SHOWN]):
-            outcome = f"  [{plan.outcomes[index]}]" if index < len(plan.outcomes) else ""
-            console.print(f"  {format_action(action)}{outcome}")
-        if len(plan.actions) > SHOWN:
-            console.print(f"  ... {len(plan.actions) - SHOWN} more in {VALIDATION_FILE}")
-        if plan.revalidation is not None:
-            state = "clean" if plan.revalidation["ok"] else "NOT clean"
-            console.print(f"re-validation after the repair: {state} ({plan.revalidation})")
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, default=str)
-    return text if len(text) <= 100 else text[:97] + "..."

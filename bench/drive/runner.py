@@ -1,8 +1,8 @@
-"""``cinderbench run``: a weighted mix of catalog operations on one backend or two, side by side.
+"""A weighted mix of catalog operations on one backend or several, side by side.
 
-``Bench`` is the composition root (locust's ``Environment``): the backends as
+``Run`` is the composition root (locust's ``Environment``): the backends as
 instrumented targets, one recorder, the live view of the dataset, the mix,
-and the operation log. ``Bench.step(worker)`` is one operation: plan it once,
+and the operation log. ``Run.step(worker)`` is one operation: plan it once,
 execute it on every backend back to back in alternating order (so drift and
 noise hit both alike and their ratio holds on a noisy machine), settle the
 view from the first backend's outcome, log it. The CLI drives steps from
@@ -12,20 +12,20 @@ times); the locust workloads drive the same ``step`` from their users.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import gc
 import itertools
 import random
 import threading
 import time
 import traceback
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.drive.heap import frozen_heap
+from bench.drive.pacing import Schedule
+from bench.drive.spec import RunSpec
 from bench.locks import os_lock
 from bench.measure.instrument import Instrumented, OperationScope
 from bench.measure.oplog import OpLogWriter, encode
@@ -44,22 +44,6 @@ KEPT_FAILURES = 20
 
 
 @dataclass
-class RunParameters:
-    """How long, how hard and what to run."""
-
-    mix: str = "standard"
-    duration: float | None = 30.0
-    operations: int | None = None
-    threads: int = 2
-    rate: float | None = None
-    distribution: str = "zipfian"
-    seed: int = 1
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass
 class Worker:
     """One driver of steps: its own seeded streams (random, keys, operation choice)."""
 
@@ -71,7 +55,7 @@ class Worker:
 
 
 @dataclass
-class Run:
+class Execution:
     """One operation on one backend."""
 
     label: str
@@ -89,10 +73,10 @@ class Step:
     seq: int
     op: str
     plan: Plan
-    runs: dict[str, Run] = field(default_factory=dict)
+    runs: dict[str, Execution] = field(default_factory=dict)
 
 
-class Bench:
+class Run:
     """Targets, recorder, live view, mix and operation log of one run."""
 
     def __init__(
@@ -179,7 +163,7 @@ class Bench:
             self.oplog.write(self._log_line(step, targets, started_wall, lag))
         return step
 
-    def _execute(self, op: Operation, target: Target, plan: Plan, lag: int | None) -> Run:
+    def _execute(self, op: Operation, target: Target, plan: Plan, lag: int | None) -> Execution:
         api: Instrumented = target.api
         result, error = None, None
         scope = None
@@ -188,7 +172,7 @@ class Bench:
                 result = op.execute(target, plan)
         except Exception as exc:  # an outcome to record, not a harness failure
             error = exc
-        return Run(target.label, scope, result, error)
+        return Execution(target.label, scope, result, error)
 
     def _settle(self, op: Operation, plan: Plan, step: Step) -> None:
         view = self.view
@@ -278,9 +262,9 @@ class Bench:
 class _Budget:
     """Shared stop rule: a deadline, an operation count, or both."""
 
-    def __init__(self, params: RunParameters) -> None:
-        self.deadline = time.monotonic() + params.duration if params.duration else None
-        self.limit = params.operations
+    def __init__(self, spec: RunSpec) -> None:
+        self.deadline = time.monotonic() + spec.duration if spec.duration else None
+        self.limit = spec.operations
         self._claimed = itertools.count()
         self.stopped = threading.Event()
 
@@ -290,64 +274,46 @@ class _Budget:
         return self.limit is None or next(self._claimed) < self.limit
 
 
-def _drive(bench: Bench, worker: Worker, params: RunParameters, budget: _Budget, start: int):
-    interval = params.threads / params.rate if params.rate else None
-    offset = worker.index / max(params.threads, 1)
+def _drive(run: Run, worker: Worker, spec: RunSpec, budget: _Budget, start: int) -> None:
+    schedule = None
+    if spec.pace:  # drivers spread over one interval, so the run's rate is even
+        schedule = Schedule(spec.pace, start, offset=worker.index / spec.threads)
     for k in itertools.count():
         if not budget.claim():
             return
         intended = None
-        if interval is not None:
-            intended = start + int((k + offset) * interval * 1e9)
-            delay = (intended - time.perf_counter_ns()) / 1e9
-            if delay > 0:
+        if schedule is not None:
+            intended = schedule.intended_ns(k)
+            delay = schedule.delay(k)
+            if delay:
                 time.sleep(delay)
         try:
-            bench.step(worker, intended)
+            run.step(worker, intended)
         except Exception:
-            bench.note_failure()
-            if bench.harness_failure_count > 100:
+            run.note_failure()
+            if run.harness_failure_count > 100:
                 budget.stopped.set()
 
 
-@contextlib.contextmanager
-def frozen_heap() -> Iterator[None]:
-    """Keep the collector off the objects that exist now, for the measured phase.
-
-    The dataset, its live view and the backends are hundreds of thousands of
-    long-lived objects; every full collection would walk them again, and the
-    pause would land in whichever call happened to allocate last (measured:
-    the instrumented arm of ``cinderbench bench instrument`` paid 2 points of
-    its 5% overhead in collections). ``gc.freeze`` moves them out of the
-    collector's generations until the phase ends; both backends gain alike.
-    """
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
-def run_workload(bench: Bench, params: RunParameters, progress: bool = True) -> dict[str, Any]:
-    """Drive ``bench`` with ``params.threads`` threads; return timing facts for run.json."""
-    if params.duration is None and params.operations is None:
+def run_workload(run: Run, spec: RunSpec, progress: bool = True) -> dict[str, Any]:
+    """Drive ``run`` with ``spec.threads`` threads; return timing facts for run.json."""
+    if spec.duration is None and spec.operations is None:
         raise ValueError("give a duration, an operation count, or both")
     with frozen_heap():
-        return _drive_threads(bench, params, progress)
+        return _drive_threads(run, spec, progress)
 
 
-def _drive_threads(bench: Bench, params: RunParameters, progress: bool) -> dict[str, Any]:
+def _drive_threads(run: Run, spec: RunSpec, progress: bool) -> dict[str, Any]:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    budget = _Budget(params)
-    workers = [bench.worker(i) for i in range(max(params.threads, 1))]
+    budget = _Budget(spec)
+    workers = [run.worker(i) for i in range(spec.threads)]
     started_epoch, start = time.time(), time.perf_counter_ns()
     threads = [
-        threading.Thread(target=_drive, args=(bench, w, params, budget, start), daemon=True)
+        threading.Thread(target=_drive, args=(run, w, spec, budget, start), daemon=True)
         for w in workers
     ]
-    total = params.operations or params.duration or 1
+    total = spec.operations or spec.duration or 1
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, disable=not progress) as bar:
         task = bar.add_task("running", total=total)
@@ -361,8 +327,8 @@ def _drive_threads(bench: Bench, params: RunParameters, progress: bool) -> dict[
                 elapsed = (time.perf_counter_ns() - start) / 1e9
                 bar.update(
                     task,
-                    completed=done if params.operations else min(elapsed, total),
-                    description=_status(bench, done, elapsed),
+                    completed=done if spec.operations else min(elapsed, total),
+                    description=_status(run, done, elapsed),
                 )
         except KeyboardInterrupt:
             budget.stopped.set()
@@ -377,8 +343,8 @@ def _drive_threads(bench: Bench, params: RunParameters, progress: bool) -> dict[
     }
 
 
-def _status(bench: Bench, done: int, elapsed: float) -> str:
-    recorder = bench.recorder
+def _status(run: Run, done: int, elapsed: float) -> str:
+    recorder = run.recorder
     errors = sum(
         s.outcomes.get(ERROR, 0)
         for (_, kind, _), s in list(recorder.series.items())
@@ -387,103 +353,3 @@ def _status(bench: Bench, done: int, elapsed: float) -> str:
     rate = done / elapsed if elapsed > 0 else 0.0
     diverged = sum(recorder.divergent.values())
     return f"{done} ops ({rate:.0f}/s) errors {errors} divergent {diverged}"
-
-
-# ---------------------------------------------------------------------- CLI
-
-
-def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("dataset")
-    group.add_argument("--volumes", type=int, default=None, help="volumes to load")
-    group.add_argument("--projects", type=int, default=None, help="projects holding them")
-    group.add_argument("--dataset-seed", type=int, default=None, help="dataset seed")
-    group.add_argument("--metadata-keys", type=int, default=None, help="metadata pairs/volume")
-    group.add_argument("--metadata-key-pool", type=int, default=None, help="distinct keys")
-    group.add_argument("--metadata-values", type=int, default=None, help="values per key")
-
-
-def dataset_spec(args: argparse.Namespace, **defaults: Any):
-    """The ``DatasetSpec`` the dataset options describe (``defaults`` for unset ones)."""
-    from bench.workload.datasets import DatasetSpec
-
-    options = {
-        "volumes": args.volumes,
-        "projects": args.projects,
-        "seed": args.dataset_seed,
-        "metadata_keys": args.metadata_keys,
-        "metadata_key_pool": args.metadata_key_pool,
-        "metadata_values": args.metadata_values,
-    }
-    values = {**defaults, **{k: v for k, v in options.items() if v is not None}}
-    return DatasetSpec(**values)
-
-
-def add_run_arguments(parser: argparse.ArgumentParser, duration: float) -> None:
-    group = parser.add_argument_group("workload")
-    group.add_argument("--mix", default="standard", help="named mix or op=weight,... (standard)")
-    group.add_argument("--duration", type=float, default=None, help=f"seconds (default {duration})")
-    group.add_argument("--operations", type=int, default=None, help="stop after N operations")
-    group.add_argument("--threads", type=int, default=2, help="concurrent workers (2)")
-    group.add_argument("--rate", type=float, default=None, help="target operations/s (paced)")
-    group.add_argument(
-        "--distribution",
-        default="zipfian",
-        help="key distribution: uniform, zipfian, latest, hotspot (zipfian)",
-    )
-    group.add_argument("--seed", type=int, default=1, help="workload seed (1)")
-    parser.add_argument("-o", "--output", default=None, help="results directory")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    from cinderdb.magneto.faults import add_arguments as add_fault_arguments
-
-    add_fault_arguments(parser)
-
-
-def run_parameters(args: argparse.Namespace, duration: float) -> RunParameters:
-    return RunParameters(
-        mix=args.mix,
-        duration=args.duration if args.duration or args.operations else duration,
-        operations=args.operations,
-        threads=args.threads,
-        rate=args.rate,
-        distribution=args.distribution,
-        seed=args.seed,
-    )
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "run",
-        help="run an operation mix on one or two backends and write a results directory",
-        description=__doc__.split("\n\n")[0],
-    )
-    parser.add_argument(
-        "--backend",
-        action="append",
-        required=True,
-        metavar="[LABEL=]URL",
-        help="backend URL (twice for a side-by-side run), e.g. sqlite:///cinder.sqlite",
-    )
-    parser.add_argument(
-        "--no-load", action="store_true", help="the dataset is already loaded (same options)"
-    )
-    add_dataset_arguments(parser)
-    add_run_arguments(parser, duration=30.0)
-    parser.set_defaults(func=_main)
-
-
-def _main(args: argparse.Namespace) -> int:
-    from bench.drive.session import backend_labels, execute_run, print_summary
-    from cinderdb.magneto.faults import options_from_args
-
-    results = execute_run(
-        backend_labels(args.backend),
-        dataset_spec(args),
-        run_parameters(args, 30.0),
-        args.output,
-        load=not args.no_load,
-        progress=not args.quiet,
-        command="run",
-        faults=options_from_args(args),
-    )
-    print_summary(results)
-    return 0

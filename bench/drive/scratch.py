@@ -71,18 +71,6 @@ def scratch_database(url: str | None = None, prefix: str = "cinderbench") -> Ite
         admin.close()
 
 
-def mysql_fsyncs_per_commit(url: str) -> bool:
-    """Whether the MySQL server of ``url`` flushes its redo log to disk at every commit
-    (``innodb_flush_log_at_trx_commit=1``, the default): a commit then survives power loss."""
-    connection = admin_connection(url)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT @@innodb_flush_log_at_trx_commit")
-            return int(cursor.fetchone()[0]) == 1
-    finally:
-        connection.close()
-
-
 #: ``--magnetodb-fsync`` values: match the SQL side, or force it.
 FSYNC_CHOICES = ("auto", "on", "off")
 
@@ -104,13 +92,14 @@ def magnetodb_durability(sql_url: str | None, choice: str = "auto") -> tuple[boo
         return False, "no fsync per commit, as asked: survives a process crash, not power loss"
     if sql_url is None:
         return False, "no fsync per commit, the server's default: survives a process crash"
-    from cinderdb import scheme_of
+    from cinderdb import open_backend
 
-    if scheme_of(sql_url).startswith("mysql"):
-        if mysql_fsyncs_per_commit(sql_url):
-            return True, "fsync per commit, as the MySQL side: innodb_flush_log_at_trx_commit=1"
-        return False, "no fsync per commit, as the MySQL side: innodb_flush_log_at_trx_commit≠1"
-    return False, "no fsync per commit: durable across a process crash, as the SQLite side"
+    with open_backend(sql_url) as sql:
+        durable, engine = sql.durable_commits(), sql.engine_info()
+    setting = f"{engine.get('engine')} {engine.get('durability')}"
+    if durable:
+        return True, f"fsync per commit, as the SQL side ({setting})"
+    return False, f"no fsync per commit: survives a process crash, as the SQL side ({setting})"
 
 
 @contextlib.contextmanager

@@ -96,7 +96,7 @@ def _counters(results: Results, config: GateConfig) -> dict[str, Any]:
 def _from_oplog(
     results: Results, ratio: dict[str, str] | None
 ) -> tuple[dict[str, list[float]], dict[str, list[str]]]:
-    """Per-pair ratios (as ``Bench._pair`` pairs them: both executions ok) and the calls
+    """Per-pair ratios (as ``Run._pair`` pairs them: both executions ok) and the calls
     each operation made, in one pass over the operation log."""
     ratios: dict[str, list[float]] = {}
     calls: dict[str, set[str]] = {}

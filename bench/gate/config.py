@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DEFAULT_PATH = Path("gate.toml")
+DEFAULT_PATH = Path("ci/gate.toml")
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def parse_config(data: dict[str, Any], source: str = "gate.toml") -> GateConfig:
 
 
 def load_config(path: str | Path | None = None) -> GateConfig:
-    """``path``, else ``./gate.toml`` when present, else the built-in defaults."""
+    """``path``, else ``./ci/gate.toml`` when present, else the built-in defaults."""
     if path is None:
         if not DEFAULT_PATH.exists():
             return GateConfig()

@@ -8,7 +8,7 @@ on the calling thread (``start()`` / ``stop(token) -> {name: count}``):
   events, attributed per thread).
 - ``MagnetoProbe``: requests (total and by type), items read and written,
   dual/index writes (items written to a table the design marks as derived:
-  ``cinderdb.magneto.tables.DERIVED_TABLES``), conditional-check failures
+  the backend's ``derived_tables``), conditional-check failures
   (each one a retry of a read-modify-write), request errors and bytes, from
   the MagnetoDB client's ``hooks`` (``RequestStats``). A ``batch_write_item``
   spans tables and its ``RequestStats`` names none, so the probe also wraps
@@ -23,7 +23,10 @@ this module: probes attach from the outside (events, client hooks).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, Protocol
+
+from cinderdb.base import Backend
 
 #: The counters each probe always reports (zeros included).
 SQL_COUNTERS = (
@@ -101,11 +104,7 @@ class MagnetoProbe:
 
     kind = "magnetodb"
 
-    def __init__(self, client: Any, derived_tables: frozenset[str] | None = None) -> None:
-        if derived_tables is None:
-            from cinderdb.magneto.tables import DERIVED_TABLES
-
-            derived_tables = DERIVED_TABLES
+    def __init__(self, client: Any, derived_tables: frozenset[str]) -> None:
         self.client = client
         self.derived = derived_tables
         self._local = threading.local()
@@ -148,12 +147,15 @@ class MagnetoProbe:
             counts["bytes_received"] += stats.bytes_received
 
 
-def probe_for(backend: Any) -> Probe | None:
-    """The probe that fits a backend: SQL by its engine, MagnetoDB by its client's hooks."""
-    engine = getattr(backend, "engine", None)
-    if engine is not None:
-        return SQLProbe(engine)
-    client = getattr(backend, "client", None)
-    if client is not None and hasattr(client, "hooks"):
-        return MagnetoProbe(client)
-    return None
+#: The probe of each side: SQL statements from its engine's cursor events, MagnetoDB
+#: requests from its client's hooks (the design's derived tables count as dual writes).
+PROBES: dict[str, Callable[[Any], Probe]] = {
+    "sql": lambda backend: SQLProbe(backend.engine),
+    "magnetodb": lambda backend: MagnetoProbe(backend.client, backend.derived_tables),
+}
+
+
+def probe_for(backend: Backend) -> Probe | None:
+    """The counter probe of a backend's side (None for a side that has none)."""
+    make = PROBES.get(backend.side)
+    return make(backend) if make is not None else None

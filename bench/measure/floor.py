@@ -17,41 +17,20 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
+
+from cinderdb.base import Backend
 
 #: Timed round trips per backend, after WARMUP untimed ones.
 ROUND_TRIPS = 200
 WARMUP = 20
-#: A key no dataset creates.
-MISSING_KEY = "cinderbench-floor-missing-key"
 
 
-def _sql_probe(backend: Any) -> tuple[str, Callable[[], None], Callable[[], None]]:
-    connection = backend.engine.connect()
-
-    def once() -> None:
-        connection.exec_driver_sql("SELECT 1").scalar()
-
-    return "SELECT 1", once, connection.close
-
-
-def _magnetodb_probe(backend: Any) -> tuple[str, Callable[[], None], Callable[[], None]]:
-    def once() -> None:
-        backend.get("volumes", MISSING_KEY)
-
-    return "get_item of a missing key", once, lambda: None
-
-
-PROBES = {"sql": _sql_probe, "magnetodb": _magnetodb_probe}
-
-
-def measure(backend: Any, round_trips: int = ROUND_TRIPS) -> dict[str, Any] | None:
-    """The floor of one backend (µs), or None for a kind without a probe."""
-    probe = PROBES.get(getattr(backend, "name", ""))
-    if probe is None:
-        return None
-    name, once, close = probe(backend)
+def measure(backend: Backend, round_trips: int = ROUND_TRIPS) -> dict[str, Any]:
+    """The floor of one backend (µs), timed on its own ``round_trip_probe``."""
+    probe = backend.round_trip_probe()
+    name, once, close = probe.name, probe.once, probe.close
     try:
         for _ in range(WARMUP):
             once()
@@ -74,12 +53,7 @@ def measure(backend: Any, round_trips: int = ROUND_TRIPS) -> dict[str, Any] | No
 
 
 def measure_floor(
-    backends: Sequence[tuple[str, Any]], round_trips: int = ROUND_TRIPS
+    backends: Sequence[tuple[str, Backend]], round_trips: int = ROUND_TRIPS
 ) -> dict[str, Any]:
-    """``{label: floor}`` for every backend that has a probe (run.json's ``floor``)."""
-    floors = {}
-    for label, backend in backends:
-        floor = measure(backend, round_trips)
-        if floor is not None:
-            floors[label] = floor
-    return floors
+    """``{label: floor}`` for every backend (run.json's ``floor``)."""
+    return {label: measure(backend, round_trips) for label, backend in backends}

@@ -128,7 +128,7 @@ class Instrumented:
     ) -> None:
         self.backend = backend
         self.recorder = recorder
-        self.label = label or backend.name
+        self.label = label or backend.side
         self.probe: Probe | None = probe_for(backend) if probe is _DEFAULT else probe
         self._local = threading.local()
         if self.probe is not None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from cinderdb import exception
 
 OK, REJECTED, ERROR = "ok", "rejected", "error"
-OUTCOMES = (OK, REJECTED, ERROR)
 
 
 class ApiError(Exception):

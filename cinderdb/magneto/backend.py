@@ -6,7 +6,6 @@ Each area of the API is a module of its own; this class only assembles them.
 from __future__ import annotations
 
 from cinderdb.magneto.attachments import AttachmentFunctions
-from cinderdb.magneto.features import FEATURES
 from cinderdb.magneto.glance import GlanceFunctions
 from cinderdb.magneto.groups import GroupFunctions
 from cinderdb.magneto.loading import BulkLoadFunctions
@@ -31,5 +30,3 @@ class MagnetoBackend(
     BulkLoadFunctions,
 ):
     """``open_backend("magnetodb://HOST:PORT/PROJECT")`` or ``"magnetodb+inproc:///PROJECT"``."""
-
-    features = FEATURES

@@ -18,10 +18,10 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from cinderdb import exception
-from cinderdb.base import Backend
-from cinderdb.magneto.features import FEATURES
+from cinderdb.base import Backend, Features, RoundTrip
+from cinderdb.magneto.features import features_for
 from cinderdb.magneto.items import Wire, n, s
-from cinderdb.magneto.tables import TABLE_BY_NAME, TABLES, Table
+from cinderdb.magneto.tables import DERIVED_TABLES, TABLE_BY_NAME, TABLES, Table
 from cinderdb.quota import DEFAULT_QUOTA_CLASS, DEFAULT_QUOTA_CLASS_LIMITS
 from cinderdb.records import utcnow
 from magnetodb.errors import (
@@ -90,13 +90,14 @@ def key_of(table: Table, *values: Any) -> Wire:
 class MagnetoCore(Backend):
     """One project's tables on a MagnetoDB server, and the requests the design makes."""
 
-    name = "magnetodb"
-    features = FEATURES
+    side = "magnetodb"
+    derived_tables = DERIVED_TABLES
 
     def __init__(self, url: str, *, client: Any = None, token: str | None = None) -> None:
         from magnetodb.client import connect, connect_inproc
 
         self._url = url
+        self.features = features_for(url)
         self.scheme, base_url, self.project, data_dir = parse_url(url)
         if client is not None:
             self.client = client
@@ -109,6 +110,38 @@ class MagnetoCore(Backend):
     @property
     def url(self) -> str:
         return self._url
+
+    @classmethod
+    def features_for(cls, url: str) -> Features:
+        return features_for(url)
+
+    @classmethod
+    def default_label(cls, url: str) -> str:
+        return urlsplit(url).scheme.replace("+", "-")
+
+    @classmethod
+    @contextlib.contextmanager
+    def sibling_store(cls, url: str) -> Iterator[str]:
+        """An empty store next to ``url``: the same server, the project with ``-2`` appended."""
+        base, mark, query = url.partition("?")
+        yield base.rstrip("/") + "-2" + mark + query
+
+    def ping(self) -> None:
+        with translate_errors():
+            self.client.healthcheck()
+
+    def round_trip_probe(self) -> RoundTrip:
+        """``get_item`` of a key no dataset creates, through the backend's own client."""
+        return RoundTrip(
+            "get_item of a missing key",
+            lambda: self.get("volumes", "cinderbench-floor-missing-key"),
+            lambda: None,
+        )
+
+    def durable_commits(self) -> bool | None:
+        """The in-process store never fsyncs; a server's setting is its own (MagnetoDB's
+        API does not report it), so over HTTP: unknown."""
+        return False if self.scheme == "magnetodb+inproc" else None
 
     def engine_info(self) -> dict[str, Any]:
         transport = "http" if self.scheme == "magnetodb" else "in-process"
@@ -207,24 +240,6 @@ class MagnetoCore(Backend):
                 return_values="ALL_NEW" if return_new else None,
             )
         return answer.get("attributes") if return_new else None
-
-    def write_batch(
-        self,
-        table: str,
-        puts: Sequence[Wire] = (),
-        deletes: Sequence[Sequence[Any]] = (),
-    ) -> None:
-        """Puts and deletes in batch_write_item requests (not atomic, as in MagnetoDB);
-        unprocessed requests are sent again."""
-        requests: list[Wire] = [{"put_request": {"item": item}} for item in puts]
-        requests += [
-            {"delete_request": {"key": key_of(self.tables[table], *key)}} for key in deletes
-        ]
-        with translate_errors():
-            while requests:
-                chunk, requests = requests[:BATCH_WRITE_SIZE], requests[BATCH_WRITE_SIZE:]
-                answer = self.client.batch_write_item({table: chunk})
-                requests.extend(answer.get("unprocessed_items", {}).get(table, []))
 
     def write_tables(
         self, requests: Mapping[str, tuple[Sequence[Wire], Sequence[Sequence[Any]]]]

@@ -61,14 +61,6 @@ def encode_value(kind: Kind, value: Any) -> Wire:
     return _ENCODERS[kind](value)
 
 
-def decode_value(kind: Kind, typed: Wire) -> Any:
-    return _DECODERS[kind](typed)
-
-
-def column_kind(record_kind: str, column: str) -> Kind:
-    return next(f.kind for f in FIELDS[record_kind] if f.name == column)
-
-
 def to_item(record_kind: str, record: Mapping[str, Any]) -> Wire:
     """The columns of ``record`` as a wire item; None columns are left out."""
     item: Wire = {}

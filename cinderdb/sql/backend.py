@@ -6,7 +6,6 @@ Each area of the API is a module of its own; this class only assembles them.
 from __future__ import annotations
 
 from cinderdb.sql.attachments import AttachmentFunctions
-from cinderdb.sql.features import FEATURES
 from cinderdb.sql.glance import GlanceFunctions
 from cinderdb.sql.groups import GroupFunctions
 from cinderdb.sql.loading import BulkLoadFunctions
@@ -31,5 +30,3 @@ class SQLBackend(
     BulkLoadFunctions,
 ):
     """The SQL backend: ``open_backend("sqlite://")`` or ``open_backend("mysql+pymysql://...")``."""
-
-    features = FEATURES

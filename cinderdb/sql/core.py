@@ -11,6 +11,7 @@ import contextlib
 import functools
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -21,11 +22,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool, StaticPool
 
 from cinderdb import exception
-from cinderdb.base import Backend
+from cinderdb.base import Backend, Features, RoundTrip
 from cinderdb.context import RequestContext
 from cinderdb.quota import DEFAULT_QUOTA_CLASS, DEFAULT_QUOTA_CLASS_LIMITS
 from cinderdb.records import Record, column_names, utcnow
 from cinderdb.sql import models
+from cinderdb.sql.features import features_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -155,6 +157,18 @@ def create_mysql_database(url: str | sa.URL) -> None:
         engine.dispose()
 
 
+def drop_mysql_database(url: str | sa.URL) -> None:
+    """``DROP DATABASE IF EXISTS`` the database ``url`` names, through its server alone."""
+    url = make_url(url)
+    engine = sa.create_engine(url.set(database=""), poolclass=NullPool)
+    quoted = engine.dialect.identifier_preparer.quote_identifier(url.database or "")
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}")
+    finally:
+        engine.dispose()
+
+
 def _is_unknown_database(error: exc.DBAPIError) -> bool:
     """MySQL's ER_BAD_DB_ERROR (1049): the URL names a database the server does not have."""
     args = getattr(error.orig, "args", ())
@@ -173,10 +187,11 @@ def read_deleted_clause(model: type, read_deleted: str) -> Any:
 class SQLCore(Backend):
     """The SQL backend's plumbing: one engine, short sessions, Liberty's query filters."""
 
-    name = "sql"
+    side = "sql"
 
     def __init__(self, url: str, **engine_options: Any) -> None:
         self._url = url
+        self.features = features_for(url)
         self.engine = create_sql_engine(url, **engine_options)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
 
@@ -188,6 +203,58 @@ class SQLCore(Backend):
     def dialect(self) -> str:
         """``sqlite`` or ``mysql``."""
         return self.engine.dialect.name
+
+    @classmethod
+    def features_for(cls, url: str) -> Features:
+        return features_for(url)
+
+    @classmethod
+    def default_label(cls, url: str) -> str:
+        return make_url(url).get_backend_name()
+
+    @classmethod
+    @contextlib.contextmanager
+    def sibling_store(cls, url: str) -> Iterator[str]:
+        """An empty store next to ``url`` on the same engine, for as long as the block runs:
+        another memory database, a file with ``-2`` appended, or a new MySQL database on
+        the same server (dropped after)."""
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database in (None, "", ":memory:"):
+                yield url  # each engine on a memory URL is a database of its own
+            else:
+                yield parsed.set(database=parsed.database + "-2").render_as_string(False)
+            return
+        name = f"{parsed.database or 'cinderbench'}_2_{uuid.uuid4().hex[:8]}"
+        sibling = parsed.set(database=name)
+        create_mysql_database(sibling)
+        try:
+            yield sibling.render_as_string(hide_password=False)
+        finally:
+            drop_mysql_database(sibling)
+
+    def ping(self) -> None:
+        with translate_errors(), self.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1").scalar()
+
+    def round_trip_probe(self) -> RoundTrip:
+        """``SELECT 1`` on a connection of its own (the pool's checkout is not timed)."""
+        connection = self.engine.connect()
+        return RoundTrip(
+            "SELECT 1", lambda: connection.exec_driver_sql("SELECT 1").scalar(), connection.close
+        )
+
+    def durable_commits(self) -> bool:
+        """MySQL at ``innodb_flush_log_at_trx_commit=1`` (its default) flushes the redo log at
+        every commit; SQLite does at ``synchronous=FULL`` or above (the default file database
+        runs WAL at NORMAL: a commit survives the process, not power loss)."""
+        with self.engine.connect() as connection:
+            if self.dialect == "sqlite":
+                if self.engine.url.database in (None, "", ":memory:"):
+                    return False
+                return int(connection.exec_driver_sql("PRAGMA synchronous").scalar()) >= 2
+            flush = connection.exec_driver_sql("select @@innodb_flush_log_at_trx_commit")
+            return int(flush.scalar()) == 1
 
     def engine_info(self) -> dict[str, Any]:
         with self.engine.connect() as connection:

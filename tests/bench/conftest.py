@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bench.drive.runner import Bench, Worker
+from bench.drive.runner import Run, Worker
 from bench.workload.datasets import Dataset, DatasetSpec, build_dataset, load_dataset
 from bench.workload.mixes import MIXES
 from tests.provision import PROVISIONERS, selected_backends
@@ -35,12 +35,12 @@ SMALL = DatasetSpec(
 
 @dataclass
 class World:
-    """One backend with SMALL loaded, and a one-backend Bench over it."""
+    """One backend with SMALL loaded, and a one-backend Run over it."""
 
     name: str
     backend: object
     dataset: Dataset
-    bench: Bench
+    bench: Run
     worker: Worker
 
 
@@ -49,7 +49,7 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
     dataset = build_dataset(SMALL)
     with PROVISIONERS[request.param](request) as backend:
         load_dataset(backend, dataset.data, quiet=True)
-        bench = Bench([(request.param, backend)], dataset, MIXES["uniform"], seed=5)
+        bench = Run([(request.param, backend)], dataset, MIXES["uniform"], seed=5)
         try:
             yield World(request.param, backend, dataset, bench, bench.worker(0))
         finally:

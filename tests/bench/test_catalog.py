@@ -1,7 +1,7 @@
 """Every catalog operation on every backend: it runs, succeeds, and leaves the state Cinder would.
 
 Each test loads the small dataset, runs the operation's prerequisites (a scratch
-type before type-delete...), runs the operation through ``Bench.step`` (so the
+type before type-delete...), runs the operation through ``Run.step`` (so the
 instrumentation and the operation log are on the path), and checks the result
 with the DB API itself.
 """
@@ -311,10 +311,10 @@ def test_failed_extend_rolls_the_quota_back(world):
 
 
 def test_plans_are_deterministic(world):
-    from bench.drive.runner import Bench
+    from bench.drive.runner import Run
 
     def plans(seed: int) -> list:
-        bench = Bench(
+        bench = Run(
             [(world.name, world.backend)], world.dataset, {"show": 1, "attach": 1}, seed=seed
         )
         worker = bench.worker(0)

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from bench.drive.scratch import admin_connection, magnetodb_durability, mysql_fsyncs_per_commit
+from bench.drive.scratch import admin_connection, magnetodb_durability
+from cinderdb import open_backend
 from tests.conftest import MYSQL_SERVER_URL
 
 
 def test_sqlite_side_means_no_fsync(tmp_path):
     sync, why = magnetodb_durability(f"sqlite:///{tmp_path}/c.sqlite", "auto")
     assert sync is False
-    assert "SQLite" in why
+    assert "as the SQL side (sqlite synchronous=NORMAL)" in why
 
 
 def test_mysql_side_is_matched(mysql_database_url):
@@ -21,10 +22,11 @@ def test_mysql_side_is_matched(mysql_database_url):
         cursor.execute("SELECT @@innodb_flush_log_at_trx_commit")
         flush = int(cursor.fetchone()[0])
     connection.close()
-    assert mysql_fsyncs_per_commit(mysql_database_url) is (flush == 1)
+    with open_backend(mysql_database_url) as backend:
+        assert backend.durable_commits() is (flush == 1)
     sync, why = magnetodb_durability(mysql_database_url, "auto")
     assert sync is (flush == 1)
-    assert "MySQL side" in why
+    assert f"as the SQL side (mysql innodb_flush_log_at_trx_commit={flush})" in why
 
 
 @pytest.mark.parametrize(("choice", "expected"), [("on", True), ("off", False)])

@@ -7,13 +7,13 @@ import threading
 
 import pytest
 
-from bench.drive.runner import Bench
+from bench.drive.runner import Run
 from bench.measure.counters import MagnetoProbe, probe_for
 from bench.measure.instrument import Instrumented
 from bench.measure.recorder import Recorder
 from bench.workload.catalog import CATALOG
 from bench.workload.datasets import build_dataset, load_dataset
-from cinderdb import FUNCTIONS, RequestContext, exception, get_admin_context
+from cinderdb import FUNCTIONS, RequestContext, exception, get_admin_context, open_backend
 from tests.bench.conftest import SMALL
 
 ADMIN = get_admin_context()
@@ -111,7 +111,7 @@ def test_cinder_show_costs_seven_selects(mariadb):
     """``cinder show`` = volume_get + admin metadata + image metadata, each with its
     exists-checks (brief §11): 1 + 3 + 3 statements, on every run."""
     backend, dataset = mariadb
-    bench = Bench([("mysql", backend)], dataset, {"show": 1}, seed=2)
+    bench = Run([("mysql", backend)], dataset, {"show": 1}, seed=2)
     try:
         worker = bench.worker(0)
         for _ in range(6):
@@ -129,7 +129,7 @@ def test_cinder_show_costs_seven_selects(mariadb):
 
 def test_create_counters_are_the_sum_of_its_calls(mariadb):
     backend, dataset = mariadb
-    bench = Bench([("mysql", backend)], dataset, {"create": 1}, seed=4)
+    bench = Run([("mysql", backend)], dataset, {"create": 1}, seed=4)
     try:
         step = bench.step(bench.worker(0), operation="create")
         assert step.runs["mysql"].error is None
@@ -154,7 +154,10 @@ def test_create_counters_are_the_sum_of_its_calls(mariadb):
 def test_probe_choice_follows_the_backend(mariadb):
     backend, _ = mariadb
     assert probe_for(backend).kind == "sql"
-    assert probe_for(object()) is None
+    with open_backend("magnetodb+inproc:///probe") as magnetodb:
+        probe = probe_for(magnetodb)
+        assert probe.kind == "magnetodb"
+        assert probe.derived == magnetodb.derived_tables
 
 
 def _table(client, name: str, hash_key: str, range_key: str | None = None) -> None:

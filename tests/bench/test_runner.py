@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 
 from bench.commands import main as cli_main
-from bench.drive.runner import RunParameters
-from bench.drive.session import backend_labels, execute_run
+from bench.drive.job import backend_labels, run_job
+from bench.drive.spec import RunSpec
 from bench.measure.oplog import decode_call
 from bench.workload.catalog import CATALOG
 from bench.workload.datasets import build_dataset, load_dataset
@@ -23,8 +23,10 @@ def test_two_backends_side_by_side(tmp_path, mysql_database_url):
         ("sqlite", f"sqlite:///{tmp_path / 'cinder.sqlite'}"),
         ("mysql", mysql_database_url),
     ]
-    params = RunParameters(mix="uniform", duration=None, operations=80, threads=2, seed=3)
-    results = execute_run(backends, SMALL, params, tmp_path / "out", progress=False)
+    spec = RunSpec(
+        backends=tuple(backends), dataset=SMALL, mix="uniform", duration=None, operations=80, seed=3
+    )
+    results = run_job(spec, tmp_path / "out", progress=False)
 
     assert results.backends == ["sqlite", "mysql"]
     assert results.meta["operations"] == 80
@@ -53,8 +55,16 @@ def test_replaying_the_oplog_gives_the_same_outcomes(tmp_path):
     """The log is complete: re-issuing its calls on a fresh load reproduces every outcome."""
     spec = dataclasses.replace(SMALL, seed=21)
     url = f"sqlite:///{tmp_path / 'first.sqlite'}"
-    params = RunParameters(mix="uniform", duration=None, operations=len(CATALOG), threads=1, seed=8)
-    results = execute_run([("sqlite", url)], spec, params, tmp_path / "out", progress=False)
+    run = RunSpec(
+        backends=(("sqlite", url),),
+        dataset=spec,
+        mix="uniform",
+        duration=None,
+        operations=len(CATALOG),
+        threads=1,
+        seed=8,
+    )
+    results = run_job(run, tmp_path / "out", progress=False)
 
     replica = open_backend(f"sqlite:///{tmp_path / 'replica.sqlite'}")
     load_dataset(replica, build_dataset(spec).data, quiet=True)

@@ -155,8 +155,6 @@ def test_magnetodb_service_serves_locally(
 def test_locust_master_and_worker_run_locally(
     services: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
-    if not (REPO / WORKLOAD).exists():
-        pytest.skip(f"{WORKLOAD} is not written yet (issue #6)")
     port, master_port = _free_port(), _free_port()
     server = subprocess.Popen(
         [

@@ -31,7 +31,7 @@ def _apply_requirements(request: pytest.FixtureRequest, backend: Backend) -> Non
     for marker in request.node.iter_markers("requires"):
         missing = [flag for flag in marker.args if not getattr(backend.features, flag)]
         if missing:
-            pytest.skip(f"{backend.name} backend lacks {', '.join(missing)}")
+            pytest.skip(f"{backend.side} backend lacks {', '.join(missing)}")
 
 
 def _apply_expected_failures(request: pytest.FixtureRequest, backend: Backend) -> None:

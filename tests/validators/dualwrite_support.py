@@ -2,7 +2,7 @@
 scripted run whose operations are logged in the operation-log format.
 
 ``ScriptedRun`` runs named operations (any sequence of DB API calls) through
-``bench.measure.instrument.Instrumented``, exactly as ``Bench.step`` does, and writes
+``bench.measure.instrument.Instrumented``, exactly as ``Run.step`` does, and writes
 the same ``oplog.jsonl`` lines, so attribution reads what a real run writes.
 It serves the calls the catalog has no operation for (a type rename, a
 cgsnapshot create) and deliberately concurrent operations (two attaches of
@@ -21,13 +21,13 @@ from typing import Any
 
 import pytest
 
+from bench.drive import faults
 from bench.measure.instrument import Instrumented
 from bench.measure.oplog import OpLogWriter
 from bench.measure.outcomes import classify
 from bench.measure.recorder import Recorder
 from bench.workload.datasets import DatasetSpec, build_dataset, load_dataset
 from cinderdb import open_backend
-from cinderdb.magneto import faults
 from validators.attribution import attribute, read_faults
 from validators.dualwrite import Validation, validate
 from validators.reader import Reader, open_client

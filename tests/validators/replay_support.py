@@ -1,6 +1,6 @@
 """Recorded runs and replay sides for the differential-replay and quota tests.
 
-``record_run`` makes a real results directory (``bench.drive.session.execute_run``,
+``record_run`` makes a real results directory (``bench.drive.job.run_job``,
 one SQL backend): the log the replay reads is the one a user's run writes.
 ``sides`` opens the two replay backends loaded with that run's dataset, so a
 test can wrap one of them (inject a wrong answer) or write to it directly
@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.drive.runner import RunParameters
-from bench.drive.session import execute_run
+from bench.drive.job import run_job
+from bench.drive.spec import RunSpec
 from bench.measure.results import Results, load_results
 from bench.workload.datasets import DatasetSpec, build_dataset
 from tests.bench.conftest import SMALL as BENCH_SMALL
@@ -39,11 +39,17 @@ def record_run(
     spec: DatasetSpec = SMALL,
 ) -> Results:
     """A real run on a file SQLite database; returns its results directory."""
-    params = RunParameters(
-        mix=mix, duration=None, operations=operations, threads=threads, seed=seed
-    )
     url = f"sqlite:///{directory / 'run.sqlite'}"
-    execute_run([("sqlite", url)], spec, params, directory, progress=False, command="run")
+    run = RunSpec(
+        backends=(("sqlite", url),),
+        dataset=spec,
+        mix=mix,
+        duration=None,
+        operations=operations,
+        threads=threads,
+        seed=seed,
+    )
+    run_job(run, directory, progress=False, command="run")
     return load_results(directory)
 
 

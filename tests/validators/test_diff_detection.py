@@ -12,7 +12,7 @@ import argparse
 import pytest
 
 from bench.commands import diff as diff_cli
-from cinderdb import exception
+from cinderdb import exception, side_of
 from cinderdb.magneto.items import s
 from tests.validators.replay_support import Liar, record_run, sides
 from validators import replay
@@ -124,7 +124,7 @@ def test_generated_ids_compare_by_the_call_that_made_them(tmp_path):
 def test_the_cli_writes_diff_json_and_exits_1_on_a_divergence(recorded, monkeypatch, capsys):
     def lying_side(label, url, data):
         side = real_open_side(label, url, data)
-        if replay.kind_of(url) == "magnetodb":
+        if side_of(url) == "magnetodb":
             side.backend = Liar(side.backend, "volume_get_all_by_project", 2, lambda v: v[1:])
         return side
 

@@ -2,7 +2,7 @@
 repaired.
 
 For each pair of ``DUAL_WRITES`` one DB API call that writes it is made to
-fail at the write that comes second (``cinderdb.magneto.faults``: the request
+fail at the write that comes second (``bench.drive.faults``: the request
 is not sent and raises), on the real server. The validator must report the
 state the design says such a crash leaves (an orphan second copy, or a stale
 copied name), attribute it to that operation and its injected fault, and the
@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from bench.drive.faults import FaultRule
 from cinderdb import exception, get_admin_context
-from cinderdb.magneto.faults import FaultRule
 from cinderdb.magneto.tables import DUAL_WRITES
 from tests.validators.dualwrite_support import (
     ScriptedRun,

@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
+from bench.drive import faults
+from bench.drive.faults import FaultRule
 from cinderdb import exception, get_admin_context
-from cinderdb.magneto import faults
-from cinderdb.magneto.faults import FaultRule
 from tests.validators.dualwrite_support import (
     ScriptedRun,
     attribute_all,

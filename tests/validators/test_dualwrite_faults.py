@@ -11,9 +11,10 @@ from typing import Any
 import orjson
 import pytest
 
+from bench.commands.options import add_fault_arguments, fault_options
+from bench.drive import faults
+from bench.drive.faults import FaultOptions, FaultRule, parse_plan
 from cinderdb import exception, get_admin_context, open_backend
-from cinderdb.magneto import faults
-from cinderdb.magneto.faults import FaultOptions, FaultRule, parse_plan
 
 ADMIN = get_admin_context()
 VOLUME = "11111111-1111-4111-8111-111111111111"
@@ -152,15 +153,24 @@ def test_uninstall_restores_the_backend(backend) -> None:
     assert faults.install(backend, FaultOptions()) is None  # nothing asked: nothing installed
 
 
-def test_command_line_options() -> None:
+def test_command_line_options(capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser()
-    faults.add_arguments(parser)
+    add_fault_arguments(parser)
     parser.add_argument("--seed", type=int, default=9)
-    options = faults.options_from_args(
-        parser.parse_args(["--fault-rate", "0.1", "--fault-plan", "attach"])
-    )
+    options = fault_options(parser.parse_args(["--fault-rate", "0.1", "--fault-plan", "attach"]))
     assert (options.rate, options.plan, options.seed, options.active) == (0.1, "attach", 9, True)
+    for argv, message in (
+        (["--fault-rate", "2"], "must be between 0.0 and 1.0, not 2"),
+        (["--fault-plan", "nope"], "unknown fault plan 'nope'"),
+    ):
+        with pytest.raises(SystemExit) as exited:
+            parser.parse_args(argv)
+        assert exited.value.code == 2
+        assert message in capsys.readouterr().err
+
+
+def test_fault_options_refuse_what_cannot_run() -> None:
     with pytest.raises(ValueError, match="between 0 and 1"):
-        faults.options_from_args(parser.parse_args(["--fault-rate", "2"]))
+        FaultOptions(rate=2)
     with pytest.raises(ValueError, match="unknown fault plan"):
-        faults.options_from_args(parser.parse_args(["--fault-plan", "nope"]))
+        FaultOptions(rate=0.1, plan="nope")

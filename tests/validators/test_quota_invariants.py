@@ -16,7 +16,8 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from bench.drive.runner import Bench, RunParameters, run_workload
+from bench.drive.runner import Run, run_workload
+from bench.drive.spec import RunSpec
 from bench.workload.datasets import build_dataset, load_dataset
 from bench.workload.mixes import resolve_mix
 from cinderdb import RequestContext, get_admin_context, open_backend
@@ -249,9 +250,9 @@ def test_a_clean_mixed_run_leaves_no_finding_on_either_backend(tmp_path):
             load_dataset(backend, dataset.data, quiet=True)
         before = [check_quotas(b) for b in (sql, mdb)]
         usage = {p: sql.quota_usage_get_all_by_project(ADMIN, p) for p in dataset.users}
-        bench = Bench([("sqlite", sql), ("magnetodb", mdb)], dataset, resolve_mix("quota_churn"))
-        params = RunParameters(mix="quota_churn", duration=None, operations=120, threads=2)
-        run_workload(bench, params, progress=False)
+        bench = Run([("sqlite", sql), ("magnetodb", mdb)], dataset, resolve_mix("quota_churn"))
+        spec = RunSpec(mix="quota_churn", duration=None, operations=120, threads=2)
+        run_workload(bench, spec, progress=False)
         bench.close()
         assert bench.harness_failure_count == 0, bench.harness_failures
         for backend, earlier in zip((sql, mdb), before, strict=True):

@@ -7,8 +7,8 @@ import json
 
 import sqlalchemy as sa
 
-from bench.drive.runner import RunParameters
-from bench.drive.session import execute_run
+from bench.drive.job import run_job
+from bench.drive.spec import RunSpec
 from cinderdb import get_admin_context, open_backend
 from tests.validators.replay_support import SMALL
 from validators.findings import CheckSummary, Finding, write_validation
@@ -20,8 +20,16 @@ def test_quota_findings_join_validation_json_with_their_causes(tmp_path):
     sql_url = f"sqlite:///{tmp_path / 'run.sqlite'}"
     mdb_url = f"magnetodb+inproc:///run?data_dir={tmp_path / 'lmdb'}"
     backends = [("sqlite", sql_url), ("magnetodb", mdb_url)]
-    params = RunParameters(mix="quota_churn", duration=None, operations=40, threads=1, seed=4)
-    results = execute_run(backends, SMALL, params, tmp_path, progress=False, command="compare")
+    spec = RunSpec(
+        backends=tuple(backends),
+        dataset=SMALL,
+        mix="quota_churn",
+        duration=None,
+        operations=40,
+        threads=1,
+        seed=4,
+    )
+    results = run_job(spec, tmp_path, progress=False, command="compare")
     reserved_for = [
         call["kwargs"]["project_id"]
         for line in results.oplog()

@@ -95,19 +95,21 @@ def test_options_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.M
 def test_against_mysql_the_embedded_magnetodb_matches_its_durability(tmp_path: Path) -> None:
     """``--sql-url`` MySQL at ``innodb_flush_log_at_trx_commit=1``: the MagnetoDB server the
     run starts fsyncs every commit too, and the run measures both."""
-    from bench.drive.scratch import mysql_fsyncs_per_commit, scratch_database
+    from bench.drive.scratch import scratch_database
+    from cinderdb import open_backend
 
     with scratch_database(prefix="cbtest_locust") as url:
         done = locust(
             "-f", "workloads/attach_heavy.py", "--headless", "-u", "2", "-r", "2", "-t", "3s",
             "--sql-url", url, "--no-validate", *SMALL, "--results-dir", tmp_path / "results",
         )  # fmt: skip
-        durable = mysql_fsyncs_per_commit(url)
+        with open_backend(url) as backend:
+            durable = backend.durable_commits()
     assert done.returncode == 0, explain(done)
     check_results(tmp_path / "results", ["mysql", "magnetodb"])
     expected = (
-        "fsync per commit, as the MySQL side"
+        "fsync per commit, as the SQL side (mysql"
         if durable
-        else "no fsync per commit, as the MySQL side"
+        else "no fsync per commit: survives a process crash, as the SQL side (mysql"
     )
     assert f"MagnetoDB: a server started over LMDB ({expected}" in done.stderr, explain(done)

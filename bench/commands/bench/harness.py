@@ -1,7 +1,7 @@
 """``cinderbench bench harness``: the locust harness's own ceiling, so it is never the bottleneck.
 
 One worker process runs the real machinery of ``workloads/`` (``workloads/harness.py``) (a
-locust ``LocalRunner``, ``CinderUser`` tasks, ``Bench.step`` (in a greenlet of
+locust ``LocalRunner``, ``CinderUser`` tasks, ``Run.step`` (in a greenlet of
 its own for MySQL, whose calls yield), ``Instrumented`` calls, the recorder,
 the oplog, one ``request`` event per execution, the results directory) on a
 *trivial* operation: one DB API call, ``volume_type_get`` as a project's
@@ -62,6 +62,7 @@ def measure(url: str, users: int, seconds: float, volumes: int, profile: bool) -
     from locust.env import Environment
 
     from bench.measure.results import load_results
+    from cinderdb import features_of, side_of
     from workloads.common import CinderUser, attach
     from workloads.harness import harness
 
@@ -70,7 +71,7 @@ def measure(url: str, users: int, seconds: float, volumes: int, profile: bool) -
     class TrivialUser(CinderUser):
         mix = {"trivial": 1.0}
 
-    kind = "magnetodb" if url.startswith("magnetodb") else "sql"
+    kind = side_of(url)
     with tempfile.TemporaryDirectory(prefix="cinderbench-harness-") as scratch:
         argv = ["-f", __file__, "--headless", "--backend", kind, f"--{kind}-url", url,
                 "--volumes", str(volumes), "--projects", "4", "--no-validate",
@@ -115,7 +116,7 @@ def measure(url: str, users: int, seconds: float, volumes: int, profile: bool) -
         "ops_per_s": rate,
         "call_us": call["mean"],
         # only meaningful when calls do not overlap (an in-process backend never yields)
-        "harness_us": 1e6 / rate - call["mean"] if url.startswith("magnetodb+inproc") else None,
+        "harness_us": None if features_of(url).waits_on_network else 1e6 / rate - call["mean"],
         # anything but ok (an error, or a rejection such as NotAuthorized) voids the figure
         "not_ok": sum(
             s["count"] - s["ok"] for per in results.operations.values() for s in per.values()

@@ -22,7 +22,7 @@ import random
 import time
 from collections.abc import Callable
 
-from bench.drive.runner import frozen_heap
+from bench.drive.heap import frozen_heap
 from bench.measure.instrument import Instrumented
 from bench.measure.recorder import Recorder
 from bench.measure.results import paired_ratio

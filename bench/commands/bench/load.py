@@ -26,8 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from bench.drive.job import backend_labels
     from bench.drive.scratch import mysql_reachable, scratch_database, scratch_magnetodb
-    from bench.drive.session import backend_labels
 
     parser = argparse.ArgumentParser(prog="cinderbench bench load", description=__doc__)
     parser.add_argument("--volumes", type=int, default=100_000, help="volumes (100000)")

@@ -20,12 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from bench.drive.runner import RunParameters
-    from bench.drive.session import execute_run
+    from bench.drive.job import run_job
+    from bench.drive.spec import RunSpec
     from bench.measure.results import load_results
     from bench.workload.datasets import DatasetSpec
+    from cinderdb import EMBEDDED_URLS
     from validators.replay import replay_pair
-    from validators.sides import DEFAULT_URLS
 
     parser = argparse.ArgumentParser(prog="cinderbench bench replay", description=__doc__)
     parser.add_argument("results", nargs="?", help="a results directory (default: record one)")
@@ -40,12 +40,17 @@ def main(argv: list[str] | None = None) -> int:
             results = load_results(args.results)
         else:
             directory = Path(scratch) / "run"
-            params = RunParameters(duration=None, operations=args.operations, threads=args.threads)
-            spec = DatasetSpec(volumes=args.volumes, projects=4)
             url = f"sqlite:///{Path(scratch) / 'run.sqlite'}"
-            execute_run([("sqlite", url)], spec, params, directory, progress=False)
+            spec = RunSpec(
+                backends=(("sqlite", url),),
+                dataset=DatasetSpec(volumes=args.volumes, projects=4),
+                duration=None,
+                operations=args.operations,
+                threads=args.threads,
+            )
+            run_job(spec, directory, progress=False)
             results = load_results(directory)
-        sql, magnetodb = DEFAULT_URLS["sql"], DEFAULT_URLS["magnetodb"]
+        sql, magnetodb = EMBEDDED_URLS["sql"], EMBEDDED_URLS["magnetodb"]
         pairs = (("A/B", sql, magnetodb), ("A/A", sql, sql), ("A/A", magnetodb, magnetodb))
         table = Table(title=f"differential replay of {results.meta['operations']} operations")
         for column in (

@@ -462,7 +462,7 @@ def _measure_sql(api: Any, cases: list) -> list[SQLCounts]:
 
 def _measure_magneto(api: Any, cases: list) -> list[dict[str, int]]:
     seeded = seed(api)
-    probe = MagnetoProbe(api.client)
+    probe = MagnetoProbe(api.client, api.derived_tables)
     probe.attach()
     results = []
     try:

@@ -27,13 +27,13 @@ attaches then lose updates, which the validators must find.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import functools
 import hashlib
 import itertools
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +150,11 @@ class FaultOptions:
     crash: bool = True
     rules: tuple[FaultRule, ...] | None = None  # instead of ``plan``
 
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.rate <= 1.0:
+            raise ValueError(f"a fault rate is between 0 and 1, not {self.rate}")
+        self.plan_rules()  # an unknown plan is refused before anything runs
+
     @property
     def active(self) -> bool:
         return self.rate > 0 or self.unsafe_no_conditions or bool(self.rules)
@@ -161,39 +166,6 @@ class FaultOptions:
         data = dataclasses.asdict(self)
         data["rules"] = [rule.name for rule in self.plan_rules()]
         return data
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The fault options of ``cinderbench run`` / ``compare`` (MagnetoDB backends only)."""
-    group = parser.add_argument_group("faults (MagnetoDB backends)")
-    group.add_argument(
-        "--fault-rate", type=float, default=0.0, help="fail matching requests at this rate (0)"
-    )
-    group.add_argument(
-        "--fault-plan",
-        default=DEFAULT_PLAN,
-        help=f"which requests: {', '.join(sorted(PLANS))}, or call=..,op=..,table=..,write=N "
-        f"({DEFAULT_PLAN})",
-    )
-    group.add_argument(
-        "--unsafe-no-conditions",
-        action="store_true",
-        help="drop version conditions; write the attachments map by read-modify-write",
-    )
-    group.add_argument("--fault-seed", type=int, default=None, help="fault seed (the run seed)")
-
-
-def options_from_args(args: argparse.Namespace) -> FaultOptions:
-    options = FaultOptions(
-        rate=args.fault_rate,
-        plan=args.fault_plan,
-        unsafe_no_conditions=args.unsafe_no_conditions,
-        seed=args.fault_seed if args.fault_seed is not None else getattr(args, "seed", 1),
-    )
-    if not 0.0 <= options.rate <= 1.0:
-        raise ValueError("--fault-rate must be between 0 and 1")
-    options.plan_rules()  # refuse an unknown plan before anything runs
-    return options
 
 
 # ----------------------------------------------------------------- injector
@@ -431,27 +403,31 @@ def _list_map_change(table: str | None, request: dict[str, Any]) -> bool:
 # ------------------------------------------------------------------ install
 
 
+#: The injector installed on each backend (``uninstall`` finds it here, not on the backend).
+INSTALLED: weakref.WeakKeyDictionary[Any, FaultInjector] = weakref.WeakKeyDictionary()
+
+
 def install(
     backend: Any, options: FaultOptions, log_path: str | Path | None = None
 ) -> FaultInjector | None:
     """Make ``backend`` (a MagnetoDB backend) fail as ``options`` say; None when inactive or
     not a MagnetoDB backend. Install before wrapping the backend (``Instrumented``): the
     backend's API methods are wrapped so each outermost call restarts the positions."""
-    if not options.active or getattr(backend, "name", None) != "magnetodb":
+    if not options.active or backend.side != "magnetodb":
         return None
     uninstall(backend)
     injector = FaultInjector(options, log_path)
+    INSTALLED[backend] = injector
     client = backend.client
     client.transport = FaultTransport(client.transport, injector)
     for name in FUNCTIONS:
         setattr(backend, name, _entered(injector, name, getattr(backend, name)))
-    backend.fault_injector = injector
     return injector
 
 
 def uninstall(backend: Any) -> None:
     """Undo ``install`` (a no-op when nothing is installed)."""
-    injector = backend.__dict__.pop("fault_injector", None)
+    injector = INSTALLED.pop(backend, None)
     if injector is None:
         return
     transport = backend.client.transport

@@ -1,0 +1,118 @@
+"""The terminal summary of a results directory: latency per operation, counters per call.
+
+What ``cinderbench run`` and ``compare`` and the locust workloads print at the
+end; the results directory is the record, this is its human view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.measure.results import Results
+
+
+def _ms(value: float) -> str:
+    return f"{value / 1000:.1f}" if value >= 10_000 else f"{value / 1000:.2f}"
+
+
+def print_summary(results: Results, limit: int | None = None) -> None:
+    """Per operation: count, p50/p99 service time (ms) per backend, the paired ratio with
+    its 95% CI, and rejected/errors per backend."""
+    from rich.console import Console
+    from rich.table import Table
+
+    backends = results.backends
+    comparison = (results.comparison or {}).get("operations", {})
+    table = Table(title=f"service time per operation, ms ({results.path})")
+    table.add_column("operation")
+    table.add_column("n", justify="right")
+    for label in backends:
+        table.add_column(f"{label}\np50", justify="right")
+        table.add_column("p99", justify="right")
+    if comparison:
+        table.add_column(f"{backends[1]}/{backends[0]}\nmedian [95% CI]", justify="right")
+    table.add_column("rejected/errors", justify="right")
+    per_op = results.operations
+    names = sorted(per_op, key=lambda n: -max(s["count"] for s in per_op[n].values()))
+    for name in names[:limit] if limit else names:
+        per = per_op[name]
+        row = [name, str(max(s["count"] for s in per.values()))]
+        for label in backends:
+            service = (per.get(label) or {}).get("service_us")
+            row += [_ms(service["p50"]), _ms(service["p99"])] if service else ["-", "-"]
+        if comparison:
+            ratio = comparison.get(name, {})
+            ci = ratio.get("ci95")
+            text = f"{ratio['median']:.2f}" if ratio.get("median") else "-"
+            row.append(f"{text} [{ci[0]:.2f}-{ci[1]:.2f}]" if ci else text)
+        row.append(
+            " ".join(
+                f"{per[label]['rejected']}/{per[label]['errors']}" if label in per else "-"
+                for label in backends
+            )
+        )
+        table.add_row(*row)
+    meta = results.meta
+    console = Console()
+    console.print(table)
+    console.print(
+        f"{meta['operations']} operations in {meta['duration_s']:.1f} s; "
+        f"divergent outcomes: {sum(meta['totals']['divergent'].values())}; "
+        f"harness failures: {meta['totals']['harness_failures']}"
+    )
+
+
+#: The counters shown per backend kind (the first one present decides the kind).
+COUNTER_VIEWS = (
+    ("statements", ("statements", "joins", "tables", "rows"), "stmts/joins/tables/rows"),
+    ("requests", ("requests", "items_read", "items_written", "dual_writes"), "req/read/write/dual"),
+)
+
+
+KEY_CALLS = ("volume_get", "volume_get_all_by_project", "snapshot_get", "quota_reserve")
+
+
+def _counter_text(stats: dict[str, Any] | None) -> str:
+    counters = (stats or {}).get("counters") or {}
+    for marker, names, _ in COUNTER_VIEWS:
+        if marker in counters:
+            cells = []
+            for name in names:
+                stats = counters.get(name, {"mean": 0.0, "min": 0, "max": 0})
+                exact = stats["min"] == stats["max"]
+                cells.append(f"{stats['mean']:.3g}" if exact else f"~{stats['mean']:.3g}")
+            return "/".join(cells)
+    return "-"
+
+
+def print_counters(results: Results, limit: int = 12) -> None:
+    """Join avoidance: mean counters per call and per operation, backend by backend.
+
+    A ``~`` marks a mean over calls whose counts differ (data-dependent); a plain
+    number is the same for every call.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    backends = results.backends
+    legend = f"SQL {COUNTER_VIEWS[0][2]}, MagnetoDB {COUNTER_VIEWS[1][2]}"
+    table = Table(title=f"counters per call / operation (mean): {legend}")
+    table.add_column("")
+    for label in backends:
+        table.add_column(label, justify="right")
+    for name in KEY_CALLS:
+        per = results.calls.get(name, {})
+        for context in ("admin", "user"):
+            cells = [
+                _counter_text((per.get(b) or {}).get("by_context", {}).get(context))
+                for b in backends
+            ]
+            if any(cell != "-" for cell in cells):
+                table.add_row(f"call {name} ({context})", *cells)
+    ops = sorted(
+        results.operations, key=lambda n: -sum(s["count"] for s in results.operations[n].values())
+    )
+    for name in ops[:limit]:
+        per = results.operations[name]
+        table.add_row(f"op {name}", *(_counter_text(per.get(b)) for b in backends))
+    Console().print(table)

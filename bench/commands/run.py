@@ -1,0 +1,44 @@
+"""``cinderbench run``: a weighted mix of catalog operations on one backend or several,
+side by side, into a results directory."""
+
+from __future__ import annotations
+
+import argparse
+
+from bench.commands.checks import backend_url
+from bench.commands.options import add_dataset_arguments, add_run_arguments, run_spec
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run an operation mix on one or two backends and write a results directory",
+        description=__doc__.split("\n\n")[0].replace("\n", " "),
+    )
+    parser.add_argument(
+        "--backend",
+        action="append",
+        required=True,
+        metavar="[LABEL=]URL",
+        type=backend_url,
+        help="backend URL (twice for a side-by-side run), e.g. sqlite:///cinder.sqlite",
+    )
+    parser.add_argument(
+        "--no-load", action="store_true", help="the dataset is already loaded (same options)"
+    )
+    add_dataset_arguments(parser)
+    add_run_arguments(parser)
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from bench.commands.checks import reachable, results_directory
+    from bench.commands.console import print_summary
+    from bench.drive.job import backend_labels, run_job
+
+    output = results_directory(args.output, args.force)
+    spec = run_spec(args, backend_labels(args.backend))
+    reachable(spec.backends)
+    results = run_job(spec, output, load=not args.no_load, progress=not args.quiet, command="run")
+    print_summary(results)
+    return 0

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 ARGS_FILE = REPO / "ci" / "compare.args"
 BASELINE = REPO / "ci" / "baseline.json"
 GATE_CONFIG = REPO / "ci" / "gate.toml"
-CLI = (sys.executable, "-m", "bench.commands")
+CLI = (sys.executable, "-m", "cinderbench")
 
 
 @dataclass(frozen=True)

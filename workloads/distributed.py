@@ -217,10 +217,10 @@ class Coordinator(Harness):
 
     def write(self, test: Test) -> None:
         """Write the results directory, validate, print the summary, set the exit code."""
-        from bench.commands.console import print_summary
         from bench.drive.job import run_metadata
         from bench.measure.floor import measure_floor
         from bench.measure.results import load_results, write_results
+        from reports.console import print_summary
 
         test.close()  # flushes the local oplog
         ended = time.time()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.commands.bench import BENCHMARKS, requests
+from cinderbench.bench import BENCHMARKS, requests
 from cinderdb.api import FUNCTIONS
 
 
@@ -26,7 +26,7 @@ def report(tmp_path_factory) -> str:
 
 
 def test_registered():
-    assert BENCHMARKS["requests"] == "bench.commands.bench.requests"
+    assert BENCHMARKS["requests"] == "cinderbench.bench.requests"
 
 
 def test_every_function_is_measured(report):

@@ -8,12 +8,12 @@ from collections import Counter
 
 import pytest
 
-from bench.commands import main as cli_main
 from bench.drive.job import backend_labels, run_job
 from bench.drive.spec import RunSpec
 from bench.measure.oplog import decode_call
 from bench.workload.catalog import CATALOG
 from bench.workload.datasets import build_dataset, load_dataset
+from cinderbench import main as cli_main
 from cinderdb import open_backend
 from tests.bench.conftest import SMALL
 

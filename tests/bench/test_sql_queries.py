@@ -5,7 +5,7 @@ from __future__ import annotations
 import pymysql
 from sqlalchemy.engine import make_url
 
-from bench.commands.bench import BENCHMARKS, sql_queries
+from cinderbench.bench import BENCHMARKS, sql_queries
 from cinderdb.api import READ_FUNCTIONS
 from tests.conftest import MYSQL_SERVER_URL
 
@@ -19,7 +19,7 @@ def _rows(text: str) -> list[list[str]]:
 
 
 def test_registered():
-    assert BENCHMARKS["sql-queries"] == "bench.commands.bench.sql_queries"
+    assert BENCHMARKS["sql-queries"] == "cinderbench.bench.sql_queries"
 
 
 def test_sqlite_report_covers_every_read_function_and_matches_liberty(tmp_path, capsys):

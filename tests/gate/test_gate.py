@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.commands.gate import gate
 from bench.gate.baseline import load_baseline, snapshot, write_baseline
 from bench.gate.config import load_config, parse_config
 from bench.measure.results import load_results
+from cinderbench.gate import gate
 from tests.shortrun import BASELINE, GATE_CONFIG, ShortRun, cli
 
 

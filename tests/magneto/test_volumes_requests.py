@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bench.commands.bench.requests import REQUEST_ORDER
+from cinderbench.bench.requests import REQUEST_ORDER
 from cinderdb import METADATA_TYPES, RequestContext, get_admin_context, open_backend
 
 USER = RequestContext(user_id="u", project_id="p1")

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-from bench.commands import build_parser
+from cinderbench import build_parser
 from magnetodb.client import MagnetoClient, connect, connect_inproc
 from magnetodb.errors import (
     ConditionalCheckFailedException,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.commands.diff import run_diff
+from cinderbench.diff import run_diff
 from tests.validators.replay_support import MAGNETODB_URL, SQL_URL, record_run
 from validators.replay import replay_pair
 

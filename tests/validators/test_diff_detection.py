@@ -11,7 +11,7 @@ import argparse
 
 import pytest
 
-from bench.commands import diff as diff_cli
+from cinderbench import diff as diff_cli
 from cinderdb import exception, side_of
 from cinderdb.magneto.items import s
 from tests.validators.replay_support import Liar, record_run, sides

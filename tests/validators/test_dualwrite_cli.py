@@ -8,7 +8,7 @@ import json
 import uuid
 from pathlib import Path
 
-from bench.commands import main as cinderbench
+from cinderbench import main as cinderbench
 
 
 def _url(server_url: str) -> str:

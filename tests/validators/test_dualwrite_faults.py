@@ -11,9 +11,9 @@ from typing import Any
 import orjson
 import pytest
 
-from bench.commands.options import add_fault_arguments, fault_options
 from bench.drive import faults
 from bench.drive.faults import FaultOptions, FaultRule, parse_plan
+from cinderbench.options import add_fault_arguments, fault_options
 from cinderdb import exception, get_admin_context, open_backend
 
 ADMIN = get_admin_context()

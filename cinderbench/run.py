@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from bench.commands.checks import backend_url
-from bench.commands.options import add_dataset_arguments, add_run_arguments, run_spec
+from cinderbench.checks import backend_url
+from cinderbench.options import add_dataset_arguments, add_run_arguments, run_spec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,9 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from bench.commands.checks import reachable, results_directory
-    from bench.commands.console import print_summary
     from bench.drive.job import backend_labels, run_job
+    from cinderbench.checks import reachable, results_directory
+    from reports.console import print_summary
 
     output = results_directory(args.output, args.force)
     spec = run_spec(args, backend_labels(args.backend))

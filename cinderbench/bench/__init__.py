@@ -11,14 +11,14 @@ import importlib
 
 #: name -> module whose ``main(argv) -> int`` runs that benchmark
 BENCHMARKS: dict[str, str] = {
-    "magnetodb": "bench.commands.bench.magnetodb",
-    "instrument": "bench.commands.bench.instrument",
-    "load": "bench.commands.bench.load",
-    "requests": "bench.commands.bench.requests",
-    "sql-queries": "bench.commands.bench.sql_queries",
-    "validate": "bench.commands.bench.validate",
-    "harness": "bench.commands.bench.harness",
-    "replay": "bench.commands.bench.replay",
+    "magnetodb": "cinderbench.bench.magnetodb",
+    "instrument": "cinderbench.bench.instrument",
+    "load": "cinderbench.bench.load",
+    "requests": "cinderbench.bench.requests",
+    "sql-queries": "cinderbench.bench.sql_queries",
+    "validate": "cinderbench.bench.validate",
+    "harness": "cinderbench.bench.harness",
+    "replay": "cinderbench.bench.replay",
 }
 
 

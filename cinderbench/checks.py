@@ -1,7 +1,7 @@
 """What a command checks before it starts anything, so a user's mistake is one line.
 
 ``CommandError`` is a user error: ``cinderbench`` prints it as one line and
-exits with code 2 (``bench.commands.main``), never with a traceback.
+exits with code 2 (``cinderbench.main``), never with a traceback.
 """
 
 from __future__ import annotations

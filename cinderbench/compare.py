@@ -20,10 +20,10 @@ import os
 import tempfile
 from collections.abc import Iterator
 
-from bench.commands.checks import backend_url, reachable, results_directory
-from bench.commands.options import add_dataset_arguments, add_run_arguments, run_spec
 from bench.drive.scratch import FSYNC_CHOICES, magnetodb_durability, scratch_magnetodb
 from bench.measure.results import Results
+from cinderbench.checks import backend_url, reachable, results_directory
+from cinderbench.options import add_dataset_arguments, add_run_arguments, run_spec
 
 
 @contextlib.contextmanager
@@ -52,7 +52,7 @@ def after_run(results: Results, backends: list[tuple[str, str]]) -> None:
     """What compare does once the run is written, while its backends are still up:
     validation first (dual writes, quota invariants, differential replay), then the
     report, which shows its findings."""
-    from bench.commands.report import write_run_report
+    from cinderbench.report import write_run_report
     from validators.pipeline import after_run as validate_run
 
     validate_run(results.path, backends)
@@ -89,8 +89,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from bench.commands.console import print_counters, print_summary
     from bench.drive.job import run_job
+    from reports.console import print_counters, print_summary
 
     console = Console()
     output = results_directory(args.output, args.force)

@@ -1,9 +1,13 @@
-"""The ``cinderbench`` command: one subcommand per job, each owned by its package.
+"""The ``cinderbench`` command: one subcommand per module, on the top floor of the layout.
 
-Every subcommand lives in the module that does the work and exposes
-``register(subparsers)``; this file only lists them. Those modules import
-their heavy dependencies (pandas, matplotlib, locust) inside the command, so
-``cinderbench --help`` stays fast.
+A subcommand ``NAME`` is the module ``cinderbench/NAME.py`` (a package
+``cinderbench/NAME/`` when it has subcommands of its own: ``cinderbench bench
+magnetodb`` is ``cinderbench/bench/magnetodb.py``), exposing
+``register(subparsers)``; this file only lists them. ``magnetodb`` is the one
+exception: the MagnetoDB service owns its command (``magnetodb/cli.py``), so the
+server runs without the harness. Commands import their heavy dependencies
+(pandas, matplotlib, locust) inside the command, so ``cinderbench --help`` stays
+fast. A user's mistake is a ``CommandError``: one line and exit code 2.
 """
 
 from __future__ import annotations
@@ -16,13 +20,13 @@ from collections.abc import Sequence
 #: subcommand -> module exposing ``register(subparsers)``
 COMMANDS: dict[str, str] = {
     "magnetodb": "magnetodb.cli",
-    "bench": "bench.commands.bench",
-    "run": "bench.commands.run",
-    "compare": "bench.commands.compare",
-    "report": "bench.commands.report",
-    "gate": "bench.commands.gate",
-    "diff": "bench.commands.diff",
-    "validate": "bench.commands.validate",
+    "bench": "cinderbench.bench",
+    "run": "cinderbench.run",
+    "compare": "cinderbench.compare",
+    "report": "cinderbench.report",
+    "gate": "cinderbench.gate",
+    "diff": "cinderbench.diff",
+    "validate": "cinderbench.validate",
 }
 
 
@@ -39,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; a user error (``CommandError``) is one line and exit code 2."""
-    from bench.commands.checks import CommandError
+    from cinderbench.checks import CommandError
 
     args = build_parser().parse_args(argv)
     try:

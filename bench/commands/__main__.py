@@ -1,7 +1,0 @@
-"""``python -m bench.commands``: the ``cinderbench`` command."""
-
-import sys
-
-from bench.commands import main
-
-sys.exit(main())

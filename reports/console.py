@@ -12,26 +12,40 @@ from bench.measure.results import Results
 
 
 def _ms(value: float) -> str:
-    return f"{value / 1000:.1f}" if value >= 10_000 else f"{value / 1000:.2f}"
+    """µs as ms to three significant digits (0.79, 15.1, 472): narrow enough for 80 columns."""
+    ms = value / 1000
+    return f"{ms:.2f}" if ms < 10 else f"{ms:.1f}" if ms < 100 else f"{ms:.0f}"
 
 
 def print_summary(results: Results, limit: int | None = None) -> None:
     """Per operation: count, p50/p99 service time (ms) per backend, the paired ratio with
-    its 95% CI, and rejected/errors per backend."""
+    its 95% CI, and rejected/errors per backend; laid out to fit 80 columns."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
     backends = results.backends
+    letters = [chr(ord("A") + i) for i in range(len(backends))]  # short headers, a legend
+    legend = ", ".join(
+        f"{letter} = {label}" for letter, label in zip(letters, backends, strict=True)
+    )
     comparison = (results.comparison or {}).get("operations", {})
-    table = Table(title=f"service time per operation, ms ({results.path})")
-    table.add_column("operation")
-    table.add_column("n", justify="right")
-    for label in backends:
-        table.add_column(f"{label}\np50", justify="right")
-        table.add_column("p99", justify="right")
+    table = Table(
+        title=f"service time per operation, ms ({results.path})",
+        caption=legend + ("; B/A: median of paired ratios" if comparison else ""),
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),
+        pad_edge=False,
+    )
+    table.add_column("operation", no_wrap=True)
+    table.add_column("n", justify="right", no_wrap=True)
+    for letter in letters:
+        table.add_column(f"{letter} p50/p99", justify="right", no_wrap=True)
     if comparison:
-        table.add_column(f"{backends[1]}/{backends[0]}\nmedian [95% CI]", justify="right")
-    table.add_column("rejected/errors", justify="right")
+        table.add_column("B/A", justify="right", no_wrap=True)
+        table.add_column("95% CI", justify="right", no_wrap=True)
+    table.add_column("rej/err", justify="right", no_wrap=True)
     per_op = results.operations
     names = sorted(per_op, key=lambda n: -max(s["count"] for s in per_op[n].values()))
     for name in names[:limit] if limit else names:
@@ -39,12 +53,12 @@ def print_summary(results: Results, limit: int | None = None) -> None:
         row = [name, str(max(s["count"] for s in per.values()))]
         for label in backends:
             service = (per.get(label) or {}).get("service_us")
-            row += [_ms(service["p50"]), _ms(service["p99"])] if service else ["-", "-"]
+            row.append(f"{_ms(service['p50'])}/{_ms(service['p99'])}" if service else "-")
         if comparison:
             ratio = comparison.get(name, {})
             ci = ratio.get("ci95")
-            text = f"{ratio['median']:.2f}" if ratio.get("median") else "-"
-            row.append(f"{text} [{ci[0]:.2f}-{ci[1]:.2f}]" if ci else text)
+            row.append(f"{ratio['median']:.2f}" if ratio.get("median") else "-")
+            row.append(f"{ci[0]:.2f}-{ci[1]:.2f}" if ci else "")
         row.append(
             " ".join(
                 f"{per[label]['rejected']}/{per[label]['errors']}" if label in per else "-"
@@ -89,17 +103,25 @@ def print_counters(results: Results, limit: int = 12) -> None:
     """Join avoidance: mean counters per call and per operation, backend by backend.
 
     A ``~`` marks a mean over calls whose counts differ (data-dependent); a plain
-    number is the same for every call.
+    number is the same for every call. Laid out to fit 80 columns.
     """
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
     backends = results.backends
-    legend = f"SQL {COUNTER_VIEWS[0][2]}, MagnetoDB {COUNTER_VIEWS[1][2]}"
-    table = Table(title=f"counters per call / operation (mean): {legend}")
-    table.add_column("")
+    legend = f"SQL {COUNTER_VIEWS[0][2]}; MagnetoDB {COUNTER_VIEWS[1][2]}"
+    table = Table(
+        title="counters per call / operation (mean)",
+        caption=legend,
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),
+        pad_edge=False,
+    )
+    table.add_column("call context / operation", max_width=26)
     for label in backends:
-        table.add_column(label, justify="right")
+        table.add_column(label, justify="right", no_wrap=True)
     for name in KEY_CALLS:
         per = results.calls.get(name, {})
         for context in ("admin", "user"):
@@ -108,11 +130,12 @@ def print_counters(results: Results, limit: int = 12) -> None:
                 for b in backends
             ]
             if any(cell != "-" for cell in cells):
-                table.add_row(f"call {name} ({context})", *cells)
+                table.add_row(f"{name} {context}", *cells)
+    table.rows[-1].end_section = bool(table.rows)
     ops = sorted(
         results.operations, key=lambda n: -sum(s["count"] for s in results.operations[n].values())
     )
     for name in ops[:limit]:
         per = results.operations[name]
-        table.add_row(f"op {name}", *(_counter_text(per.get(b)) for b in backends))
+        table.add_row(name, *(_counter_text(per.get(b)) for b in backends))
     Console().print(table)

@@ -7,10 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.drive.scratch import scratch_database, server_url
-
-#: Where the MySQL tests find a server; the database name is made per session.
-MYSQL_SERVER_URL = server_url()
+from bench.drive.scratch import scratch_database
+from tests.provision import MYSQL_SERVER_URL
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,12 @@ from contextlib import AbstractContextManager
 
 import pytest
 
+from bench.drive.scratch import server_url
 from cinderdb import open_backend
 from cinderdb.base import Backend
+
+#: Where the MySQL tests find a server; the database name is made per session.
+MYSQL_SERVER_URL = server_url()
 
 #: Every backend the contract suite knows how to provision; it runs on all of
 #: them unless CINDERBENCH_TEST_BACKENDS names fewer.

@@ -13,24 +13,10 @@ from dataclasses import dataclass
 import pytest
 
 from bench.drive.runner import Run, Worker
-from bench.workload.datasets import Dataset, DatasetSpec, build_dataset, load_dataset
+from bench.workload.datasets import Dataset, build_dataset, load_dataset
 from bench.workload.mixes import MIXES
+from tests.bench.support import SMALL
 from tests.provision import PROVISIONERS, selected_backends
-
-#: A small cloud that still has every kind of record the catalog needs.
-SMALL = DatasetSpec(
-    seed=11,
-    projects=3,
-    spare_projects=1,
-    volumes=90,
-    in_use_fraction=0.3,
-    error_fraction=0.1,
-    multiattach_fraction=0.2,
-    snapshot_fraction=0.4,
-    groups_per_project=2,
-    group_volume_fraction=0.3,
-    cgsnapshot_fraction=1.0,
-)
 
 
 @dataclass

@@ -7,7 +7,7 @@ import pytest
 
 from bench.drive.scratch import admin_connection, magnetodb_durability
 from cinderdb import open_backend
-from tests.conftest import MYSQL_SERVER_URL
+from tests.provision import MYSQL_SERVER_URL
 
 
 def test_sqlite_side_means_no_fsync(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from bench.workload.datasets import DatasetSpec, build_dataset, load_dataset, metadata_key_names
 from bench.workload.view import DatasetView
 from cinderdb import get_admin_context
-from tests.bench.conftest import SMALL
+from tests.bench.support import SMALL
 from tests.provision import PROVISIONERS, selected_backends
 
 SPEC = dataclasses.replace(SMALL, volumes=400, metadata_keys=4, metadata_key_pool=6)

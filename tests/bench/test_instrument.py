@@ -14,7 +14,7 @@ from bench.measure.recorder import Recorder
 from bench.workload.catalog import CATALOG
 from bench.workload.datasets import build_dataset, load_dataset
 from cinderdb import FUNCTIONS, RequestContext, exception, get_admin_context, open_backend
-from tests.bench.conftest import SMALL
+from tests.bench.support import SMALL
 
 ADMIN = get_admin_context()
 

@@ -17,7 +17,7 @@ from bench.drive.placement import (
     mysql_connection_thread,
     process_tree_threads,
 )
-from tests.conftest import MYSQL_SERVER_URL
+from tests.provision import MYSQL_SERVER_URL
 
 TWO_CPUS = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 CPUs")
 

@@ -15,7 +15,7 @@ from bench.workload.catalog import CATALOG
 from bench.workload.datasets import build_dataset, load_dataset
 from cinderbench import main as cli_main
 from cinderdb import open_backend
-from tests.bench.conftest import SMALL
+from tests.bench.support import SMALL
 
 
 def test_two_backends_side_by_side(tmp_path, mysql_database_url):

@@ -7,7 +7,7 @@ from sqlalchemy.engine import make_url
 
 from cinderbench.bench import BENCHMARKS, sql_queries
 from cinderdb.api import READ_FUNCTIONS
-from tests.conftest import MYSQL_SERVER_URL
+from tests.provision import MYSQL_SERVER_URL
 
 
 def _rows(text: str) -> list[list[str]]:

@@ -9,7 +9,7 @@ import pytest
 from cinderdb import METADATA_TYPES, exception
 from cinderdb.magneto.items import s
 from cinderdb.magneto.lookups import property_of
-from tests.contract.test_bulk_load import _dataset
+from tests.contract.bulk_helpers import bulk_dataset
 from tests.magneto.support_types_quotas import check_all, scan
 from tests.magneto.support_volumes import check_volume_side
 
@@ -172,7 +172,7 @@ def test_snapshot_functions(api, ctx):
 
 
 def test_bulk_load(api, ctx):
-    api.bulk_load(_dataset())
+    api.bulk_load(bulk_dataset())
     assert check_volume_side(api) == []
     assert check_all(api) == []
 

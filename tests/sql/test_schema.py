@@ -8,7 +8,7 @@ import pytest
 
 from bench.drive.scratch import admin_connection
 from cinderdb import get_admin_context, open_backend
-from tests.conftest import MYSQL_SERVER_URL
+from tests.provision import MYSQL_SERVER_URL
 
 
 def _databases(prefix: str) -> list[str]:

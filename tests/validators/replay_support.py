@@ -19,7 +19,7 @@ from bench.drive.job import run_job
 from bench.drive.spec import RunSpec
 from bench.measure.results import Results, load_results
 from bench.workload.datasets import DatasetSpec, build_dataset
-from tests.bench.conftest import SMALL as BENCH_SMALL
+from tests.bench.support import SMALL as BENCH_SMALL
 from validators.replay import Side, open_side
 
 #: tests/bench's small cloud (every kind of record the catalog needs), a third smaller.

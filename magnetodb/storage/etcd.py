@@ -42,16 +42,10 @@ import grpc
 from pyetcd import etcdrpc
 
 from magnetodb.storage.base import Engine, EngineError, EngineLimitError, Txn
+from magnetodb.storage.etcd_settings import ETCD_MAX_REQUEST_BYTES, ETCD_MAX_TXN_OPS
 
 T = TypeVar("T")
 
-#: etcd's ``--max-request-bytes`` for a MagnetoDB store: room for an item of the
-#: server's 16 MiB limit with its index entries, and for a batch chunk of large
-#: items (the seed's inverted sets). etcd's default (1.5 MiB) is too small for them.
-ETCD_MAX_REQUEST_BYTES = 32 * 1024 * 1024
-#: etcd's ``--max-txn-ops``: a batch chunk of 25 items with their index entries and
-#: the comparisons of what its body read (etcd's default 128 is too small).
-ETCD_MAX_TXN_OPS = 16384
 #: Attempts of one write body before a persistent conflict is an error.
 MAX_ATTEMPTS = 64
 #: Seconds one request may take; how long a request keeps trying other members.

@@ -8,11 +8,11 @@ the node's WAL before etcd acknowledges it (etcd's only mode in 3.4).
 
 The settings the MagnetoDB engine over etcd needs are set here once:
 
-* ``--max-request-bytes``: the largest transaction. MagnetoDB's item limit is
-  16 MiB (``DEFAULT_MAX_ITEM_BYTES``); the seed's inverted tables hold items of
-  megabytes, and a batch chunk writes up to 25 of them, so the default 1.5 MiB
-  would refuse real writes of the design. The gRPC server's receive limit follows
-  this flag in etcd; the HTTP gateway's own connection to it has no smaller one.
+* ``--max-request-bytes`` and ``--max-txn-ops``: the largest transaction, as
+  the MagnetoDB engine expects it (``magnetodb.storage.etcd_settings``: its item limit is
+  16 MiB, the seed's inverted tables hold items of megabytes, a batch chunk
+  writes 25 of them; etcd's defaults, 1.5 MiB and 128 operations, would refuse
+  real writes of the design). etcd's gRPC receive limit follows the flag.
 * ``--auto-compaction-*``: etcd keeps every revision until compacted, and the
   design rewrites megabyte items; reads at a revision are a request old at most.
 * ``--quota-backend-bytes`` and ``--snapshot-count``: room on disk for the
@@ -32,11 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.drive.clusters.base import Cluster, Node, free_port
+from magnetodb.storage.etcd_settings import ETCD_MAX_REQUEST_BYTES, ETCD_MAX_TXN_OPS
 
 ETCD_BINARY = "/usr/bin/etcd"
-#: etcd's transaction size limit for the MagnetoDB engine: a maximum-size item
-#: (16 MiB) with its index entries and compares, and room for a batch chunk.
-MAX_REQUEST_BYTES = 32 * 1024 * 1024
 #: etcd's recommended ceiling for the backend database.
 QUOTA_BACKEND_BYTES = 8 * 1024 * 1024 * 1024
 #: revisions older than this are compacted (a read at a revision lasts one request).
@@ -62,7 +60,7 @@ class EtcdCluster(Cluster):
         nodes: list[Node] | None = None,
         *,
         size: int = 3,
-        max_request_bytes: int = MAX_REQUEST_BYTES,
+        max_request_bytes: int = ETCD_MAX_REQUEST_BYTES,
         token: str | None = None,
         project: str = "cinderbench",
         **options: Any,
@@ -152,6 +150,8 @@ class EtcdCluster(Cluster):
             state,
             "--max-request-bytes",
             str(self.options["max_request_bytes"]),
+            "--max-txn-ops",
+            str(ETCD_MAX_TXN_OPS),
             "--quota-backend-bytes",
             str(QUOTA_BACKEND_BYTES),
             "--auto-compaction-mode",

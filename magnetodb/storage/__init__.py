@@ -1,4 +1,4 @@
-"""Storage: engines (LMDB, memory, etcd) behind one interface, and the table/item layer over them."""
+"""Storage: engines (LMDB, memory, etcd) behind one interface, and the table/item layer."""
 
 from __future__ import annotations
 

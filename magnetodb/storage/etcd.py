@@ -362,9 +362,10 @@ class EtcdWriteTxn(EtcdReadTxn):
     def _operations(self) -> list[Any]:
         ops = []
         puts = sorted(k for k, v in self.writes.items() if v is not None)
-        for lo, hi in self.deleted_ranges:
+        for start, hi in self.deleted_ranges:
             # etcd refuses a put inside a range the same Txn deletes: cut the range around it
-            for key in (k for k in puts if lo <= k < hi):
+            lo = start
+            for key in (k for k in puts if start <= k < hi):
                 if lo < key:
                     ops.append(_delete_op(lo, key))
                 lo = key + b"\x00"

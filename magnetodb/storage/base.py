@@ -19,6 +19,9 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
+#: How the full health check states an engine's ``durable_commits``.
+DURABILITY = {True: "fsync per commit", False: "no fsync per commit"}
+
 
 class Txn(ABC):
     """One transaction; a write transaction is atomic and isolated from every other."""

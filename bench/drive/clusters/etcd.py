@@ -31,7 +31,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.drive.clusters.base import Cluster, Node, free_port
+from bench.drive.clusters.base import STATE_FILE, Cluster, Node, free_port
 from magnetodb.storage.etcd_settings import ETCD_MAX_REQUEST_BYTES, ETCD_MAX_TXN_OPS
 
 ETCD_BINARY = "/usr/bin/etcd"
@@ -188,6 +188,22 @@ class EtcdCluster(Cluster):
         self._start_member(node, "existing")
         self.save()
         self.wait_healthy(timeout)
+
+    def down(self, timeout: float = 20.0) -> None:
+        """As the base, with the processes the state file names now (another process
+        may have killed or restarted nodes since this object was made)."""
+        self.refresh()
+        super().down(timeout)
+
+    def refresh(self) -> None:
+        """Take the nodes' pids from the state file, when there is one."""
+        try:
+            saved = json.loads((self.root / STATE_FILE).read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return
+        pids = {node["name"]: node["pid"] for node in saved.get("nodes", [])}
+        for node in self.nodes:
+            node.pid = pids.get(node.name, node.pid)
 
     # ------------------------------------------------------------------ health
     def wait_healthy(self, timeout: float) -> None:

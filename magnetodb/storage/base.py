@@ -30,6 +30,11 @@ class Txn(ABC):
     def get(self, key: bytes) -> bytes | None:
         """The value stored under ``key``, or None."""
 
+    def get_many(self, keys: list[bytes]) -> list[bytes | None]:
+        """The values of ``keys`` (None where absent), in order: one request on a
+        networked engine (etcd), a loop of gets on a local one."""
+        return [self.get(key) for key in keys]
+
     @abstractmethod
     def put(self, key: bytes, value: bytes) -> None:
         """Store ``value`` under ``key`` (write transactions only)."""

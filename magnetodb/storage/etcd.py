@@ -195,6 +195,11 @@ def _set_serializable(request: Any, same_member: bool) -> None:
     request.serializable = same_member
 
 
+def _set_txn_serializable(request: Any, same_member: bool) -> None:
+    for op in request.success:
+        op.request_range.serializable = same_member
+
+
 class EtcdReadTxn(Txn):
     """Reads at one revision, fixed by the first (linearizable) read."""
 
@@ -216,9 +221,31 @@ class EtcdReadTxn(Txn):
         kvs = self._range(etcdrpc.RangeRequest(key=key)).kvs
         return kvs[0] if kvs else None
 
+    def _get_kvs(self, keys: list[bytes]) -> list[Any]:
+        """KeyValues (None where absent) of several keys in one request: a read-only Txn
+        of ranges, at the revision."""
+        if len(keys) == 1:
+            return [self._get_kv(keys[0])]
+        ranges = [etcdrpc.RangeRequest(key=key, revision=self.revision) for key in keys]
+        request = etcdrpc.TxnRequest(success=[etcdrpc.RequestOp(request_range=r) for r in ranges])
+        if self.revision:
+            answer, _ = self.conn.call("Txn", request, pin=(self.member, _set_txn_serializable))
+        else:
+            answer, self.member = self.conn.call("Txn", request)
+            self.revision = answer.header.revision
+        return [
+            one.response_range.kvs[0] if one.response_range.kvs else None
+            for one in answer.responses
+        ]
+
     def get(self, key: bytes) -> bytes | None:
         kv = self._get_kv(key)
         return kv.value if kv is not None else None
+
+    def get_many(self, keys: list[bytes]) -> list[bytes | None]:
+        if not keys:
+            return []
+        return [kv.value if kv is not None else None for kv in self._get_kvs(keys)]
 
     def put(self, key: bytes, value: bytes) -> None:
         raise PermissionError("read-only transaction")
@@ -295,6 +322,22 @@ class EtcdWriteTxn(EtcdReadTxn):
         kv = self._get_kv(key)
         self.seen.setdefault(key, kv.mod_revision if kv is not None else 0)
         return kv.value if kv is not None else None
+
+    def get_many(self, keys: list[bytes]) -> list[bytes | None]:
+        found: dict[bytes, bytes | None] = {}
+        remote = []
+        for key in keys:
+            if key in self.writes:
+                found[key] = self.writes[key]
+            elif _in_ranges(key, self.deleted_ranges):
+                found[key] = None
+            else:
+                remote.append(key)
+        if remote:
+            for key, kv in zip(remote, self._get_kvs(remote), strict=True):
+                self.seen.setdefault(key, kv.mod_revision if kv is not None else 0)
+                found[key] = kv.value if kv is not None else None
+        return [found[key] for key in keys]
 
     def scan(
         self, start: bytes, stop: bytes, reverse: bool = False

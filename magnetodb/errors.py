@@ -173,6 +173,12 @@ class MagnetoTransportError(MagnetoError):
     default_message = "transport failure"
 
 
+class MagnetoConnectError(MagnetoTransportError):
+    """No connection to the server could be made: the request was never sent."""
+
+    default_message = "cannot connect"
+
+
 #: error.type -> class, for the client side
 ERROR_TYPES: dict[str, type[MagnetoError]] = {
     cls.__name__: cls

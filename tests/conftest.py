@@ -42,3 +42,23 @@ def magnetodb_server_url(tmp_path_factory: pytest.TempPathFactory):
     data_dir = tmp_path_factory.mktemp("magnetodb")
     with ServerProcess(str(data_dir), workers=2) as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def etcd_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """A 3-node etcd cluster (Debian's etcd) for this session, always taken down; tests keep
+    to their own key prefixes or projects. A test that kills a member restarts it."""
+    from bench.drive.clusters.etcd import EtcdCluster
+
+    with EtcdCluster(tmp_path_factory.mktemp("etcd"), size=3) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def magnetodb_etcd_server(etcd_cluster):
+    """A MagnetoDB API server (2 workers) over the session's etcd cluster."""
+    from magnetodb.server.process import ServerProcess
+
+    endpoints = ",".join(etcd_cluster.endpoints)
+    with ServerProcess(engine="etcd", etcd_endpoints=endpoints, workers=2) as server:
+        yield server

@@ -23,9 +23,13 @@ from cinderdb.base import Backend
 #: Where the MySQL tests find a server; the database name is made per session.
 MYSQL_SERVER_URL = server_url()
 
-#: Every backend the contract suite knows how to provision; it runs on all of
-#: them unless CINDERBENCH_TEST_BACKENDS names fewer.
+#: Every backend the contract suite runs on by default; CINDERBENCH_TEST_BACKENDS
+#: may name fewer, or add an opt-in one.
 ALL_BACKENDS = ("sqlite", "mysql", "magnetodb+inproc", "magnetodb")
+#: Backends that run only when CINDERBENCH_TEST_BACKENDS names them: the MagnetoDB
+#: server over a 3-node etcd cluster (its own CI tests always run, the whole suite
+#: on it takes minutes).
+OPT_IN_BACKENDS = ("magnetodb+etcd",)
 
 
 def selected_backends() -> list[str]:
@@ -33,9 +37,10 @@ def selected_backends() -> list[str]:
     if not wanted:
         return list(ALL_BACKENDS)
     names = [name.strip() for name in wanted.split(",") if name.strip()]
-    unknown = set(names) - set(ALL_BACKENDS)
+    known = ALL_BACKENDS + OPT_IN_BACKENDS
+    unknown = set(names) - set(known)
     if unknown:
-        raise pytest.UsageError(f"unknown test backends {sorted(unknown)}; known: {ALL_BACKENDS}")
+        raise pytest.UsageError(f"unknown test backends {sorted(unknown)}; known: {known}")
     return names
 
 
@@ -90,9 +95,24 @@ def _magnetodb_http(request: pytest.FixtureRequest) -> Iterator[Backend]:
         backend.close()
 
 
+@contextlib.contextmanager
+def _magnetodb_etcd(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    # One API server over the session's etcd cluster; a fresh project per test.
+    server = request.getfixturevalue("magnetodb_etcd_server")
+    project = "t" + uuid.uuid4().hex[:12]
+    backend = open_backend(f"magnetodb://{server.url.removeprefix('http://')}/{project}")
+    backend.create_schema()
+    try:
+        yield backend
+    finally:
+        backend.drop_schema()
+        backend.close()
+
+
 PROVISIONERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager[Backend]]] = {
     "sqlite": _sqlite,
     "mysql": _mysql,
     "magnetodb+inproc": _magnetodb_inproc,
     "magnetodb": _magnetodb_http,
+    "magnetodb+etcd": _magnetodb_etcd,
 }

@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from cinderdb.magneto.core import key_of, parse_url
+from cinderdb.magneto.core import key_of
+from cinderdb.magneto.core import open_client as open_magneto_client
 from cinderdb.magneto.tables import TABLE_BY_NAME
 
 Wire = dict[str, Any]
@@ -38,12 +39,7 @@ Sink = Callable[[str, list[Wire], float], None]
 def open_client(url: str) -> Any:
     """A MagnetoDB client for a backend URL (``magnetodb://HOST:PORT/PROJECT`` or
     ``magnetodb+inproc:///PROJECT?data_dir=D``)."""
-    from magnetodb.client import connect, connect_inproc
-
-    _, base_url, project, data_dir = parse_url(url)
-    if base_url is not None:
-        return connect(base_url, project)
-    return connect_inproc(project, data_dir=data_dir)
+    return open_magneto_client(url)
 
 
 class Reader:

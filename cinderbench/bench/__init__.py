@@ -12,6 +12,7 @@ import importlib
 #: name -> module whose ``main(argv) -> int`` runs that benchmark
 BENCHMARKS: dict[str, str] = {
     "magnetodb": "cinderbench.bench.magnetodb",
+    "etcd-client": "cinderbench.bench.etcd_client",
     "instrument": "cinderbench.bench.instrument",
     "load": "cinderbench.bench.load",
     "requests": "cinderbench.bench.requests",

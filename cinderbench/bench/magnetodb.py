@@ -8,6 +8,8 @@ processes so the Python client is not the bottleneck) against a server with
 Client cost: the MagnetoDB client with a canned transport (encode + decode
 only) and with the in-process transport (no network).
 Durability cost: put_item with and without fsync per commit.
+``--engine etcd``: the same operations on the server over a 3-node etcd cluster, next
+to LMDB (``magnetodb_etcd.py``).
 """
 
 from __future__ import annotations
@@ -332,6 +334,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="where the latency runs put the client and the servers (bench/drive/placement.py;"
         " default: cross-core on 2+ CPUs)",
     )
+    parser.add_argument(
+        "--engine",
+        choices=("lmdb", "etcd"),
+        default="lmdb",
+        help="etcd: also run the server over an etcd cluster, next to LMDB (default: lmdb only)",
+    )
+    parser.add_argument("--etcd-nodes", type=int, default=3, help="etcd members (--engine etcd)")
+    parser.add_argument(
+        "--api-servers", type=int, default=2, help="API servers over etcd (--engine etcd)"
+    )
     args = parser.parse_args(argv)
 
     import orjson
@@ -400,6 +412,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     ratio = ha.get_value_at_percentile(50) / max(1, hb.get_value_at_percentile(50))
                     line += f"{sql:<28}{_cols(hb)}{ratio:>10.2f}x"
                 print(line, flush=True)
+
+        if args.engine == "etcd":
+            from cinderbench.bench.magnetodb_etcd import compare_etcd
+
+            compare_etcd(args, mag, Magneto, OPS, interleaved, _cols)
 
         # client-side cost alone
         canned = orjson.dumps({"item": {"h": S("k1"), "r": N(0), "v": S(VALUE), "n": N(0)}})

@@ -14,7 +14,7 @@ import contextlib
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from cinderdb import exception
@@ -30,6 +30,7 @@ from magnetodb.errors import (
     TableAlreadyExistsException,
     TableNotExistsException,
 )
+from magnetodb.storage.base import DURABILITY
 
 #: Attempts of one optimistic read-modify-write before DBConflict.
 MAX_ATTEMPTS = 64
@@ -55,25 +56,57 @@ def translate_errors() -> Iterator[None]:
         raise exception.DBError(reason=f"{type(error).__name__}: {error}") from error
 
 
-def parse_url(url: str) -> tuple[str, str | None, str, str | None]:
-    """``(scheme, http base URL or None, project, data_dir or None)`` of a backend URL.
+class MagnetoUrl(NamedTuple):
+    """A MagnetoDB backend URL, parsed."""
 
-    ``magnetodb://HOST:PORT/PROJECT`` talks HTTP to a server;
-    ``magnetodb+inproc:///PROJECT[?data_dir=DIR]`` runs the server in-process
-    (memory storage unless ``data_dir`` names an LMDB directory).
+    scheme: str
+    #: ``http://HOST:PORT`` of the API server, or ``http://H1:P1,H2:P2`` of several
+    #: (the client spreads over them); None: the server runs in this process
+    base_url: str | None
+    project: str
+    #: the in-process server's LMDB directory (None: memory, or etcd)
+    data_dir: str | None = None
+    #: the in-process server's etcd cluster: its members' HOST:PORT
+    etcd_endpoints: tuple[str, ...] = ()
+
+
+def parse_url(url: str) -> MagnetoUrl:
+    """A backend URL's parts.
+
+    ``magnetodb://HOST:PORT/PROJECT`` talks HTTP to a server, and
+    ``magnetodb://H1:P1,H2:P2/PROJECT`` to several API servers of one store;
+    ``magnetodb+inproc:///PROJECT[?data_dir=DIR | ?etcd=H1:P1,H2:P2]`` runs the
+    server in-process (memory storage, LMDB in DIR, or an etcd cluster).
     """
     parts = urlsplit(url)
     project = unquote(parts.path.lstrip("/"))
     if not project:
         raise ValueError(f"{url!r} names no project (expected .../PROJECT)")
     if parts.scheme == "magnetodb":
-        if not parts.netloc:
+        hosts = [host for host in parts.netloc.split(",") if host]
+        if not hosts:
             raise ValueError(f"{url!r} names no server (expected magnetodb://HOST:PORT/PROJECT)")
-        return parts.scheme, f"http://{parts.netloc}", project, None
+        return MagnetoUrl(parts.scheme, f"http://{','.join(hosts)}", project)
     if parts.scheme == "magnetodb+inproc":
-        data_dir = parse_qs(parts.query).get("data_dir", [None])[0]
-        return parts.scheme, None, project, data_dir
+        query = parse_qs(parts.query)
+        data_dir = query.get("data_dir", [None])[0]
+        etcd = tuple(e for e in ",".join(query.get("etcd", [])).split(",") if e)
+        if data_dir and etcd:
+            raise ValueError(f"{url!r}: data_dir (LMDB) and etcd name two stores; give one")
+        return MagnetoUrl(parts.scheme, None, project, data_dir, etcd)
     raise ValueError(f"not a MagnetoDB URL: {url!r}")
+
+
+def open_client(url: str, token: str | None = None) -> Any:
+    """A MagnetoDB client for a backend URL (HTTP, or the server in this process)."""
+    from magnetodb.client import connect, connect_inproc
+
+    parsed = parse_url(url)
+    if parsed.base_url is not None:
+        return connect(parsed.base_url, parsed.project, token=token)
+    return connect_inproc(
+        parsed.project, data_dir=parsed.data_dir, etcd_endpoints=parsed.etcd_endpoints or None
+    )
 
 
 def key_of(table: Table, *values: Any) -> Wire:
@@ -94,17 +127,11 @@ class MagnetoCore(Backend):
     derived_tables = DERIVED_TABLES
 
     def __init__(self, url: str, *, client: Any = None, token: str | None = None) -> None:
-        from magnetodb.client import connect, connect_inproc
-
         self._url = url
         self.features = features_for(url)
-        self.scheme, base_url, self.project, data_dir = parse_url(url)
-        if client is not None:
-            self.client = client
-        elif base_url is not None:
-            self.client = connect(base_url, self.project, token=token)
-        else:
-            self.client = connect_inproc(self.project, data_dir=data_dir)
+        parsed = parse_url(url)
+        self.scheme, self.project = parsed.scheme, parsed.project
+        self.client = client if client is not None else open_client(url, token)
         self.tables = TABLE_BY_NAME
 
     @property
@@ -138,14 +165,27 @@ class MagnetoCore(Backend):
             lambda: None,
         )
 
+    def _storage_health(self) -> dict[str, Any]:
+        """The server's full health check (ours adds the storage engine and its durability)."""
+        try:
+            return self.client.healthcheck(fullcheck=True)
+        except MagnetoError:
+            return {}
+
     def durable_commits(self) -> bool | None:
-        """The in-process store never fsyncs; a server's setting is its own (MagnetoDB's
-        API does not report it), so over HTTP: unknown."""
-        return False if self.scheme == "magnetodb+inproc" else None
+        """As the server reports it (LMDB with ``--sync``, etcd: yes); None: a server that
+        does not say (MagnetoDB's own health check did not)."""
+        durability = self._storage_health().get("Durability")
+        return None if durability is None else durability == DURABILITY[True]
 
     def engine_info(self) -> dict[str, Any]:
         transport = "http" if self.scheme == "magnetodb" else "in-process"
-        return {**super().engine_info(), "engine": "magnetodb", "transport": transport}
+        info = {**super().engine_info(), "engine": "magnetodb", "transport": transport}
+        health = self._storage_health()
+        if "Storage engine" in health:
+            info["storage"] = health["Storage engine"]
+            info["durability"] = health["Durability"]
+        return info
 
     # ------------------------------------------------------------- schema
 

@@ -19,10 +19,13 @@ FEATURES = Features(
 
 def features_for(url: str) -> Features:
     """Over HTTP every call is a request to a server other processes reach too; the
-    in-process server is this process's own."""
+    in-process server is this process's own, on memory, LMDB or an etcd cluster (which
+    other processes share; its gRPC calls block a gevent worker, as SQLite's do)."""
     parts = urlsplit(url)
     remote = parts.scheme == "magnetodb"
-    on_disk = remote or "data_dir" in parse_qs(parts.query)
+    query = parse_qs(parts.query)
+    shared = remote or "etcd" in query
+    on_disk = shared or "data_dir" in query
     return dataclasses.replace(
-        FEATURES, multi_process=remote, persistent=on_disk, waits_on_network=remote
+        FEATURES, multi_process=shared, persistent=on_disk, waits_on_network=remote
     )

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import orjson
 
 from magnetodb.client.hooks import RequestStats
-from magnetodb.client.transports import HTTPTransport, InProcessTransport, Transport
+from magnetodb.client.transports import InProcessTransport, Transport, http_transport
 from magnetodb.errors import MagnetoError, MagnetoTransportError, ValidationError, error_from_body
 
 log = logging.getLogger("magnetodb.client")
@@ -49,7 +49,7 @@ class MagnetoClient:
         if transport is None:
             if base_url is None:
                 raise ValueError("give a base_url or a transport")
-            transport = HTTPTransport(base_url, timeout=timeout)
+            transport = http_transport(base_url, timeout=timeout)
         self.base_url = base_url
         self.project = project
         self.transport = transport
@@ -360,8 +360,12 @@ def _counts(
 def connect(
     url: str, project: str, token: str | None = None, *, timeout: float = 30.0
 ) -> MagnetoClient:
-    """A client over pooled keep-alive HTTP (thread-safe)."""
-    return MagnetoClient(url, project, HTTPTransport(url, timeout=timeout), token=token)
+    """A client over pooled keep-alive HTTP (thread-safe).
+
+    ``url`` may name several API servers of one store, ``http://H1:P1,H2:P2``:
+    threads spread over them and leave one that refuses connections.
+    """
+    return MagnetoClient(url, project, http_transport(url, timeout=timeout), token=token)
 
 
 def connect_inproc(
@@ -372,10 +376,12 @@ def connect_inproc(
     tokens: dict[str, str] | None = None,
     token: str | None = None,
     max_item_bytes: int | None = None,
+    etcd_endpoints: Sequence[str] | None = None,
 ) -> MagnetoClient:
     """A client calling the server app in this process.
 
-    The memory engine unless ``data_dir`` (LMDB) or a shared ``storage`` is given.
+    The memory engine unless ``data_dir`` (LMDB), ``etcd_endpoints`` (an etcd
+    cluster's members, HOST:PORT) or a shared ``storage`` is given.
     """
     from magnetodb.server.app import App
     from magnetodb.storage import open_storage
@@ -385,7 +391,10 @@ def connect_inproc(
         options: dict[str, Any] = {}
         if max_item_bytes is not None:
             options["max_item_bytes"] = max_item_bytes
-        storage = open_storage("lmdb" if data_dir else "memory", data_dir, **options)
+        if etcd_endpoints:
+            storage = open_storage("etcd", endpoints=list(etcd_endpoints), **options)
+        else:
+            storage = open_storage("lmdb" if data_dir else "memory", data_dir, **options)
     client = MagnetoClient(None, project, InProcessTransport(App(storage, tokens)), token=token)
     if owned:
         client._owned.append(storage)

@@ -5,23 +5,31 @@
   request in one bytes object, sends it with one ``sendall`` and usually reads
   the whole response with one ``recv``. Thread-safe: each call takes a
   connection from a lock-free deque and gives it back.
+* :class:`ServersTransport`: several API servers of one store
+  (``http://H1:P1,H2:P2``): each thread keeps to one server, assigned round
+  robin; a server that refuses the connection sends the thread to the next.
 * :class:`InProcessTransport`: calls ``App.handle`` directly, no HTTP.
 
 Network failures raise :class:`~magnetodb.errors.MagnetoTransportError` (raised
-``from`` the OSError). A pooled connection is checked for a peer close before
-reuse, so a request is never sent on a dead connection and never retried.
+``from`` the OSError; :class:`~magnetodb.errors.MagnetoConnectError` when no
+connection could be made, so nothing was sent). A pooled connection is checked
+for a peer close before reuse, so a request is never sent on a dead connection
+and never retried.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import select
 import socket
+import threading
 from collections import deque
+from collections.abc import Sequence
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from magnetodb.errors import MagnetoTransportError
+from magnetodb.errors import MagnetoConnectError, MagnetoTransportError
 
 
 class Transport(Protocol):
@@ -133,9 +141,7 @@ class HTTPTransport:
         try:
             sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         except OSError as exc:
-            raise MagnetoTransportError(
-                f"cannot connect to {self.host}:{self.port}: {exc}"
-            ) from exc
+            raise MagnetoConnectError(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return _Conn(sock)
 
@@ -178,6 +184,62 @@ class HTTPTransport:
         self._closed = True
         while self._idle:
             self._idle.pop().close()
+
+
+class ServersTransport:
+    """Several API servers of one store, as a client library of a load-balanced service.
+
+    Each thread (or greenlet, under gevent) keeps to one server, given round robin
+    as threads first send, so connections spread over the servers. When a server
+    refuses the connection (it is down) the thread moves to the next one and
+    sends there: nothing had been sent. A request that fails after it was sent
+    is the caller's error (its outcome is unknown), as it would be for any client.
+    """
+
+    def __init__(
+        self, base_urls: Sequence[str], *, timeout: float = 30.0, max_idle: int = 256
+    ) -> None:
+        if not base_urls:
+            raise ValueError("no server URLs")
+        self.servers = [HTTPTransport(url, timeout=timeout, max_idle=max_idle) for url in base_urls]
+        self._turn = itertools.count()
+        self._local = threading.local()
+
+    def handle_request(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
+        local = self._local
+        count = len(self.servers)
+        index = getattr(local, "server", None)
+        if index is None:
+            index = local.server = next(self._turn) % count
+        for _ in range(count - 1):
+            try:
+                return self.servers[index].handle_request(method, path, body, headers)
+            except MagnetoConnectError:
+                index = local.server = (index + 1) % count
+        return self.servers[index].handle_request(method, path, body, headers)
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.close()
+
+
+def server_urls(base_url: str) -> list[str]:
+    """``http://H1:P1,H2:P2/prefix`` -> one base URL per server (a URL with one server: itself)."""
+    parts = urlsplit(base_url)
+    hosts = [host.strip() for host in parts.netloc.split(",") if host.strip()]
+    if len(hosts) <= 1:
+        return [base_url]
+    return [f"{parts.scheme or 'http'}://{host}{parts.path}" for host in hosts]
+
+
+def http_transport(base_url: str, *, timeout: float = 30.0) -> HTTPTransport | ServersTransport:
+    """The transport for ``base_url``: one server, or several (comma-separated hosts)."""
+    urls = server_urls(base_url)
+    if len(urls) == 1:
+        return HTTPTransport(base_url, timeout=timeout)
+    return ServersTransport(urls, timeout=timeout)
 
 
 class InProcessTransport:

@@ -13,8 +13,13 @@ from collections.abc import Callable
 
 import orjson
 
-from magnetodb.errors import BackendInteractionException, InternalServerError, MagnetoError
-from magnetodb.storage.base import EngineError
+from magnetodb.errors import (
+    BackendInteractionException,
+    InternalServerError,
+    MagnetoError,
+    RequestEntityTooLarge,
+)
+from magnetodb.storage.base import EngineError, EngineLimitError
 
 log = logging.getLogger("magnetodb.server")
 
@@ -28,6 +33,10 @@ def _engine(exc: BaseException) -> MagnetoError:
     return BackendInteractionException(f"Storage failure: {exc}")
 
 
+def _engine_limit(exc: BaseException) -> MagnetoError:
+    return RequestEntityTooLarge(str(exc))
+
+
 def _internal(exc: BaseException) -> MagnetoError:
     log.error("unhandled error\n%s", "".join(traceback.format_exception(exc)))
     err = InternalServerError("An Internal Error Occurred")
@@ -39,6 +48,7 @@ def _internal(exc: BaseException) -> MagnetoError:
 ERROR_MAP: dict[type[BaseException], Callable[[BaseException], MagnetoError]] = {
     MagnetoError: _magneto,
     EngineError: _engine,
+    EngineLimitError: _engine_limit,
     Exception: _internal,
 }
 

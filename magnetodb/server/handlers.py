@@ -12,6 +12,7 @@ import orjson
 
 from magnetodb.errors import TableNotExistsException, ValidationError
 from magnetodb.server import validation as v
+from magnetodb.storage.base import DURABILITY
 
 if TYPE_CHECKING:
     from magnetodb.server.app import App, Request
@@ -48,6 +49,10 @@ def healthcheck(app: App, req: Request) -> dict[str, str]:
         out["Storage"] = "OK" if ok else "ERROR"
         out["Identity"] = "Not Implemented"
         out["Messaging"] = "Not Implemented"
+        # not MagnetoDB's: what the store is and whether a commit survives power loss
+        engine = app.storage.engine
+        out["Storage engine"] = engine.name
+        out["Durability"] = DURABILITY[engine.durable_commits]
         if not ok:
             from magnetodb.errors import ServiceUnavailable
 

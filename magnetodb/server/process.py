@@ -10,6 +10,7 @@ the supervisor and every worker at once, as a crash would.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import http.client
 import json
 import os
@@ -20,73 +21,58 @@ import sys
 import tempfile
 import time
 from types import TracebackType
-from typing import IO
+from typing import IO, Any
+
+from magnetodb.server.serve import Config, config_argv
 
 
 class ServerProcess:
+    """A server subprocess. ``settings`` are :class:`~magnetodb.server.serve.Config` fields
+    (``workers``, ``engine``, ``sync``, ``etcd_endpoints``...); ``port`` defaults to any
+    free port, and ``tokens`` may be a dict (written to a file for the server)."""
+
     def __init__(
         self,
-        data_dir: str | None,
-        workers: int = 1,
-        engine: str = "lmdb",
-        host: str = "127.0.0.1",
+        data_dir: str | None = None,
+        *,
         port: int = 0,
         tokens: dict[str, str] | str | None = None,
-        *,
-        sync: bool = False,
-        max_item_bytes: int | None = None,
         startup_timeout: float = 30.0,
         log_path: str | None = None,
+        **settings: Any,
     ) -> None:
-        self.data_dir = data_dir
-        self.workers = workers
-        self.engine = engine
-        self.host = host
-        self.port = port
-        self.tokens = tokens
-        self.sync = sync
-        self.max_item_bytes = max_item_bytes
-        self.startup_timeout = startup_timeout
         self._scratch = tempfile.mkdtemp(prefix="magnetodb-proc-")
+        if isinstance(tokens, dict):
+            path = os.path.join(self._scratch, "tokens.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(tokens, f)
+            tokens = path
+        self.config = Config(data_dir=data_dir, port=port, tokens=tokens, **settings)
+        self.startup_timeout = startup_timeout
         self.log_path = log_path or os.path.join(self._scratch, "server.log")
         self.url = ""
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
     @property
+    def host(self) -> str:
+        return self.config.host
+
+    @property
+    def port(self) -> int:
+        return self.config.port
+
+    @property
+    def data_dir(self) -> str | None:
+        return self.config.data_dir
+
+    @property
     def pid(self) -> int | None:
         return self.proc.pid if self.proc is not None else None
 
     def command(self, ready_file: str) -> list[str]:
-        cmd = [
-            sys.executable,
-            "-m",
-            "magnetodb.server.serve",
-            "--host",
-            self.host,
-            "--port",
-            str(self.port),
-            "--workers",
-            str(self.workers),
-            "--engine",
-            self.engine,
-            "--ready-file",
-            ready_file,
-        ]
-        if self.data_dir:
-            cmd += ["--data-dir", self.data_dir]
-        if self.sync:
-            cmd.append("--sync")
-        if self.max_item_bytes is not None:
-            cmd += ["--max-item-bytes", str(self.max_item_bytes)]
-        if self.tokens is not None:
-            path = self.tokens
-            if isinstance(self.tokens, dict):
-                path = os.path.join(self._scratch, "tokens.json")
-                with open(path, "w", encoding="utf-8") as f:
-                    json.dump(self.tokens, f)
-            cmd += ["--tokens", str(path)]
-        return cmd
+        settings = dataclasses.replace(self.config, ready_file=ready_file)
+        return [sys.executable, "-m", "magnetodb.server.serve", *config_argv(settings)]
 
     def start(self) -> ServerProcess:
         """Start the server and wait until /healthcheck answers."""
@@ -112,7 +98,7 @@ class ServerProcess:
         with open(ready, encoding="utf-8") as f:
             info = json.load(f)
         self.url = info["url"]
-        self.port = int(info["port"])
+        self.config.port = int(info["port"])  # a restart keeps the port
         while not self._healthy():
             if time.monotonic() > deadline:
                 self.kill()

@@ -21,11 +21,12 @@ import socket
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from magnetodb.server.app import App, load_tokens
 from magnetodb.server.http import DEFAULT_MAX_BODY, HttpServer, make_listener, serve_socket
 from magnetodb.storage import ENGINES, open_storage
+from magnetodb.storage.etcd_settings import ETCD_MAX_REQUEST_BYTES
 from magnetodb.storage.tables import DEFAULT_MAX_ITEM_BYTES
 
 log = logging.getLogger("magnetodb.serve")
@@ -33,11 +34,17 @@ log = logging.getLogger("magnetodb.serve")
 
 @dataclass
 class Config:
+    """Every setting of a server; the command-line options and ``ServerProcess`` derive from it."""
+
     host: str = "127.0.0.1"
     port: int = 8480
     data_dir: str | None = None
     workers: int = 1
     engine: str = "lmdb"
+    #: the etcd engine's cluster: its members' client addresses, HOST:PORT,HOST:PORT,...
+    etcd_endpoints: str | None = None
+    #: the etcd cluster's ``--max-request-bytes``: a larger write is a 413
+    etcd_max_request_bytes: int = ETCD_MAX_REQUEST_BYTES
     tokens: str | None = None
     sync: bool = False
     max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES
@@ -46,51 +53,74 @@ class Config:
     show_trace: bool = False
 
 
+#: option help, by Config field (the defaults come from Config)
+_HELP = {
+    "host": "address to bind (default %(default)s)",
+    "port": "port (default %(default)s; 0 = any)",
+    "data_dir": "LMDB directory (required for --engine lmdb)",
+    "workers": "worker processes (default %(default)s)",
+    "engine": "storage engine (default %(default)s)",
+    "etcd_endpoints": "the etcd cluster's members, HOST:PORT,HOST:PORT,... (--engine etcd)",
+    "etcd_max_request_bytes": "the etcd cluster's --max-request-bytes (default %(default)s):"
+    " a larger write is answered 413",
+    "tokens": "JSON file {token: project_id}; enables X-Auth-Token checks",
+    "sync": "fsync every LMDB commit (survives power loss; default: survives kill -9 only;"
+    " etcd always fsyncs)",
+    "max_item_bytes": "largest item (bytes, default %(default)s)",
+    "max_body": "largest request body (bytes, default %(default)s)",
+    "ready_file": "write {url, pid} here once every worker listens",
+    "show_trace": "put tracebacks in 500 bodies",
+}
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``python -m magnetodb.server.serve`` and ``cinderbench magnetodb serve``."""
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8480, help="port (default 8480; 0 = any)")
-    parser.add_argument("--data-dir", help="LMDB directory (required for --engine lmdb)")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    parser.add_argument("--engine", choices=ENGINES, default="lmdb", help="storage engine")
-    parser.add_argument(
-        "--tokens", help="JSON file {token: project_id}; enables X-Auth-Token checks"
-    )
-    parser.add_argument(
-        "--sync",
-        action="store_true",
-        help="fsync every LMDB commit (survives power loss; default: survives kill -9 only)",
-    )
-    parser.add_argument(
-        "--max-item-bytes", type=int, default=DEFAULT_MAX_ITEM_BYTES, help="largest item (bytes)"
-    )
-    parser.add_argument(
-        "--max-body", type=int, default=DEFAULT_MAX_BODY, help="largest request body (bytes)"
-    )
-    parser.add_argument("--ready-file", help="write {url, pid} here once every worker listens")
-    parser.add_argument("--show-trace", action="store_true", help="put tracebacks in 500 bodies")
+    defaults = Config()
+    for field in fields(Config):
+        default = getattr(defaults, field.name)
+        if isinstance(default, bool):
+            parser.add_argument(_flag(field.name), action="store_true", help=_HELP[field.name])
+        elif field.name == "engine":
+            parser.add_argument(
+                _flag(field.name), choices=ENGINES, default=default, help=_HELP[field.name]
+            )
+        else:
+            kind = int if isinstance(default, int) else str
+            parser.add_argument(
+                _flag(field.name), type=kind, default=default, help=_HELP[field.name]
+            )
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    return Config(
-        host=args.host,
-        port=args.port,
-        data_dir=args.data_dir,
-        workers=args.workers,
-        engine=args.engine,
-        tokens=args.tokens,
-        sync=args.sync,
-        max_item_bytes=args.max_item_bytes,
-        max_body=args.max_body,
-        ready_file=args.ready_file,
-        show_trace=args.show_trace,
-    )
+    return Config(**{field.name: getattr(args, field.name) for field in fields(Config)})
+
+
+def config_argv(cfg: Config) -> list[str]:
+    """The command-line options that give ``cfg`` (settings at their default are left out)."""
+    defaults = Config()
+    argv: list[str] = []
+    for field in fields(Config):
+        value = getattr(cfg, field.name)
+        if value == getattr(defaults, field.name):
+            continue
+        if isinstance(value, bool):
+            argv.append(_flag(field.name))
+        else:
+            argv += [_flag(field.name), str(value)]
+    return argv
 
 
 def _open_storage(cfg: Config):  # type: ignore[no-untyped-def]
     options: dict[str, object] = {"max_item_bytes": cfg.max_item_bytes}
     if cfg.engine == "lmdb":
         options["sync"] = cfg.sync
+    if cfg.engine == "etcd":
+        options["endpoints"] = cfg.etcd_endpoints
+        options["max_request_bytes"] = cfg.etcd_max_request_bytes
     return open_storage(cfg.engine, cfg.data_dir, **options)
 
 
@@ -191,13 +221,18 @@ class Supervisor:
         url = f"http://{cfg.host}:{self.port}"
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        store = (
+            f"etcd_endpoints={cfg.etcd_endpoints}"
+            if cfg.engine == "etcd"
+            else f"data_dir={cfg.data_dir or '-'}"
+        )
         log.warning(
-            "magnetodb serving %s engine=%s data_dir=%s workers=%d sync=%s auth=%s pid=%d",
+            "magnetodb serving %s engine=%s %s workers=%d sync=%s auth=%s pid=%d",
             url,
             cfg.engine,
-            cfg.data_dir or "-",
+            store,
             cfg.workers,
-            cfg.sync,
+            cfg.sync or cfg.engine == "etcd",  # etcd fsyncs every commit, always
             "tokens" if cfg.tokens else "off",
             os.getpid(),
         )
@@ -243,6 +278,12 @@ class Supervisor:
 def serve(cfg: Config) -> int:
     if cfg.engine == "lmdb" and not cfg.data_dir:
         log.error("magnetodb: --data-dir is required with --engine lmdb")
+        return 2
+    if cfg.engine == "etcd" and not cfg.etcd_endpoints:
+        log.error("magnetodb: --etcd-endpoints HOST:PORT,... is required with --engine etcd")
+        return 2
+    if cfg.etcd_endpoints and cfg.engine != "etcd":
+        log.error("magnetodb: --etcd-endpoints is an option of --engine etcd")
         return 2
     if cfg.engine == "memory" and cfg.workers != 1:
         log.error("magnetodb: the memory engine cannot be shared; use --workers 1")

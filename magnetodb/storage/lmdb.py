@@ -35,8 +35,8 @@ class LmdbTxn(Txn):
     def put(self, key: bytes, value: bytes) -> None:
         self._txn.put(key, value)
 
-    def delete(self, key: bytes) -> bool:
-        return self._txn.delete(key)
+    def delete(self, key: bytes) -> None:
+        self._txn.delete(key)
 
     def scan(
         self, start: bytes, stop: bytes, reverse: bool = False
@@ -110,6 +110,7 @@ class LmdbEngine(Engine):
         os.makedirs(path, exist_ok=True)
         self.path = path
         self.sync = sync
+        self.durable_commits = sync
         self.env = lmdb.open(
             path,
             map_size=map_size,
@@ -121,6 +122,9 @@ class LmdbEngine(Engine):
             lock=True,
         )
         self.env.reader_check()  # free slots left by processes killed earlier
+
+    def describe(self) -> str:
+        return f"lmdb data_dir={self.path} sync={self.sync}"
 
     def read(self) -> _ReadCtx:
         return _ReadCtx(self.env)

@@ -34,14 +34,12 @@ class MemoryTxn(Txn):
         self._undo.append((key, self._data.get(key, _MISSING)))
         self._data[key] = bytes(value)
 
-    def delete(self, key: bytes) -> bool:
+    def delete(self, key: bytes) -> None:
         if not self._writable:
             raise PermissionError("read-only transaction")
         old = self._data.pop(key, _MISSING)
-        if old is _MISSING:
-            return False
-        self._undo.append((key, old))
-        return True
+        if old is not _MISSING:
+            self._undo.append((key, old))
 
     def scan(
         self, start: bytes, stop: bytes, reverse: bool = False

@@ -18,6 +18,9 @@ from magnetodb.errors import ValidationError
 from magnetodb.model import Condition, Item, TableSchema, item_matches, project
 from magnetodb.storage.base import EngineError
 
+#: Items an index query reads from the engine per request.
+ITEMS_PER_READ = 256
+
 
 @dataclass
 class SelectResult:
@@ -88,13 +91,12 @@ class SelectOps:
             count = 0
             raws: list[bytes] = []
             last_raw = None
-            if lo < hi:
-                for k, found in txn.scan(lo, hi, reverse=not forward):
-                    v = found
-                    if index is not None:
-                        v = txn.get(b"i" + meta.prefix + bytes(found))
-                        if v is None:  # pragma: no cover - entries are written atomically
-                            raise EngineError(f"dangling index entry {k!r}")
+            if lo < hi and index is not None:
+                count, raws, last_raw = self._index_items(
+                    txn, meta.prefix, txn.scan(lo, hi, reverse=not forward), limit, select
+                )
+            elif lo < hi:
+                for _, v in txn.scan(lo, hi, reverse=not forward):
                     count += 1
                     if select != "COUNT":
                         raws.append(bytes(v))
@@ -117,6 +119,31 @@ class SelectOps:
             return SelectResult(count, raw_items=raws, last_key=last_key)
         items = [project(orjson.loads(r), names_out) for r in raws]
         return SelectResult(count, items=items, last_key=last_key)
+
+    @staticmethod
+    def _index_items(
+        txn: Any, prefix: bytes, entries: Any, limit: int | None, select: str
+    ) -> tuple[int, list[bytes], bytes | None]:
+        """(count, items, last item) of the index entries in ``entries``: the items are read
+        by primary key, many per engine request (one etcd round trip per batch)."""
+        keys = []
+        for _, found in entries:
+            keys.append(b"i" + prefix + bytes(found))
+            if limit is not None and len(keys) >= limit:
+                break
+        wanted = keys[-1:] if select == "COUNT" else keys  # COUNT needs the last one's key
+        raws: list[bytes] = []
+        for start in range(0, len(wanted), ITEMS_PER_READ):
+            for key, raw in zip(
+                wanted[start : start + ITEMS_PER_READ],
+                txn.get_many(wanted[start : start + ITEMS_PER_READ]),
+                strict=True,
+            ):
+                if raw is None:  # pragma: no cover - entries are written atomically
+                    raise EngineError(f"dangling index entry for {key!r}")
+                raws.append(bytes(raw))
+        last = raws[-1] if raws else None
+        return len(keys), ([] if select == "COUNT" else raws), last
 
     def _cond_kb(self, schema: TableSchema, name: str, arg: tuple[str, Any]) -> bytes:
         tc, wire = arg

@@ -17,6 +17,7 @@ import pytest
 
 from magnetodb.client import MagnetoClient, connect, connect_inproc
 from magnetodb.server.process import ServerProcess
+from tests.provision import selected_backends
 
 _counter = itertools.count()
 
@@ -34,18 +35,34 @@ def lmdb_server() -> Iterator[ServerProcess]:
             yield srv
 
 
-@pytest.fixture(params=["inproc", "http"])
+#: the server fixture for tests that need a real multi-worker server: LMDB and etcd, always
+SERVERS = {"lmdb": "lmdb_server", "etcd": "magnetodb_etcd_server"}
+#: the client fixture's servers (None: in-process, memory): HTTP to the LMDB server and,
+#: when CINDERBENCH_TEST_BACKENDS names magnetodb+etcd, HTTP to the server over etcd
+CLIENT_SERVERS = {"inproc": None, "http": SERVERS["lmdb"]}
+if "magnetodb+etcd" in selected_backends():
+    CLIENT_SERVERS["etcd"] = SERVERS["etcd"]
+
+
+@pytest.fixture(params=list(CLIENT_SERVERS))
 def client(request: pytest.FixtureRequest) -> Iterator[MagnetoClient]:
-    """The same tests against the in-process client and HTTP to the LMDB server."""
+    """The same tests against the in-process client and HTTP to the LMDB server (and etcd)."""
     project = new_project()
-    if request.param == "inproc":
+    server = CLIENT_SERVERS[request.param]
+    if server is None:
         c = connect_inproc(project)
     else:
-        c = connect(request.getfixturevalue("lmdb_server").url, project)
+        c = connect(request.getfixturevalue(server).url, project)
     try:
         yield c
     finally:
         c.close()
+
+
+@pytest.fixture(params=sorted(SERVERS))
+def server(request: pytest.FixtureRequest) -> ServerProcess:
+    """A real server with 2 workers, on each engine that several processes share."""
+    return request.getfixturevalue(SERVERS[request.param])
 
 
 @pytest.fixture

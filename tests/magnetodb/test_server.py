@@ -1,4 +1,4 @@
-"""The real server: concurrency on LMDB with several workers, kill -9 durability,
+"""The real server: concurrency on LMDB and etcd with several workers, kill -9 durability,
 token auth, project isolation, monitoring, health check, graceful stop, CLI."""
 
 from __future__ import annotations
@@ -44,11 +44,11 @@ def _run_threads(n: int, target: Any) -> list[Any]:
     return results
 
 
-def test_conditional_put_race_has_exactly_one_winner(lmdb_server: ServerProcess) -> None:
+def test_conditional_put_race_has_exactly_one_winner(server: ServerProcess) -> None:
     project = new_project()
-    setup = connect(lmdb_server.url, project)
+    setup = connect(server.url, project)
     make_table(setup, "race", range_key=None)
-    clients = [connect(lmdb_server.url, project) for _ in range(8)]
+    clients = [connect(server.url, project) for _ in range(8)]
     for rnd in range(15):
         key = f"k{rnd}"
 
@@ -67,11 +67,11 @@ def test_conditional_put_race_has_exactly_one_winner(lmdb_server: ServerProcess)
         assert owner == N(wins.index(True))
 
 
-def test_concurrent_add_loses_nothing(lmdb_server: ServerProcess) -> None:
+def test_concurrent_add_loses_nothing(server: ServerProcess) -> None:
     project = new_project()
-    setup = connect(lmdb_server.url, project)
+    setup = connect(server.url, project)
     make_table(setup, "counter", range_key=None)
-    clients = [connect(lmdb_server.url, project) for _ in range(8)]
+    clients = [connect(server.url, project) for _ in range(8)]
 
     def bump(i: int) -> int:
         for _ in range(50):
@@ -91,13 +91,13 @@ def test_concurrent_add_loses_nothing(lmdb_server: ServerProcess) -> None:
     assert item["who"] == {"NS": [str(i) for i in range(8)]}
 
 
-def test_optimistic_version_updates_serialize(lmdb_server: ServerProcess) -> None:
+def test_optimistic_version_updates_serialize(server: ServerProcess) -> None:
     """Read-modify-write with expected=version: every successful write bumps by one."""
     project = new_project()
-    setup = connect(lmdb_server.url, project)
+    setup = connect(server.url, project)
     make_table(setup, "ver", range_key=None)
     setup.put_item("ver", {"h": S("v"), "version": N(0)})
-    clients = [connect(lmdb_server.url, project) for _ in range(6)]
+    clients = [connect(server.url, project) for _ in range(6)]
 
     def writer(i: int) -> int:
         done = 0
@@ -218,9 +218,9 @@ def test_unauthorized_body_is_both_magnetodb_and_keystone_shaped() -> None:
     assert doc["error"]["code"] == 401
 
 
-def test_projects_are_isolated(client: MagnetoClient, lmdb_server: ServerProcess) -> None:
+def test_projects_are_isolated(client: MagnetoClient) -> None:
     other = (
-        connect(lmdb_server.url, new_project())
+        connect(client.base_url, new_project())
         if client.base_url
         else connect_inproc(new_project(), storage=client.transport.app.storage)  # type: ignore[attr-defined]
     )

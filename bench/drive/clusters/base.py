@@ -1,0 +1,185 @@
+"""What every cluster of real engines shares: nodes as processes, a root directory, a state file.
+
+A cluster runs on this machine (its nodes on their own loopback ports, each
+with a data directory of its own under the cluster's root). ``cluster.json``
+in the root records the nodes and the URLs clients use, so a cluster started by
+one process (``cinderbench cluster up``) can be inspected, have a node killed,
+and be taken down by another (``cinderbench cluster down``). Taking a cluster
+down stops every process it started and removes its root: nothing is left
+running or on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import time
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, ClassVar
+
+STATE_FILE = "cluster.json"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on now (the kernel's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class Node:
+    """One process of a cluster: an engine node (galera, etcd) or a MagnetoDB API server."""
+
+    name: str
+    role: str
+    #: host:port clients of this node connect to
+    address: str
+    pid: int | None = None
+    data_dir: str | None = None
+    #: every port the node listens on, by purpose ("client", "peer", "sst", ...)
+    ports: dict[str, int] = field(default_factory=dict)
+    log_path: str | None = None
+
+    @property
+    def alive(self) -> bool:
+        return pid_alive(self.pid)
+
+
+class Cluster(ABC):
+    """A cluster of one engine on this machine, kept in ``root``.
+
+    Subclasses start the nodes (``up``) and say which backend URL reaches the
+    whole cluster (``backend_url``); stopping, killing a node and the state
+    file are written here once.
+    """
+
+    #: which side of the comparison it serves: "sql" or "magnetodb"
+    side: ClassVar[str]
+
+    def __init__(self, root: str | Path, nodes: list[Node] | None = None, **options: Any) -> None:
+        self.root = Path(root)
+        self.nodes: list[Node] = nodes or []
+        self.options: dict[str, Any] = options
+
+    # ------------------------------------------------------------------ lifecycle
+    @abstractmethod
+    def up(self, timeout: float = 60.0) -> None:
+        """Start every node and wait until the cluster serves; saves the state file."""
+
+    @abstractmethod
+    def backend_url(self, **choices: Any) -> str:
+        """The ``cinderdb`` backend URL that reaches the whole cluster."""
+
+    @abstractmethod
+    def restart_node(self, index: int, timeout: float = 60.0) -> None:
+        """Start a stopped or killed node again and wait until it has rejoined."""
+
+    def down(self, timeout: float = 20.0) -> None:
+        """Stop every node (SIGTERM, then SIGKILL) and remove the root directory."""
+        for node in reversed(self.nodes):
+            stop_process(node.pid, timeout)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def kill_node(self, index: int) -> Node:
+        """SIGKILL one node, as a crash would; the others go on."""
+        node = self.nodes[index]
+        if node.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(node.pid, signal.SIGKILL)
+            wait_gone(node.pid, 10.0)
+        self.save()
+        return node
+
+    # ------------------------------------------------------------------ state
+    def state(self) -> dict[str, Any]:
+        return {
+            "side": self.side,
+            "class": f"{type(self).__module__}:{type(self).__qualname__}",
+            "root": str(self.root),
+            "options": self.options,
+            "nodes": [asdict(node) for node in self.nodes],
+            "url": self.backend_url(),
+        }
+
+    def save(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / STATE_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state(), indent=2), encoding="utf-8")
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, root: str | Path) -> Cluster:
+        """The cluster recorded in ``root`` (by whichever process started it)."""
+        import importlib
+
+        path = Path(root) / STATE_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ValueError(f"no cluster in {root} ({STATE_FILE} missing)") from None
+        module_name, class_name = data["class"].split(":")
+        klass = getattr(importlib.import_module(module_name), class_name)
+        nodes = [Node(**node) for node in data["nodes"]]
+        return klass(data["root"], nodes=nodes, **data["options"])
+
+    # ------------------------------------------------------------------ context manager
+    def __enter__(self) -> Cluster:
+        try:
+            self.up()
+        except BaseException:
+            self.down()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.down()
+
+
+def stop_process(pid: int | None, timeout: float = 20.0) -> None:
+    """SIGTERM ``pid`` and wait; SIGKILL it if it is still there after ``timeout``."""
+    if not pid_alive(pid):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    if not wait_gone(pid, timeout):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        wait_gone(pid, 10.0)
+
+
+def wait_gone(pid: int | None, timeout: float) -> bool:
+    """Wait until ``pid`` has exited (reaping it when it is our child); True if it has."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # type: ignore[arg-type]
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.05)
+    return not pid_alive(pid)

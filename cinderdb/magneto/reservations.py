@@ -40,6 +40,7 @@ from cinderdb.magneto.items import (
 from cinderdb.quota import (
     QuotaResource,
     check_reserve_arguments,
+    check_usage_range,
     find_overs,
     needs_refresh,
     over_quota,
@@ -147,7 +148,9 @@ class ReservationFunctions(MagnetoCore):
         max_age: int | None,
         project_id: str | None = None,
     ) -> list[str]:
-        check_reserve_arguments(resources, quotas, deltas, expire, until_refresh, max_age)
+        resources = check_reserve_arguments(
+            resources, quotas, deltas, expire, until_refresh, max_age
+        )
         project_id = reservation_project(context, project_id)
         expire = coerce_value(_EXPIRE, expire)
         for attempt in range(MAX_ATTEMPTS):
@@ -230,6 +233,8 @@ class ReservationFunctions(MagnetoCore):
                 uuid = new_id()
                 uuids.append(uuid)
                 listed.setdefault(name, []).append((uuid, delta))
+        check_usage_range(state)
+        if not overs:
             self.write_tables(
                 {
                     RESERVATIONS: (

@@ -68,6 +68,9 @@ class Features:
     persistent: bool = True
     #: Does a call wait on a socket (so a gevent worker runs other users meanwhile)?
     waits_on_network: bool = False
+    #: Do names and filters compare text case-insensitively (MySQL's utf8mb4_general_ci,
+    #: as Liberty's utf8_general_ci: the type 'gold' is found by 'GOLD')?
+    case_insensitive_names: bool = False
     #: Deliberate divergences: reason -> test node ids, run as strict xfail.
     expected_failures: Mapping[str, frozenset[str]] = field(default_factory=dict)
 

@@ -12,7 +12,8 @@ find) or as noise (made equal). One is known:
   not, a diverging call whose arguments name a string that differs only by case
   from another string the replay has seen (``CaseTwins``: the dataset's and the
   calls' own; ``DatasetSpec.case_twins`` makes such names on purpose) is this
-  difference.
+  difference; so is a list answer with the same items in another order when
+  they hold such names (a sort on a text column).
 """
 
 from __future__ import annotations

@@ -43,7 +43,15 @@ from bench.measure.results import Results, load_results
 from bench.workload.datasets import DatasetSpec, build_dataset
 from cinderdb import EMBEDDED_URLS, backend_class, side_of
 from cinderdb.api import READ_FUNCTIONS
-from validators.canonical import CREATING_CALLS, IGNORE_RULES, difference, focus, same, same_raw
+from validators.canonical import (
+    CREATING_CALLS,
+    IGNORE_RULES,
+    difference,
+    focus,
+    json_key,
+    same,
+    same_raw,
+)
 from validators.clock import logical_clock
 from validators.design import CASE_INSENSITIVE_COLLATION, CaseTwins, design_differences
 from validators.sides import (
@@ -326,6 +334,8 @@ class Replayer:
     ) -> None:
         report = self.report
         design = self._design_difference((call["args"][1:], call["kwargs"]))
+        if design is None and self._reordered_case_twins(canonical_a, canonical_b):
+            design = CASE_INSENSITIVE_COLLATION.name
         if design is not None:
             self._design_diverged(design, line, index, call, canonical_a, canonical_b)
             return
@@ -357,6 +367,15 @@ class Replayer:
         if self.case_twins is not None and self.case_twins.involved(arguments):
             return CASE_INSENSITIVE_COLLATION.name
         return None
+
+    def _reordered_case_twins(self, first: Any, second: Any) -> bool:
+        """The same items in another order, among them names that differ only by case: a
+        sort on a text column under a case-insensitive collation."""
+        if self.case_twins is None or not (isinstance(first, list) and isinstance(second, list)):
+            return False
+        return same(sorted(first, key=json_key), sorted(second, key=json_key)) and (
+            self.case_twins.involved(first)
+        )
 
     def _design_diverged(
         self,

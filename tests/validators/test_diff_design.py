@@ -20,8 +20,8 @@ from validators.replay import Replayer, replay_pair
 
 TWINS = dataclasses.replace(SMALL, case_twins=True)
 #: Operations that look names up: a create reads its type by name, a filtered list filters
-#: by display name (and the group create reads types by name).
-MIX = "create=3,list_filtered=6,cg_create=1,show=1"
+#: by display name, a paged list may sort by it (and the group create reads types by name).
+MIX = "create=3,list_filtered=6,list_paged=2,cg_create=1,show=1"
 
 
 @pytest.fixture(scope="module")

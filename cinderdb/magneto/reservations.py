@@ -131,6 +131,28 @@ def snapshot_data(
     return len(chosen), sum(snap["volume_size"] or 0 for snap in chosen)
 
 
+def _settled_views(
+    usages: Mapping[str, Wire],
+    pairs_by_resource: Mapping[str, Sequence[tuple[str, int]]],
+    *,
+    commit: bool,
+) -> dict[str, dict[str, int]]:
+    """``in_use`` and ``reserved`` of each live usage once the reservations it lists are
+    settled (checked against INT before the first write, as MySQL would refuse them)."""
+    views = {}
+    for resource, item in usages.items():
+        if not is_live(item):
+            continue
+        listed = string_set(item, "reservations")
+        mine = [delta for uuid, delta in pairs_by_resource.get(resource, ()) if uuid in listed]
+        record = from_item("quota_usage", item)
+        views[resource] = {
+            "in_use": record["in_use"] + (sum(mine) if commit else 0),
+            "reserved": record["reserved"] - sum(d for d in mine if d >= 0),
+        }
+    return views
+
+
 _SYNCS = ("_sync_volumes", "_sync_gigabytes", "_sync_snapshots", "_sync_consistencygroups")
 
 
@@ -414,6 +436,7 @@ class ReservationFunctions(MagnetoCore):
             by_resource.setdefault(record["resource"], []).append((record["uuid"], record["delta"]))
         usages = self.get_many({USAGES: [(project_id, r) for r in sorted(by_resource)]})[USAGES]
         first = {item["resource"]["S"]: item for item in usages}
+        check_usage_range(_settled_views(first, by_resource, commit=commit))
         for resource, pairs in sorted(by_resource.items()):
             self._settle_usage(project_id, resource, first.get(resource), pairs, commit=commit)
         self.write_tables(

@@ -513,6 +513,7 @@ class QuotaFunctions(SQLCore):
                     usage.updated_at = now
                 for key, value in _retired(now).items():
                     setattr(reservation, key, value)
+            check_usage_range({name: _usage_view(row) for name, row in usages.items()})
 
     @retry_on_deadlock
     def reservation_expire(self, context: RequestContext) -> None:

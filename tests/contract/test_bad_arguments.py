@@ -105,6 +105,17 @@ def test_a_reservation_that_would_push_reserved_past_int_is_invalid_input(api, c
     assert usages(api, ctx, "p") == {"volumes": {"in_use": 0, "reserved": INT_MAX}}
 
 
+def test_a_commit_that_would_push_in_use_past_int_is_invalid_input(api, ctx):
+    first = api.quota_reserve(ctx, RESOURCES, UNLIMITED, {"volumes": INT_MAX}, later(), 0, 0, "p")
+    api.reservation_commit(ctx, first, "p")
+    second = api.quota_reserve(ctx, RESOURCES, UNLIMITED, {"volumes": 1}, later(), 0, 0, "p")
+    with pytest.raises(exception.InvalidInput):
+        api.reservation_commit(ctx, second, "p")
+    assert usages(api, ctx, "p") == {"volumes": {"in_use": INT_MAX, "reserved": 1}}
+    api.reservation_rollback(ctx, second, "p")  # the reservation is still there to settle
+    assert usages(api, ctx, "p") == {"volumes": {"in_use": INT_MAX, "reserved": 0}}
+
+
 def test_integer_columns_past_int_are_invalid_input(api, ctx):
     with pytest.raises(exception.InvalidInput):
         api.volume_create(ctx, {"id": "v1", "size": INT_MAX + 1})

@@ -26,20 +26,32 @@ from cinderdb.records import check_text
 
 #: Values that hold no text: nothing to check inside them.
 _OPAQUE = (int, float, bool, decimal.Decimal, dt.datetime, dt.date, enum.Enum, type(None))
+#: The exact types of the common ones, for the per-call fast path.
+_SCALARS = frozenset({int, float, bool, type(None), dt.datetime})
 
 
 def check_texts(label: str, value: Any) -> None:
     """``InvalidInput`` if any string in ``value`` (nested dicts, lists, sets, tuples and
-    their keys included) is not valid Unicode text."""
+    their keys included) is not valid Unicode text. Runs on every call: ASCII text, the
+    common case, costs one ``isascii`` per string."""
     kind = type(value)
     if kind is str:
-        check_text(label, value)
-    elif isinstance(value, _OPAQUE):
+        if not value.isascii():
+            check_text(label, value)
+    elif kind in _SCALARS or isinstance(value, _OPAQUE):
         return
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            check_texts(label, key)
-            check_texts(f"{label}[{key!r}]" if type(key) is str else label, item)
+            if type(key) is str:
+                if not key.isascii():
+                    check_text(label, key)
+            else:
+                check_texts(label, key)
+            if type(item) is str:
+                if not item.isascii():
+                    check_text(f"{label}[{key!r}]", item)
+            elif type(item) not in _SCALARS:
+                check_texts(f"{label}[{key!r}]", item)
     elif isinstance(value, list | tuple | set | frozenset):
         for item in value:
             check_texts(label, item)

@@ -28,6 +28,7 @@ DATASET_OPTIONS = {
     "metadata_keys": "metadata_keys",
     "metadata_key_pool": "metadata_key_pool",
     "metadata_values": "metadata_values",
+    "case_twins": "case_twins",
 }
 
 
@@ -93,6 +94,13 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--metadata-values", type=POSITIVE_INT, help=f"values per key ({DATASET.metadata_values})"
+    )
+    group.add_argument(
+        "--case-twins",
+        action="store_true",
+        default=None,
+        help="names that differ only by case (types 'ceph-ssd'/'CEPH-SSD', volumes "
+        "'vol-7'/'Vol-7'): shows where MySQL's case-insensitive collation answers differently",
     )
 
 

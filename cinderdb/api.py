@@ -73,6 +73,13 @@ def quota_class_scoped(arg: str = "class_name") -> Callable[[F], F]:
     return _policy(Policy.CONTEXT, quota_class_arg=arg)
 
 
+def generates_id(fn: F) -> F:
+    """Liberty's ``if not values.get('id'): values['id'] = str(uuid.uuid4())``: the id is
+    written into the caller's ``values`` dict, and Cinder's code reads it from there."""
+    fn.__cinder_generates_id__ = True  # type: ignore[attr-defined]
+    return fn
+
+
 Ctx = RequestContext
 Values = Mapping[str, Any]
 
@@ -83,6 +90,7 @@ class CinderDB(Protocol):
     # ----------------------------------------------------------------- volumes
 
     @user
+    @generates_id
     def volume_create(self, context: Ctx, values: Values) -> Record:
         """Insert a volume with its ``metadata`` (and ``admin_metadata`` for admins); return
         it as ``volume_get`` would. ``id`` defaults to a new uuid4."""
@@ -171,6 +179,7 @@ class CinderDB(Protocol):
     # ------------------------------------------------------------- attachments
 
     @admin
+    @generates_id
     def volume_attach(self, context: Ctx, values: Values) -> Record:
         """Create an attachment row; return it. The volume's status is not changed."""
         ...
@@ -338,6 +347,7 @@ class CinderDB(Protocol):
     # ---------------------------------------------------------------- snapshots
 
     @user
+    @generates_id
     def snapshot_create(self, context: Ctx, values: Values) -> Record:
         """Insert a snapshot with its ``metadata``; return it as ``snapshot_get`` would."""
         ...
@@ -423,6 +433,7 @@ class CinderDB(Protocol):
     # ------------------------------------------------------------- volume types
 
     @admin
+    @generates_id
     def volume_type_create(
         self, context: Ctx, values: Values, projects: Sequence[str] | None = None
     ) -> Record:
@@ -594,6 +605,7 @@ class CinderDB(Protocol):
     # ------------------------------------------------------ consistency groups
 
     @user
+    @generates_id
     def consistencygroup_create(self, context: Ctx, values: Values) -> Record:
         """Insert a consistency group; return it."""
         ...
@@ -633,6 +645,7 @@ class CinderDB(Protocol):
         ...
 
     @user
+    @generates_id
     def cgsnapshot_create(self, context: Ctx, values: Values) -> Record:
         """Insert a cgsnapshot; return it."""
         ...
@@ -813,6 +826,11 @@ POLICIES: dict[str, tuple[Policy, str | None, str | None]] = {
 SIGNATURES: dict[str, inspect.Signature] = {
     name: inspect.signature(fn) for name, fn in _declared().items()
 }
+
+#: The create functions that write a generated id back into the caller's ``values``.
+GENERATES_ID: frozenset[str] = frozenset(
+    name for name, fn in _declared().items() if getattr(fn, "__cinder_generates_id__", False)
+)
 
 #: The functions that only read (every ``*_get*``), for replay and validators.
 READ_FUNCTIONS: frozenset[str] = frozenset(name for name in FUNCTIONS if "_get" in name)

@@ -14,12 +14,13 @@ import contextlib
 import contextvars
 import functools
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from cinderdb import exception
-from cinderdb.api import FUNCTIONS, POLICIES, SIGNATURES, Policy
+from cinderdb.api import FUNCTIONS, GENERATES_ID, POLICIES, SIGNATURES, Policy
+from cinderdb.arguments import check_id, check_texts
 from cinderdb.bulk import BulkData
 from cinderdb.context import RequestContext
 from cinderdb.records import FIELDS, Record, coerce_value, coerce_values, utcnow
@@ -67,6 +68,9 @@ class Features:
     persistent: bool = True
     #: Does a call wait on a socket (so a gevent worker runs other users meanwhile)?
     waits_on_network: bool = False
+    #: Do names and filters compare text case-insensitively (MySQL's utf8mb4_general_ci,
+    #: as Liberty's utf8_general_ci: the type 'gold' is found by 'GOLD')?
+    case_insensitive_names: bool = False
     #: Deliberate divergences: reason -> test node ids, run as strict xfail.
     expected_failures: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
@@ -267,6 +271,7 @@ def _guarded(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
     policy, project_arg, class_arg = POLICIES[name]
     positional = list(SIGNATURES[name].parameters)[2:]  # after self, context
     id_slots = [(i, p) for i, p in enumerate(positional) if p in ID_PARAMETERS]
+    values_slot = positional.index("values") if name in GENERATES_ID else None
     project_slot = positional.index(project_arg) if project_arg else None
     class_slot = positional.index(class_arg) if class_arg else None
 
@@ -286,6 +291,7 @@ def _guarded(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
             or any(isinstance(v, int) and not isinstance(v, bool) for v in kwargs.values())
         ):
             args, kwargs = _ids_as_text(args, kwargs, id_slots)
+        _check_arguments(positional, id_slots, args, kwargs)
         if project_slot is not None and context.is_user_context:
             project_id = argument(args, kwargs, project_slot, project_arg or "")
             if project_id != context.project_id:
@@ -294,6 +300,8 @@ def _guarded(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
             class_name = argument(args, kwargs, class_slot, class_arg or "")
             if class_name != context.quota_class:
                 raise exception.NotAuthorized()
+        if values_slot is not None:
+            _generate_id(argument(args, kwargs, values_slot, "values"))
         if _CURRENT_CALL.get() is not None:
             return method(self, context, *args, **kwargs)
         token = _CURRENT_CALL.set(name)
@@ -304,6 +312,29 @@ def _guarded(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
 
     guarded.__cinder_wrapped__ = True  # type: ignore[attr-defined]
     return guarded
+
+
+def _check_arguments(
+    positional: list[str],
+    id_slots: list[tuple[int, str]],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> None:
+    """The boundary rules of ``cinderdb.arguments``, before the backend runs."""
+    for slot, param in id_slots:
+        value = args[slot] if slot < len(args) else kwargs.get(param)
+        check_id(param, value)
+    for slot, value in enumerate(args):
+        check_texts(positional[slot] if slot < len(positional) else "argument", value)
+    for param, value in kwargs.items():
+        check_texts(param, value)
+
+
+def _generate_id(values: Any) -> None:
+    """Liberty's create functions put a new uuid4 into the caller's ``values`` when it has
+    no id, before anything is stored (``GENERATES_ID``)."""
+    if isinstance(values, MutableMapping) and not values.get("id"):
+        values["id"] = new_id()
 
 
 def _ids_as_text(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cinderdb import exception
-from cinderdb.records import Field, Kind, coerce_value
+from cinderdb.records import Field, Kind, check_int_range, coerce_value
 
 DEFAULT_QUOTA_CLASS = "default"
 
@@ -78,37 +78,79 @@ def usage_name(resource: QuotaResource) -> str:
     return f"{base}_{resource.volume_type_name}" if resource.volume_type_name else base
 
 
+def as_quota_resource(name: str, resource: Any) -> QuotaResource:
+    """Any resource object Cinder's quota engine passes, as a ``QuotaResource``.
+
+    Cinder's ``ReservableResource`` has ``name`` and ``sync`` only; its
+    ``VolumeTypeResource`` adds ``volume_type_id`` and ``volume_type_name``.
+    Liberty reads the per-type attributes with ``getattr(res, ..., None)``, and
+    so does this (``sync`` too: an ``AbsoluteResource`` has none).
+    """
+    if isinstance(resource, QuotaResource):
+        return resource
+    return QuotaResource(
+        getattr(resource, "name", name),
+        getattr(resource, "sync", None),
+        getattr(resource, "volume_type_id", None),
+        getattr(resource, "volume_type_name", None),
+    )
+
+
+def _integer(label: str, value: Any) -> int:
+    """A quota integer: an int (not a bool) within MySQL's INT, as the columns it feeds."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise exception.InvalidInput(reason=f"{label} must be an integer")
+    check_int_range(label, value)
+    return value
+
+
 def check_reserve_arguments(
-    resources: Mapping[str, QuotaResource],
+    resources: Mapping[str, Any],
     quotas: Mapping[str, int],
     deltas: Mapping[str, int],
     expire: Any,
     until_refresh: Any,
     max_age: Any,
-) -> None:
-    """Refuse malformed quota_reserve arguments before anything is read or written.
+) -> dict[str, QuotaResource]:
+    """Refuse malformed quota_reserve arguments before anything is read or written; return
+    the resources the deltas name, as ``QuotaResource``.
 
     Liberty crashes with a TypeError or writes garbage on these; here they are
-    ``InvalidInput`` and nothing is stored.
+    ``InvalidInput`` and nothing is stored. Every integer must fit MySQL's INT
+    (a delta, a limit and ``until_refresh`` are INT columns; ``max_age``,
+    Cinder's ``CONF.max_age``, is held to the same range), so the backends
+    agree where MySQL's strict mode refuses a value.
     """
     if not all(isinstance(arg, Mapping) for arg in (resources, quotas, deltas)):
         raise exception.InvalidInput(reason="resources, quotas and deltas must be dicts")
+    chosen: dict[str, QuotaResource] = {}
     for name, delta in deltas.items():
-        if isinstance(delta, bool) or not isinstance(delta, int):
-            raise exception.InvalidInput(reason=f"delta for {name} must be an integer")
-        resource = resources.get(name)
+        _integer(f"delta for {name}", delta)
+        resource = None if name not in resources else as_quota_resource(name, resources[name])
         if resource is None or resource.sync is None:
             raise exception.QuotaResourceUnknown(unknown=[name])
         if name not in quotas:
             raise exception.InvalidInput(reason=f"no quota limit given for {name}")
+        chosen[name] = resource
     for name, limit in quotas.items():
-        if isinstance(limit, bool) or not isinstance(limit, int):
-            raise exception.InvalidInput(reason=f"quota limit for {name} must be an integer")
+        _integer(f"quota limit for {name}", limit)
     if not isinstance(expire, dt.datetime):
         raise exception.InvalidReservationExpiration(expire=expire)
     for label, value in (("until_refresh", until_refresh), ("max_age", max_age)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise exception.InvalidInput(reason=f"{label} must be an integer or None")
+        if value is not None:
+            _integer(label, value)
+    return chosen
+
+
+def check_usage_range(usages: Mapping[str, Mapping[str, Any]]) -> None:
+    """Usages as a call would store them must fit their INT columns (``InvalidInput``
+    before anything is written): MySQL refuses an ``in_use`` or ``reserved`` past INT, so
+    SQLite and the MagnetoDB design are made to refuse it too."""
+    for name, usage in usages.items():
+        for column in ("in_use", "reserved", "until_refresh"):
+            value = usage.get(column)
+            if value is not None:
+                check_int_range(f"{column} of {name}", value)
 
 
 def reservation_project(context: Any, project_id: str | None) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -220,6 +221,26 @@ def column_names(kind: str) -> tuple[str, ...]:
     return tuple(field.name for field in FIELDS[kind])
 
 
+#: Liberty's model properties that take writes, per record kind: the key a caller may
+#: write and the column it sets (``Volume.name_id``'s setter sets ``_name_id``).
+WRITE_ALIASES: dict[str, dict[str, str]] = {"volume": {"name_id": "_name_id"}}
+
+#: Liberty's read-only model properties that records carry as keys, per kind (besides a
+#: usage's ``total``); a snapshot read with its volume also has ``volume_name``.
+PROPERTIES: dict[str, tuple[str, ...]] = {"volume": ("name_id", "name"), "snapshot": ("name",)}
+
+#: ``CONF.volume_name_template`` and ``CONF.snapshot_name_template`` (Liberty's defaults).
+VOLUME_NAME_TEMPLATE = "volume-%s"
+SNAPSHOT_NAME_TEMPLATE = "snapshot-%s"
+
+#: MySQL's signed INT: the range of every ``Kind.INTEGER`` column.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+#: A UTF-16 surrogate code point: in a Python string it stands alone (a pair is one
+#: code point), and no UTF-8 column, MySQL's or MagnetoDB's JSON, can hold it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _fields_by_name(kind: str) -> dict[str, Field]:
     return {field.name: field for field in FIELDS[kind]}
 
@@ -250,6 +271,7 @@ def coerce_value(field: Field, value: Any) -> Any:
                 reason=f"{field.name} must be a string, not {type(value).__name__}"
             )
         text = str(value)
+        check_text(field.name, text)
         if field.length is not None and len(text) > field.length:
             raise exception.InvalidInput(
                 reason=f"{field.name} is longer than {field.length} characters"
@@ -264,8 +286,7 @@ def coerce_value(field: Field, value: Any) -> Any:
             result = int(value)
         else:
             raise exception.InvalidInput(reason=f"{field.name} must be an integer, not {value!r}")
-        if not -(2**31) <= result < 2**31:
-            raise exception.InvalidInput(reason=f"{field.name} is out of range for INT")
+        check_int_range(field.name, result)
         return result
     if kind is Kind.BOOLEAN:
         if isinstance(value, bool):
@@ -282,18 +303,67 @@ def coerce_value(field: Field, value: Any) -> Any:
     raise exception.InvalidInput(reason=f"{field.name} must be a datetime, not {value!r}")
 
 
+def check_text(name: str, text: str) -> None:
+    """Text a UTF-8 column can hold, or ``InvalidInput`` (a lone surrogate cannot be encoded:
+    Liberty's driver raises a raw ``UnicodeEncodeError``, MagnetoDB's JSON refuses it)."""
+    if not text.isascii() and _SURROGATE.search(text):
+        raise exception.InvalidInput(reason=f"{name} is not valid Unicode text (lone surrogate)")
+
+
+def check_int_range(name: str, value: int) -> None:
+    """An integer MySQL's INT holds, or ``InvalidInput``: MySQL's strict mode refuses the
+    rest, so SQLite and MagnetoDB are made to refuse it too."""
+    if not INT_MIN <= value <= INT_MAX:
+        raise exception.InvalidInput(reason=f"{name} is out of range for INT")
+
+
 def coerce_values(kind: str, values: Mapping[str, Any]) -> Record:
     """The column values of ``values`` for a record kind, coerced and checked.
 
     Keys that are not columns are dropped without error: Cinder's callers pass
-    such keys (``metadata``, ``qos_specs``...) and Liberty ignores them.
+    such keys (``metadata``, ``qos_specs``...) and Liberty ignores them. A
+    writable model property (``WRITE_ALIASES``: a volume's ``name_id``) sets
+    its column; given both spellings, the later key wins, as Liberty's
+    ``row.update(values)`` sets them in order.
     """
     fields = _FIELD_INDEX[kind]
+    aliases = WRITE_ALIASES.get(kind, {})
     if not isinstance(values, Mapping):
         raise exception.InvalidInput(reason=f"values must be a dict, not {type(values).__name__}")
-    return {
-        name: coerce_value(fields[name], value) for name, value in values.items() if name in fields
-    }
+    result: Record = {}
+    for key, value in values.items():
+        name = aliases.get(key, key)
+        if name in fields:
+            result.pop(name, None)  # the later spelling wins, and takes the later place
+            result[name] = coerce_value(fields[name], value)
+    return result
+
+
+def volume_properties(volume: Mapping[str, Any]) -> Record:
+    """Liberty's ``Volume.name_id`` and ``Volume.name``, read from a volume's columns.
+
+    Liberty's rows answer ``volume['name']`` through model properties; plain
+    records carry them as keys (as a usage carries ``total``).
+    """
+    name_id = volume["_name_id"] or volume["id"]
+    return {"name_id": name_id, "name": VOLUME_NAME_TEMPLATE % name_id}
+
+
+def with_volume_properties(volume: Record | None) -> Record | None:
+    """A volume record (or None) with ``name_id`` and ``name`` added."""
+    if volume is None:
+        return None
+    volume.update(volume_properties(volume))
+    return volume
+
+
+def snapshot_properties(snapshot: Mapping[str, Any], volume: Mapping[str, Any] | None) -> Record:
+    """Liberty's ``Snapshot.name``, and ``Snapshot.volume_name`` when the volume was read
+    with it (Liberty's property follows the ``volume`` relationship)."""
+    properties: Record = {"name": SNAPSHOT_NAME_TEMPLATE % snapshot["id"]}
+    if volume is not None:
+        properties["volume_name"] = volume_properties(volume)["name"]
+    return properties
 
 
 def coerce_metadata(metadata: Any, value_kind: Kind = Kind.STRING) -> dict[str, str]:

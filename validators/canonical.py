@@ -118,20 +118,21 @@ class IdMap:
 _JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
-def _json_key(value: Any) -> bytes:
+def json_key(value: Any) -> bytes:
+    """The canonical JSON bytes of a value: an order and an equality for any answer."""
     return orjson.dumps(value, option=_JSON_OPTIONS)
 
 
 def same(first: Any, second: Any) -> bool:
     """Canonical values are the same JSON (so ``False`` is not ``0``, nor ``1.0`` ``1``)."""
-    return _json_key(first) == _json_key(second)
+    return json_key(first) == json_key(second)
 
 
 def same_raw(first: Any, second: Any) -> bool:
     """Two answers as returned are the same JSON (datetimes, tuples and enums included);
     False when either cannot be written as JSON (sets), so it goes through canonicals."""
     try:
-        return _json_key(first) == _json_key(second)
+        return json_key(first) == json_key(second)
     except TypeError:
         return False
 
@@ -151,7 +152,7 @@ class Canonicalizer:
         dropped = self._dropped_fields(function)
         data = self._value(value, dropped)
         if function in ORDER_FREE and isinstance(data, list) and len(data) > 1:
-            ordered = sorted(data, key=_json_key)
+            ordered = sorted(data, key=json_key)
             if ordered != data:
                 self.ignored["order"] += 1
             data = ordered
@@ -201,7 +202,7 @@ class Canonicalizer:
         if isinstance(value, list | tuple):
             return [self._value(item, dropped) for item in value]
         if isinstance(value, set | frozenset):
-            return sorted((self._value(item, dropped) for item in value), key=_json_key)
+            return sorted((self._value(item, dropped) for item in value), key=json_key)
         if isinstance(value, dt.datetime | dt.date):
             return value.isoformat()
         if isinstance(value, enum.Enum):
@@ -293,9 +294,9 @@ def focus(first: Any, second: Any, keep: int = 5) -> tuple[Any, Any]:
         return first, second
     if len(first) + len(second) <= 2 * keep:
         return first, second
-    seen_b = Counter(_json_key(item) for item in second)
-    seen_a = Counter(_json_key(item) for item in first)
-    only_a = [item for item in first if seen_b[_json_key(item)] == 0][:keep]
-    only_b = [item for item in second if seen_a[_json_key(item)] == 0][:keep]
+    seen_b = Counter(json_key(item) for item in second)
+    seen_a = Counter(json_key(item) for item in first)
+    only_a = [item for item in first if seen_b[json_key(item)] == 0][:keep]
+    only_b = [item for item in second if seen_a[json_key(item)] == 0][:keep]
     note = {"$trimmed": f"{len(first)} vs {len(second)} items; those without an equal shown"}
     return [note, *only_a], [note, *only_b]

@@ -94,11 +94,13 @@ def verdict(data: dict[str, Any]) -> str:
     """One line: who was compared and whether they agreed."""
     final = data.get("final_state") or {}
     pair = f"{data['first']} vs {data['second']}"
+    design = sum(e["count"] for e in (data.get("design_divergences") or {}).values())
+    by_design = f"; {design} semantic divergences of the design" if design else ""
     if data["ok"]:
-        return f"differential replay {pair}: no divergence"
+        return f"differential replay {pair}: no divergence{by_design}"
     return (
         f"differential replay {pair}: {data.get('divergence_count', 0)} diverging answers, "
-        f"{final.get('differences', 0)} final-state differences"
+        f"{final.get('differences', 0)} final-state differences{by_design}"
     )
 
 
@@ -126,6 +128,18 @@ def print_replay(data: dict[str, Any], path: Path | None = None, quiet: bool = F
         + (f" ({final['by_section']})" if final.get("by_section") else "")
     )
     console.print(f"  canonicalized: {data.get('ignored') or 'nothing'}")
+    for name, entry in (data.get("design_divergences") or {}).items():
+        console.print(
+            f"  [yellow]semantic divergences of the design[/yellow], {name}: "
+            f"{entry['count']} answers"
+            + (f" ({entry['functions']})" if entry["functions"] else "")
+            + f" - {entry['reason']}"
+        )
+        for example in entry["examples"][:3]:
+            console.print(
+                f"    #{example['seq']} {example['operation']}, {example['call']}: "
+                f"{example['difference']}"
+            )
     first = data.get("first_divergence")
     if first:
         console.print(

@@ -43,8 +43,17 @@ from bench.measure.results import Results, load_results
 from bench.workload.datasets import DatasetSpec, build_dataset
 from cinderdb import EMBEDDED_URLS, backend_class, side_of
 from cinderdb.api import READ_FUNCTIONS
-from validators.canonical import CREATING_CALLS, IGNORE_RULES, difference, focus, same, same_raw
+from validators.canonical import (
+    CREATING_CALLS,
+    IGNORE_RULES,
+    difference,
+    focus,
+    json_key,
+    same,
+    same_raw,
+)
 from validators.clock import logical_clock
+from validators.design import CASE_INSENSITIVE_COLLATION, CaseTwins, design_differences
 from validators.sides import (
     Side,
     generated_ids,
@@ -67,6 +76,8 @@ __all__ = [
 KEPT_DIVERGENCES = 50
 #: Final-state differences kept as examples.
 KEPT_EXAMPLES = 20
+#: Examples kept per semantic divergence of the design (all are counted).
+KEPT_DESIGN_EXAMPLES = 10
 #: The state section -> the function whose answer shape it holds (for canonical order).
 SECTION_FUNCTIONS = {
     "volume": "volume_get_all",
@@ -101,6 +112,9 @@ class ReplayReport:
     divergence_count: int = 0
     divergences: list[dict[str, Any]] = field(default_factory=list)
     diverging_functions: Counter = field(default_factory=Counter)
+    #: semantic divergences of the design (``validators.design``), by name: not bugs, not
+    #: noise; counted apart from ``divergence_count``
+    design_divergences: dict[str, dict[str, Any]] = field(default_factory=dict)
     final_state: dict[str, Any] = field(default_factory=dict)
     log_agreement: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
@@ -124,6 +138,9 @@ class ReplayReport:
             "divergences": self.divergence_count,
             "final_differences": self.final_state.get("differences", 0),
             "diverging_functions": dict(self.diverging_functions),
+            "design_divergences": {
+                name: entry["count"] for name, entry in self.design_divergences.items()
+            },
             "ignored": self.ignored(),
         }
 
@@ -144,6 +161,7 @@ class ReplayReport:
             "divergences": self.divergences,
             "first_divergence": first,
             "diverging_functions": dict(self.diverging_functions.most_common()),
+            "design_divergences": self.design_divergences,
             "final_state": self.final_state,
             "ignored": self.ignored(),
             "ignore_rules": [{"name": r.name, "reason": r.reason} for r in IGNORE_RULES],
@@ -184,6 +202,20 @@ class Replayer:
         self.twin = self._twin(first, second)
         self.disagreements = 0
         self.first_disagreement: dict[str, Any] | None = None
+        #: the design differences these two backends can show, and what they need
+        self.design = design_differences(first.backend.features, second.backend.features)
+        self.case_twins: CaseTwins | None = None
+        if CASE_INSENSITIVE_COLLATION in self.design:
+            self.case_twins = CaseTwins()
+            for _, records in self.dataset.data.sections():
+                self.case_twins.add(records)
+        for difference_ in self.design:
+            self.report.design_divergences[difference_.name] = {
+                "reason": difference_.reason,
+                "count": 0,
+                "functions": {},
+                "examples": [],
+            }
 
     def _twin(self, first: Side, second: Side) -> Side | None:
         urls = {b["label"]: b["url"] for b in self.results.meta.get("backends", [])}
@@ -234,6 +266,8 @@ class Replayer:
             answers_first.append(value_a)
             answers_second.append(value_b)
             self.scope.note_call(function, args, kwargs)
+            if self.case_twins is not None:
+                self.case_twins.add((call["args"], call["kwargs"]))
             if function in CREATING_CALLS:
                 tokens = self._note_logged(seq, index, call)
                 where = (seq, index)
@@ -299,6 +333,12 @@ class Replayer:
         canonical_b: Any,
     ) -> None:
         report = self.report
+        design = self._design_difference((call["args"][1:], call["kwargs"]))
+        if design is None and self._reordered_case_twins(canonical_a, canonical_b):
+            design = CASE_INSENSITIVE_COLLATION.name
+        if design is not None:
+            self._design_diverged(design, line, index, call, canonical_a, canonical_b)
+            return
         report.divergence_count += 1
         report.diverging_functions[call["fn"]] += 1
         if len(report.divergences) >= KEPT_DIVERGENCES:
@@ -321,6 +361,49 @@ class Replayer:
             }
         )
 
+    def _design_difference(self, arguments: Any) -> str | None:
+        """The name of the design difference that explains a diverging answer to a call with
+        ``arguments`` (or a final-state entry with those key parts), if one does."""
+        if self.case_twins is not None and self.case_twins.involved(arguments):
+            return CASE_INSENSITIVE_COLLATION.name
+        return None
+
+    def _reordered_case_twins(self, first: Any, second: Any) -> bool:
+        """The same items in another order, among them names that differ only by case: a
+        sort on a text column under a case-insensitive collation."""
+        if self.case_twins is None or not (isinstance(first, list) and isinstance(second, list)):
+            return False
+        return same(sorted(first, key=json_key), sorted(second, key=json_key)) and (
+            self.case_twins.involved(first)
+        )
+
+    def _design_diverged(
+        self,
+        name: str,
+        line: dict[str, Any],
+        index: int,
+        call: dict[str, Any],
+        canonical_a: Any,
+        canonical_b: Any,
+    ) -> None:
+        entry = self.report.design_divergences[name]
+        entry["count"] += 1
+        entry["functions"][call["fn"]] = entry["functions"].get(call["fn"], 0) + 1
+        if len(entry["examples"]) < KEPT_DESIGN_EXAMPLES:
+            shown_a, shown_b = focus(canonical_a, canonical_b)
+            entry["examples"].append(
+                {
+                    "seq": line["seq"],
+                    "operation": line["op"],
+                    "call": call["fn"],
+                    "index": index,
+                    "arguments": {"args": call["args"][1:], "kwargs": call["kwargs"]},
+                    "first": shown_a,
+                    "second": shown_b,
+                    "difference": difference(canonical_a, canonical_b),
+                }
+            )
+
     def _final_state(self) -> None:
         first, second = self.report.first, self.report.second
         state_a = read_state(first.backend, self.scope)
@@ -336,6 +419,13 @@ class Replayer:
                 compared += 1
                 a, b = rows_a.get(key, "<absent>"), rows_b.get(key, "<absent>")
                 if same(a, b):
+                    continue
+                design = self._design_difference(key.replace("#", "/").split("/"))
+                if design is not None:
+                    line = {"seq": None, "op": f"final state: {section}"}
+                    self._design_diverged(
+                        design, line, 0, {"fn": function, "args": [None, key], "kwargs": {}}, a, b
+                    )
                     continue
                 differences += 1
                 by_section[section] += 1

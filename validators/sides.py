@@ -46,15 +46,16 @@ def in_seq_order(lines: Iterable[dict[str, Any]], window: int = REORDER_WINDOW) 
         yield heapq.heappop(heap)[2]
 
 
-def _strings(data: Any, found: set[str]) -> set[str]:
+def strings_in(data: Any, found: set[str]) -> set[str]:
+    """Every string inside ``data`` (dict values, list and set items), added to ``found``."""
     if isinstance(data, str):
         found.add(data)
     elif isinstance(data, dict):
         for value in data.values():
-            _strings(value, found)
+            strings_in(value, found)
     elif isinstance(data, list | tuple | set | frozenset):
         for value in data:
-            _strings(value, found)
+            strings_in(value, found)
     return found
 
 
@@ -77,7 +78,7 @@ def generated_ids(function: str, arguments: Any, answer: Any) -> list[str]:
     if isinstance(answer, list):
         return [value for value in answer if isinstance(value, str)]
     identifier = answer.get("id") if isinstance(answer, dict) else None
-    if isinstance(identifier, str) and identifier not in _strings(arguments, set()):
+    if isinstance(identifier, str) and identifier not in strings_in(arguments, set()):
         return [identifier]
     return []
 

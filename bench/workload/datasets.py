@@ -83,6 +83,10 @@ class DatasetSpec:
     #: skew of project sizes: project i gets weight 1 / (i + 1) ** skew
     project_skew: float = 0.5
     hosts: int = 4
+    #: names that differ only by case: every other volume type is the upper-case twin of
+    #: the one before ('ceph-ssd', 'CEPH-SSD') and volume display names come in pairs
+    #: ('vol-7', 'Vol-7'), so MySQL's case-insensitive collation answers differently
+    case_twins: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -94,6 +98,23 @@ class DatasetSpec:
         if "quota_classes" in values:
             values["quota_classes"] = tuple(values["quota_classes"])
         return cls(**values)
+
+
+def type_name(index: int, case_twins: bool = False) -> str:
+    """The name of the dataset's ``index``-th volume type; with ``case_twins`` each odd one
+    is the upper-case twin of the one before."""
+    if case_twins:
+        base = type_name(index // 2)
+        return base.upper() if index % 2 else base
+    return TYPE_NAMES[index] if index < len(TYPE_NAMES) else f"type-{index}"
+
+
+def volume_display_name(index: int, case_twins: bool = False) -> str:
+    """The display name of the ``index``-th volume: ``vol-N``; with ``case_twins`` the pairs
+    ``vol-N`` and ``Vol-N`` (N = index // 2), which only a case-insensitive match confuses."""
+    if case_twins:
+        return f"{'Vol' if index % 2 else 'vol'}-{index // 2}"
+    return f"vol-{index}"
 
 
 def metadata_key_names(pool: int) -> list[str]:
@@ -194,7 +215,7 @@ class _Builder:
 
     def _volume_types(self, qos: list[Record], projects: list[str]) -> list[Record]:
         for i in range(max(self.spec.volume_types, 1)):
-            name = TYPE_NAMES[i] if i < len(TYPE_NAMES) else f"type-{i}"
+            name = type_name(i, self.spec.case_twins)
             record = _with_times(blank("volume_type"), _stamp(self.rng, 720), None)
             public = i % 5 != 4  # every fifth type is private to a few projects
             record.update(
@@ -268,7 +289,7 @@ class _Builder:
                 updated_at=created + dt.timedelta(seconds=rng.randrange(1, 600)),
                 scheduled_at=created,
                 launched_at=created + dt.timedelta(seconds=rng.randrange(1, 60)),
-                display_name=f"vol-{index}",
+                display_name=volume_display_name(index, spec.case_twins),
                 display_description="",
                 multiattach=rng.random() < spec.multiattach_fraction,
                 bootable=rng.random() < spec.bootable_fraction,

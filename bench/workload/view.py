@@ -139,6 +139,8 @@ class DatasetView:
         self.quota_classes: list[str] = []
         self.metadata_keys: list[str] = []
         self.metadata_values: int = 1
+        #: the dataset's names differ only by case in pairs (``DatasetSpec.case_twins``)
+        self.case_twins: bool = False
         self.hosts: list[str] = []
         self._holds: dict[str, int] = {}
         #: keys whose state is unknown after an unexpected error: never picked again
@@ -165,6 +167,7 @@ class DatasetView:
         mine = view.project_by_id
         view.metadata_keys = metadata_key_names(spec.metadata_key_pool)
         view.metadata_values = max(spec.metadata_values, 1)
+        view.case_twins = spec.case_twins
         view.quota_classes = list(spec.quota_classes)
         qos_names = {qos["id"]: qos["name"] for qos in data.qos_specs}
         for name in qos_names.values():

@@ -11,6 +11,7 @@ conditional-check failures.
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -23,7 +24,7 @@ from cinderdb.magneto.features import features_for
 from cinderdb.magneto.items import Wire, n, s
 from cinderdb.magneto.tables import DERIVED_TABLES, TABLE_BY_NAME, TABLES, Table
 from cinderdb.quota import DEFAULT_QUOTA_CLASS, DEFAULT_QUOTA_CLASS_LIMITS
-from cinderdb.records import utcnow
+from cinderdb.records import FIELDS, utcnow
 from magnetodb.errors import (
     ConditionalCheckFailedException,
     MagnetoError,
@@ -118,6 +119,37 @@ def key_of(table: Table, *values: Any) -> Wire:
         name: (n(value) if table.key_types.get(name) == "N" else s(value))
         for name, value in zip(names, values, strict=True)
     }
+
+
+@functools.cache
+def _key_column_length(table_name: str, attribute: str) -> int | None:
+    """The declared length of the column a key attribute holds: the table's own record
+    kind's, else the first record kind with a column of that name (index tables)."""
+    record_kind = TABLE_BY_NAME[table_name].record_kind
+    kinds = ([record_kind] if record_kind else []) + list(FIELDS)
+    for kind in kinds:
+        for column in FIELDS[kind]:
+            if column.name == attribute:
+                return column.length
+    return None
+
+
+def key_can_exist(table: Table, *values: Any) -> bool:
+    """Can an item of ``table`` have this key? Not if a part is None, not text (a number
+    for a numeric key), or longer than its column: the SQL side finds no row for such a
+    key, so the design answers "absent" without asking the store (whose key schema would
+    refuse it with a ``DBError``)."""
+    for attribute, value in zip(table.key_attributes(), values, strict=False):
+        if table.key_types.get(attribute) == "N":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return False
+            continue
+        if not isinstance(value, str):
+            return False
+        length = _key_column_length(table.name, attribute)
+        if length is not None and len(value) > length:
+            return False
+    return True
 
 
 class MagnetoCore(Backend):
@@ -221,6 +253,8 @@ class MagnetoCore(Backend):
 
     def get(self, table: str, *key: Any, consistent: bool = True) -> Wire | None:
         """One item by key, or None."""
+        if not key_can_exist(self.tables[table], *key):
+            return None
         with translate_errors():
             answer = self.client.get_item(
                 table, key_of(self.tables[table], *key), consistent_read=consistent
@@ -237,6 +271,7 @@ class MagnetoCore(Backend):
             (table, key_of(self.tables[table], *key))
             for table, keys in keys_by_table.items()
             for key in dict.fromkeys(keys)
+            if key_can_exist(self.tables[table], *key)
         ]
         with translate_errors():
             while pending:
@@ -258,6 +293,8 @@ class MagnetoCore(Backend):
             self.client.put_item(table, item, expected=expected)
 
     def delete(self, table: str, *key: Any, expected: Wire | None = None) -> None:
+        if not key_can_exist(self.tables[table], *key):
+            return
         with translate_errors():
             self.client.delete_item(table, key_of(self.tables[table], *key), expected=expected)
 
@@ -322,7 +359,10 @@ class MagnetoCore(Backend):
         return_values: str | None = None,
     ) -> Wire | None:
         """update_item under ``expected``: None when the condition failed (nothing written),
-        else the attributes ``return_values`` names (``{}`` for none)."""
+        else the attributes ``return_values`` names (``{}`` for none). A key no item can
+        have fails every condition: there is no item to update."""
+        if not key_can_exist(self.tables[table], *key):
+            return None
         with translate_errors():
             try:
                 answer = self.client.update_item(
@@ -337,7 +377,10 @@ class MagnetoCore(Backend):
         return answer.get("attributes", {})
 
     def delete_if(self, table: str, key: Sequence[Any], expected: Wire) -> bool:
-        """delete_item under ``expected``; False (nothing deleted) when the condition failed."""
+        """delete_item under ``expected``; False (nothing deleted) when the condition failed
+        (always, for a key no item can have)."""
+        if not key_can_exist(self.tables[table], *key):
+            return False
         with translate_errors():
             try:
                 self.client.delete_item(table, key_of(self.tables[table], *key), expected=expected)
@@ -356,6 +399,8 @@ class MagnetoCore(Backend):
     ) -> list[Wire]:
         """Every item under one hash key, following ``last_evaluated_key``."""
         spec = self.tables[table]
+        if not key_can_exist(spec, hash_value):
+            return []
         conditions: Wire = {
             spec.hash_key: {
                 "comparison_operator": "EQ",
@@ -389,7 +434,14 @@ class MagnetoCore(Backend):
         attributes_to_get: Sequence[str] | None = None,
     ) -> list[Wire]:
         """Every item of a table passing ``scan_filter``: the full scan the design pays for
-        a call no key or index can answer."""
+        a call no key or index can answer. A condition on a missing value (an id
+        that is None) matches no item."""
+        if scan_filter and any(
+            typed.get("S", "") is None
+            for condition in scan_filter.values()
+            for typed in condition.get("attribute_value_list", ())
+        ):
+            return []
         items: list[Wire] = []
         start: Wire | None = None
         with translate_errors():
@@ -425,6 +477,12 @@ class MagnetoCore(Backend):
         Returns the item after the update (or as read, if nothing was done).
         """
         spec = self.tables[table]
+        if not key_can_exist(spec, *key):
+            # No item has this key and none can be written under it: ``change`` sees
+            # "absent" (and raises its NotFound); a change that would create is refused.
+            if change(None) is None:
+                return None
+            raise exception.InvalidInput(reason=f"{table} cannot hold the key {key!r}")
         wire_key = key_of(spec, *key)
         for attempt in range(MAX_ATTEMPTS):
             with translate_errors():

@@ -40,6 +40,7 @@ from cinderdb.magneto.items import (
 from cinderdb.quota import (
     QuotaResource,
     check_reserve_arguments,
+    check_usage_range,
     find_overs,
     needs_refresh,
     over_quota,
@@ -130,6 +131,28 @@ def snapshot_data(
     return len(chosen), sum(snap["volume_size"] or 0 for snap in chosen)
 
 
+def _settled_views(
+    usages: Mapping[str, Wire],
+    pairs_by_resource: Mapping[str, Sequence[tuple[str, int]]],
+    *,
+    commit: bool,
+) -> dict[str, dict[str, int]]:
+    """``in_use`` and ``reserved`` of each live usage once the reservations it lists are
+    settled (checked against INT before the first write, as MySQL would refuse them)."""
+    views = {}
+    for resource, item in usages.items():
+        if not is_live(item):
+            continue
+        listed = string_set(item, "reservations")
+        mine = [delta for uuid, delta in pairs_by_resource.get(resource, ()) if uuid in listed]
+        record = from_item("quota_usage", item)
+        views[resource] = {
+            "in_use": record["in_use"] + (sum(mine) if commit else 0),
+            "reserved": record["reserved"] - sum(d for d in mine if d >= 0),
+        }
+    return views
+
+
 _SYNCS = ("_sync_volumes", "_sync_gigabytes", "_sync_snapshots", "_sync_consistencygroups")
 
 
@@ -147,7 +170,9 @@ class ReservationFunctions(MagnetoCore):
         max_age: int | None,
         project_id: str | None = None,
     ) -> list[str]:
-        check_reserve_arguments(resources, quotas, deltas, expire, until_refresh, max_age)
+        resources = check_reserve_arguments(
+            resources, quotas, deltas, expire, until_refresh, max_age
+        )
         project_id = reservation_project(context, project_id)
         expire = coerce_value(_EXPIRE, expire)
         for attempt in range(MAX_ATTEMPTS):
@@ -230,6 +255,8 @@ class ReservationFunctions(MagnetoCore):
                 uuid = new_id()
                 uuids.append(uuid)
                 listed.setdefault(name, []).append((uuid, delta))
+        check_usage_range(state)
+        if not overs:
             self.write_tables(
                 {
                     RESERVATIONS: (
@@ -409,6 +436,7 @@ class ReservationFunctions(MagnetoCore):
             by_resource.setdefault(record["resource"], []).append((record["uuid"], record["delta"]))
         usages = self.get_many({USAGES: [(project_id, r) for r in sorted(by_resource)]})[USAGES]
         first = {item["resource"]["S"]: item for item in usages}
+        check_usage_range(_settled_views(first, by_resource, commit=commit))
         for resource, pairs in sorted(by_resource.items()):
             self._settle_usage(project_id, resource, first.get(resource), pairs, commit=commit)
         self.write_tables(

@@ -12,7 +12,12 @@ from typing import Any
 import orjson
 
 from cinderdb.magneto.items import Wire, from_item, string_map, string_set, to_item
-from cinderdb.records import Record
+from cinderdb.records import (
+    Record,
+    snapshot_properties,
+    volume_properties,
+    with_volume_properties,
+)
 
 
 def type_record(item: Mapping[str, Wire], *, extra_specs: bool, projects: bool = False) -> Record:
@@ -76,6 +81,7 @@ def volume_record(
     relationship filters). Admin metadata only for admin contexts.
     """
     record = from_item("volume", item)
+    record.update(volume_properties(record))
     record["volume_metadata"] = metadata_list(item, "volume_metadata")
     if admin:
         record["volume_admin_metadata"] = metadata_list(item, "volume_admin_metadata")
@@ -97,9 +103,13 @@ def snapshot_record(
 ) -> Record:
     """A snapshot with its metadata, and (``with_volume``) its volume's columns or None."""
     record = from_item("snapshot", item)
+    parent = None
+    if with_volume and volume is not None:
+        parent = with_volume_properties(from_item("volume", volume))
+    record.update(snapshot_properties(record, parent))
     record["snapshot_metadata"] = metadata_list(item, "snapshot_metadata")
     if with_volume:
-        record["volume"] = None if volume is None else from_item("volume", volume)
+        record["volume"] = parent
     return record
 
 

@@ -19,13 +19,16 @@ FEATURES = Features(
 
 
 def features_for(url: str) -> Features:
-    """SQLite calls never leave the process; a memory database is one process's own."""
+    """SQLite calls never leave the process; a memory database is one process's own.
+    MySQL compares text with the schema's case-insensitive collation, SQLite exactly."""
     parsed = make_url(url)
     sqlite = parsed.get_backend_name() == "sqlite"
+    mysql = parsed.get_backend_name() == "mysql"
     in_memory = sqlite and parsed.database in (None, "", ":memory:")
     return dataclasses.replace(
         FEATURES,
         multi_process=not in_memory,
         persistent=not in_memory,
         waits_on_network=not sqlite,
+        case_insensitive_names=mysql,
     )

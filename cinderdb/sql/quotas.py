@@ -31,6 +31,7 @@ from cinderdb.quota import (
     DEFAULT_QUOTA_CLASS,
     QuotaResource,
     check_reserve_arguments,
+    check_usage_range,
     find_overs,
     needs_refresh,
     over_quota,
@@ -364,7 +365,9 @@ class QuotaFunctions(SQLCore):
         max_age: int | None,
         project_id: str | None = None,
     ) -> list[str]:
-        check_reserve_arguments(resources, quotas, deltas, expire, until_refresh, max_age)
+        resources = check_reserve_arguments(
+            resources, quotas, deltas, expire, until_refresh, max_age
+        )
         project_id = reservation_project(context, project_id)
         expire = coerce_value(_EXPIRE, expire)
         now = utcnow()
@@ -383,6 +386,7 @@ class QuotaFunctions(SQLCore):
                 for name, delta in deltas.items():
                     if delta > 0:
                         usages[name].reserved += delta
+            check_usage_range({name: _usage_view(row) for name, row in usages.items()})
             for row in existing:  # what SQLAlchemy's onupdate would do for Liberty
                 if session.is_modified(row):
                     row.updated_at = now
@@ -509,6 +513,7 @@ class QuotaFunctions(SQLCore):
                     usage.updated_at = now
                 for key, value in _retired(now).items():
                     setattr(reservation, key, value)
+            check_usage_range({name: _usage_view(row) for name, row in usages.items()})
 
     @retry_on_deadlock
     def reservation_expire(self, context: RequestContext) -> None:

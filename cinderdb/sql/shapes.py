@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from cinderdb.records import Record, column_names, metadata_items
+from cinderdb.records import (
+    Record,
+    column_names,
+    metadata_items,
+    snapshot_properties,
+    volume_properties,
+    with_volume_properties,
+)
 
 _COLUMNS = {
     kind: column_names(kind)
@@ -54,6 +61,7 @@ def volume_record(row: Any, *, admin: bool, extra_specs: bool) -> Record:
     does for admin contexts only), so the key exists exactly then.
     """
     record = columns("volume", row)
+    record.update(volume_properties(record))
     record["volume_metadata"] = nested_metadata(row.volume_metadata)
     if admin:
         record["volume_admin_metadata"] = nested_metadata(row.volume_admin_metadata)
@@ -74,9 +82,15 @@ def volume_record(row: Any, *, admin: bool, extra_specs: bool) -> Record:
 def snapshot_record(row: Any, *, volume: bool) -> Record:
     """A snapshot with its metadata, and its volume's columns when the query joined it."""
     record = columns("snapshot", row)
+    parent = None
+    if volume:
+        parent = (
+            None if row.volume is None else with_volume_properties(columns("volume", row.volume))
+        )
+    record.update(snapshot_properties(record, parent))
     record["snapshot_metadata"] = nested_metadata(row.snapshot_metadata)
     if volume:
-        record["volume"] = None if row.volume is None else columns("volume", row.volume)
+        record["volume"] = parent
     return record
 
 

@@ -26,6 +26,19 @@ def test_spec_round_trips_through_its_dict():
     assert DatasetSpec.from_dict(SPEC.to_dict()) == SPEC
 
 
+def test_case_twins_make_names_that_differ_only_by_case():
+    plain = build_dataset(SPEC).data
+    twins = build_dataset(dataclasses.replace(SPEC, case_twins=True)).data
+    type_names = [t["name"] for t in twins.volume_types]
+    assert type_names[1] == type_names[0].upper() != type_names[0]
+    assert len({n.casefold() for n in type_names}) < len(set(type_names))
+    display = Counter(v["display_name"].casefold() for v in twins.volumes)
+    assert display.most_common(1)[0][1] == 2
+    assert {v["display_name"] for v in twins.volumes} >= {"vol-0", "Vol-0"}
+    assert len({v["display_name"].casefold() for v in plain.volumes}) == len(plain.volumes)
+    assert len({t["name"].casefold() for t in plain.volume_types}) == len(plain.volume_types)
+
+
 def test_metadata_keys_and_value_cardinality_follow_the_spec():
     spec = dataclasses.replace(SPEC, metadata_values=3)
     data = build_dataset(spec).data

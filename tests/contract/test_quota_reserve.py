@@ -399,3 +399,52 @@ def test_concurrent_reserve_and_rollback_leave_nothing_reserved(api, ctx, user):
         thread.join()
     assert errors == []
     assert usages(api, ctx, PROJECT) == {"volumes": {"in_use": 12, "reserved": 0}}
+
+
+# ------------------------------------------- Cinder's own resource objects (issue 13 item 1)
+
+
+class ReservableResource:
+    """Cinder's ``cinder.quota.ReservableResource``: a name and a sync function name, no
+    per-type attributes at all (Liberty reads them with ``getattr(res, ..., None)``)."""
+
+    def __init__(self, name, sync, flag=None):
+        self.name = name
+        self.flag = flag
+        self.parent_project_id = None
+        if sync:
+            self.sync = sync
+
+
+class VolumeTypeResource(ReservableResource):
+    """Cinder's per-type resource: adds ``volume_type_id`` and ``volume_type_name``."""
+
+    def __init__(self, part_name, volume_type):
+        self.volume_type_name = volume_type["name"]
+        self.volume_type_id = volume_type["id"]
+        super().__init__(f"{part_name}_{volume_type['name']}", f"_sync_{part_name}")
+
+
+def test_quota_reserve_takes_cinders_resource_objects(api, ctx, user):
+    gold = api.volume_type_create(ctx, {"name": "gold"})
+    make_volumes(api, ctx, PROJECT, 3)
+    make_volumes(api, ctx, PROJECT, 4, volume_type_id=gold["id"])
+    resources = {
+        "volumes": ReservableResource("volumes", "_sync_volumes", "quota_volumes"),
+        "gigabytes": ReservableResource("gigabytes", "_sync_gigabytes", "quota_gigabytes"),
+        "volumes_gold": VolumeTypeResource("volumes", gold),
+        "per_volume_gigabytes": ReservableResource("per_volume_gigabytes", None),
+    }
+    deltas = {"volumes": 1, "gigabytes": 2, "volumes_gold": 1}
+    quotas = {"volumes": 10, "gigabytes": 100, "volumes_gold": 5}
+    result = api.quota_reserve(user, resources, quotas, deltas, later(), 0, 0)
+    assert len(result) == 3
+    assert usages(api, ctx, PROJECT) == {
+        "volumes": {"in_use": 2, "reserved": 1},
+        "gigabytes": {"in_use": 7, "reserved": 2},
+        "volumes_gold": {"in_use": 1, "reserved": 1},
+    }
+    with pytest.raises(exception.QuotaResourceUnknown):
+        api.quota_reserve(
+            user, resources, {"per_volume_gigabytes": 5}, {"per_volume_gigabytes": 1}, later(), 0, 0
+        )

@@ -6,14 +6,16 @@ from __future__ import annotations
 import pytest
 
 from cinderdb import exception
-from cinderdb.records import column_names
+from cinderdb.records import PROPERTIES, column_names
 from tests.contract.volume_helpers import at, id_set, ids, meta
 
-SNAPSHOT_KEYS = set(column_names("snapshot")) | {"snapshot_metadata"}
+SNAPSHOT_KEYS = set(column_names("snapshot")) | set(PROPERTIES["snapshot"]) | {"snapshot_metadata"}
+VOLUME_KEYS = (*column_names("volume"), *PROPERTIES["volume"])
 
 
 def _without_volume(snapshot):
-    return {k: v for k, v in snapshot.items() if k != "volume"}
+    """A snapshot as a list returns it: no ``volume``, so no ``volume_name`` either."""
+    return {k: v for k, v in snapshot.items() if k not in ("volume", "volume_name")}
 
 
 def test_snapshot_data_get_for_project(api, ctx):
@@ -153,12 +155,12 @@ def test_snapshot_create_and_get(api, ctx):
     snapshot = api.snapshot_create(
         ctx, {"volume_id": "v1", "status": "creating", "progress": "0%", "metadata": {"k": "v"}}
     )
-    assert set(snapshot) == SNAPSHOT_KEYS | {"volume"}
+    assert set(snapshot) == SNAPSHOT_KEYS | {"volume", "volume_name"}
     assert snapshot["deleted"] is False
     assert snapshot["created_at"] is not None
     assert snapshot["snapshot_metadata"] == [{"key": "k", "value": "v"}]
-    assert set(snapshot["volume"]) == set(column_names("volume"))
-    assert snapshot["volume"] == {k: volume[k] for k in column_names("volume")}
+    assert set(snapshot["volume"]) == set(VOLUME_KEYS)
+    assert snapshot["volume"] == {k: volume[k] for k in VOLUME_KEYS}
     assert api.snapshot_get(ctx, snapshot["id"]) == snapshot
 
 

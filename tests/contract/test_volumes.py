@@ -9,7 +9,7 @@ import pytest
 
 from cinderdb import exception
 from cinderdb.base import is_uuid_like
-from cinderdb.records import column_names
+from cinderdb.records import PROPERTIES, column_names
 from tests.contract.volume_helpers import at, id_set, meta
 
 NESTED_ADMIN = {
@@ -34,7 +34,7 @@ def test_volume_create_record_shape_and_defaults(api, ctx):
     volume = api.volume_create(
         ctx, {"metadata": {"b": "2", "a": "1"}, "admin_metadata": {"readonly": "True"}}
     )
-    assert set(volume) == set(column_names("volume")) | NESTED_ADMIN
+    assert set(volume) == set(column_names("volume")) | set(PROPERTIES["volume"]) | NESTED_ADMIN
     assert volume["bootable"] is False
     assert volume["multiattach"] is False
     assert volume["deleted"] is False

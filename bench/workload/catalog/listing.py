@@ -14,7 +14,7 @@ import random
 from typing import Any
 
 from bench.workload.catalog.base import MAX_LIMIT, Operation, Plan, Target
-from bench.workload.datasets import metadata_value
+from bench.workload.datasets import metadata_value, volume_display_name
 from bench.workload.view import DatasetView, KeyChooser
 
 SORT_KEYS = ("created_at", "display_name", "size", "status", "id", "updated_at")
@@ -70,7 +70,8 @@ class ListFiltered(List):
             if kind == "status":
                 filters["status"] = rng.choice(STATUSES)
             elif kind == "name":
-                filters["display_name"] = f"vol-{rng.randrange(max(len(view.volumes), 1))}"
+                index = rng.randrange(max(len(view.volumes), 1))
+                filters["display_name"] = volume_display_name(index, view.case_twins)
             elif kind == "metadata":
                 chosen = rng.sample(view.metadata_keys, rng.choice((1, 1, 2)))
                 filters["metadata"] = {

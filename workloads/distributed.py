@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import heapq
-import importlib.util
 import json
 import logging
 import re
@@ -283,7 +282,8 @@ class Coordinator(Harness):
         """Oplog and faults the workers sent (master); the local runner wrote its own."""
 
     def validate(self, test: Test, options: Any) -> None:
-        """``validators.pipeline.after_run`` on the results, if present; divergence → exit 3."""
+        """``validators.pipeline.after_run`` on the results (``workloads.after_run``);
+        divergence → exit 3."""
         from bench.measure.results import load_results
 
         local = [url for _, url in self.urls if not features_of(url).multi_process]
@@ -296,15 +296,13 @@ class Coordinator(Harness):
             if local
             else None
         )
-        if skip is None and importlib.util.find_spec("validators.pipeline") is None:
-            skip = "validators.pipeline is not available"
         if skip:
             print(f"cinderbench: validators skipped: {skip}")
             return
         # A process of its own: the replay takes seconds to minutes, and this event loop
         # must keep serving the web UI and the workers' heartbeats meanwhile.
         answer = self.scratch_dir() / f"validators-{test.number}.json"
-        command = [sys.executable, "-m", "workloads.common", "validate", str(test.directory),
+        command = [sys.executable, "-m", "workloads.after_run", str(test.directory),
                    str(answer), *(f"{label}={url}" for label, url in self.urls)]  # fmt: skip
         started = time.perf_counter()
         with _console_stats_held():

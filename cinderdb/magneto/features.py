@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 from urllib.parse import parse_qs, urlsplit
 
 from cinderdb.base import Features
 
-#: The design's capabilities: no transactions, no secondary indexes, filters in Python.
-FEATURES = Features(
-    transactions=False,
-    select_for_update=False,
-    secondary_indexes=False,
-    atomic_multi_item_write=False,
-    server_side_filter=False,
-)
-
 
 def features_for(url: str) -> Features:
     """Over HTTP every call is a request to a server other processes reach too; the
-    in-process server is this process's own."""
+    in-process server is this process's own (in memory unless it names a data_dir)."""
     parts = urlsplit(url)
     remote = parts.scheme == "magnetodb"
     on_disk = remote or "data_dir" in parse_qs(parts.query)
-    return dataclasses.replace(
-        FEATURES, multi_process=remote, persistent=on_disk, waits_on_network=remote
-    )
+    return Features(multi_process=remote, persistent=on_disk, waits_on_network=remote)

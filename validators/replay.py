@@ -417,7 +417,7 @@ def default_urls(results: Results) -> tuple[str, str]:
         side = side_of(backend["url"])
         if side not in sides:
             sides.append(side)
-    for side in ("sql", "magnetodb"):
+    for side in EMBEDDED_URLS:
         if len(sides) < 2 and side not in sides:
             sides.append(side)
     return EMBEDDED_URLS[sides[0]], EMBEDDED_URLS[sides[1]]

@@ -14,10 +14,9 @@ import argparse
 import contextlib
 import tempfile
 import time
-from pathlib import Path
 
 from bench.workload.datasets import DatasetSpec, build_dataset, load_dataset
-from cinderdb import exception, open_backend
+from cinderdb import embedded_store, exception, open_backend
 
 TARGET_SECONDS = 60.0
 
@@ -27,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     from rich.table import Table
 
     from bench.drive.job import backend_labels
-    from bench.drive.scratch import mysql_reachable, scratch_database, scratch_magnetodb
+    from bench.drive.scratch import mysql_reachable, scratch_database
 
     parser = argparse.ArgumentParser(prog="cinderbench bench load", description=__doc__)
     parser.add_argument("--volumes", type=int, default=100_000, help="volumes (100000)")
@@ -55,11 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     ):
         urls = args.backend
         if not urls:
-            urls = [f"sqlite=sqlite:///{Path(scratch) / 'cinder.sqlite'}"]
+            urls = [f"sqlite={stack.enter_context(embedded_store('sql', scratch))}"]
             if mysql_reachable():
                 mysql = stack.enter_context(scratch_database(prefix="cinderbench_load"))
                 urls.append(f"mysql={mysql}")
-            urls.append(f"magnetodb={stack.enter_context(scratch_magnetodb(scratch))}")
+            urls.append(f"magnetodb={stack.enter_context(embedded_store('magnetodb', scratch))}")
         for label, url in backend_labels(urls):
             backend = open_backend(url)
             try:

@@ -12,6 +12,7 @@ compared, and the divergences, which must be 0 for every A/A pair.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.drive.spec import RunSpec
     from bench.measure.results import load_results
     from bench.workload.datasets import DatasetSpec
-    from cinderdb import EMBEDDED_URLS
+    from cinderdb import EMBEDDED_URLS, embedded_store
     from validators.replay import replay_pair
 
     parser = argparse.ArgumentParser(prog="cinderbench bench replay", description=__doc__)
@@ -35,12 +36,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     console = Console(highlight=False, width=140)
 
-    with tempfile.TemporaryDirectory(prefix="cinderbench-replay-") as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="cinderbench-replay-") as scratch,
+        contextlib.ExitStack() as stack,
+    ):
         if args.results:
             results = load_results(args.results)
         else:
             directory = Path(scratch) / "run"
-            url = f"sqlite:///{Path(scratch) / 'run.sqlite'}"
+            url = stack.enter_context(embedded_store("sql", scratch))
             spec = RunSpec(
                 backends=(("sqlite", url),),
                 dataset=DatasetSpec(volumes=args.volumes, projects=4),

@@ -34,7 +34,13 @@ from sqlalchemy.engine import make_url
 
 from bench.drive.scratch import scratch_database
 from bench.measure.sql_counters import SQLCounter, SQLCounts
-from cinderdb import RequestContext, get_admin_context, open_backend
+from cinderdb import (
+    RequestContext,
+    embedded_store,
+    features_of,
+    get_admin_context,
+    open_backend,
+)
 from cinderdb.api import READ_FUNCTIONS
 from cinderdb.quota import default_resources
 
@@ -421,12 +427,11 @@ def report(results: list[Measured], engine: dict[str, Any]) -> str:
 def _database(url: str | None) -> Iterator[str]:
     """The URL to run on, creating (and afterwards dropping) a database when needed."""
     if url is None:
-        with tempfile.TemporaryDirectory() as directory:
-            yield f"sqlite:///{Path(directory) / 'sql-queries.sqlite'}"
+        with tempfile.TemporaryDirectory() as directory, embedded_store("sql", directory) as own:
+            yield own
         return
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "mysql" or parsed.database:
-        yield url
+    if make_url(url).database or not features_of(url).waits_on_network:
+        yield url  # a database, or an embedded store: as given
         return
     with scratch_database(url, prefix="cinderbench_sqlq") as database:
         yield database

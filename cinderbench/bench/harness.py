@@ -71,9 +71,9 @@ def measure(url: str, users: int, seconds: float, volumes: int, profile: bool) -
     class TrivialUser(CinderUser):
         mix = {"trivial": 1.0}
 
-    kind = side_of(url)
+    side = side_of(url)
     with tempfile.TemporaryDirectory(prefix="cinderbench-harness-") as scratch:
-        argv = ["-f", __file__, "--headless", "--backend", kind, f"--{kind}-url", url,
+        argv = ["-f", __file__, "--headless", "--backend", side, f"--{side}-url", url,
                 "--volumes", str(volumes), "--projects", "4", "--no-validate",
                 "--reset-dataset", "--results-dir", f"{scratch}/results"]  # fmt: skip
         options = get_parser().parse_args(argv)

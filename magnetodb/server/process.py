@@ -10,6 +10,7 @@ the supervisor and every worker at once, as a crash would.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import http.client
 import json
 import os
@@ -20,73 +21,50 @@ import sys
 import tempfile
 import time
 from types import TracebackType
-from typing import IO
+from typing import IO, Any
+
+from magnetodb.server.serve import Config
 
 
 class ServerProcess:
+    """``python -m magnetodb.server.serve`` with the given settings (``Config`` fields: their
+    defaults are Config's, but the port: 0, any free one) until stopped."""
+
     def __init__(
         self,
         data_dir: str | None,
-        workers: int = 1,
-        engine: str = "lmdb",
-        host: str = "127.0.0.1",
-        port: int = 0,
         tokens: dict[str, str] | str | None = None,
         *,
-        sync: bool = False,
-        max_item_bytes: int | None = None,
         startup_timeout: float = 30.0,
         log_path: str | None = None,
+        **settings: Any,
     ) -> None:
-        self.data_dir = data_dir
-        self.workers = workers
-        self.engine = engine
-        self.host = host
-        self.port = port
-        self.tokens = tokens
-        self.sync = sync
-        self.max_item_bytes = max_item_bytes
-        self.startup_timeout = startup_timeout
         self._scratch = tempfile.mkdtemp(prefix="magnetodb-proc-")
+        if isinstance(tokens, dict):
+            path = os.path.join(self._scratch, "tokens.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(tokens, f)
+            tokens = path
+        self.config = Config(**{"port": 0, **settings, "data_dir": data_dir, "tokens": tokens})
+        self.port = self.config.port
+        self.startup_timeout = startup_timeout
         self.log_path = log_path or os.path.join(self._scratch, "server.log")
         self.url = ""
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
     @property
+    def host(self) -> str:
+        return self.config.host
+
+    @property
     def pid(self) -> int | None:
         return self.proc.pid if self.proc is not None else None
 
     def command(self, ready_file: str) -> list[str]:
-        cmd = [
-            sys.executable,
-            "-m",
-            "magnetodb.server.serve",
-            "--host",
-            self.host,
-            "--port",
-            str(self.port),
-            "--workers",
-            str(self.workers),
-            "--engine",
-            self.engine,
-            "--ready-file",
-            ready_file,
-        ]
-        if self.data_dir:
-            cmd += ["--data-dir", self.data_dir]
-        if self.sync:
-            cmd.append("--sync")
-        if self.max_item_bytes is not None:
-            cmd += ["--max-item-bytes", str(self.max_item_bytes)]
-        if self.tokens is not None:
-            path = self.tokens
-            if isinstance(self.tokens, dict):
-                path = os.path.join(self._scratch, "tokens.json")
-                with open(path, "w", encoding="utf-8") as f:
-                    json.dump(self.tokens, f)
-            cmd += ["--tokens", str(path)]
-        return cmd
+        # a restart binds the port the first start got (clients keep their URL)
+        config = dataclasses.replace(self.config, port=self.port, ready_file=ready_file)
+        return [sys.executable, "-m", "magnetodb.server.serve", *config.to_argv()]
 
     def start(self) -> ServerProcess:
         """Start the server and wait until /healthcheck answers."""

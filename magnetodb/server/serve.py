@@ -20,8 +20,9 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from magnetodb.server.app import App, load_tokens
 from magnetodb.server.http import DEFAULT_MAX_BODY, HttpServer, make_listener, serve_socket
@@ -31,60 +32,85 @@ from magnetodb.storage.tables import DEFAULT_MAX_ITEM_BYTES
 log = logging.getLogger("magnetodb.serve")
 
 
+def _setting(default: Any, help: str, *, low: int | None = None, high: int | None = None,
+             choices: Sequence[str] | None = None) -> Any:  # fmt: skip
+    """A ``Config`` field: its default, its help text and its range, in one place."""
+    metadata = {"help": help, "low": low, "high": high, "choices": choices}
+    return field(default=default, metadata=metadata)
+
+
 @dataclass
 class Config:
-    host: str = "127.0.0.1"
-    port: int = 8480
-    data_dir: str | None = None
-    workers: int = 1
-    engine: str = "lmdb"
-    tokens: str | None = None
-    sync: bool = False
-    max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES
-    max_body: int = DEFAULT_MAX_BODY
-    ready_file: str | None = None
-    show_trace: bool = False
+    """The server's settings, each defined once: the command line (``add_arguments``),
+    ``ServerProcess``'s command (``to_argv``) and the workers all read them here."""
+
+    host: str = _setting("127.0.0.1", "address to bind")
+    port: int = _setting(8480, "port (0: any free port)", low=0, high=65535)
+    data_dir: str | None = _setting(None, "LMDB directory (required for --engine lmdb)")
+    workers: int = _setting(1, "worker processes", low=1)
+    engine: str = _setting("lmdb", "storage engine", choices=ENGINES)
+    tokens: str | None = _setting(None, "JSON file {token: project_id}; enables X-Auth-Token")
+    sync: bool = _setting(
+        False, "fsync every LMDB commit (survives power loss; default: survives kill -9 only)"
+    )
+    max_item_bytes: int = _setting(DEFAULT_MAX_ITEM_BYTES, "largest item (bytes)", low=1)
+    max_body: int = _setting(DEFAULT_MAX_BODY, "largest request body (bytes)", low=1)
+    ready_file: str | None = _setting(None, "write {url, pid} here once every worker listens")
+    show_trace: bool = _setting(False, "put tracebacks in 500 bodies")
+
+    def to_argv(self) -> list[str]:
+        """The options that give this config on the command line (those off their default)."""
+        argv: list[str] = []
+        for setting in fields(self):
+            value = getattr(self, setting.name)
+            if value == setting.default:
+                continue
+            flag = _flag(setting.name)
+            argv += [flag] if isinstance(value, bool) else [flag, str(value)]
+        return argv
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _bounded_int(low: int | None, high: int | None) -> Callable[[str], int]:
+    """An argparse type: an integer in ``[low, high]``, else one line naming the range."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if (low is not None and value < low) or (high is not None and value > high):
+            span = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be {span}, not {text}")
+        return value
+
+    parse.__name__ = "int"
+    return parse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``python -m magnetodb.server.serve`` and ``cinderbench magnetodb serve``."""
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8480, help="port (default 8480; 0 = any)")
-    parser.add_argument("--data-dir", help="LMDB directory (required for --engine lmdb)")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    parser.add_argument("--engine", choices=ENGINES, default="lmdb", help="storage engine")
-    parser.add_argument(
-        "--tokens", help="JSON file {token: project_id}; enables X-Auth-Token checks"
-    )
-    parser.add_argument(
-        "--sync",
-        action="store_true",
-        help="fsync every LMDB commit (survives power loss; default: survives kill -9 only)",
-    )
-    parser.add_argument(
-        "--max-item-bytes", type=int, default=DEFAULT_MAX_ITEM_BYTES, help="largest item (bytes)"
-    )
-    parser.add_argument(
-        "--max-body", type=int, default=DEFAULT_MAX_BODY, help="largest request body (bytes)"
-    )
-    parser.add_argument("--ready-file", help="write {url, pid} here once every worker listens")
-    parser.add_argument("--show-trace", action="store_true", help="put tracebacks in 500 bodies")
+    """Options of ``python -m magnetodb.server.serve`` and ``cinderbench magnetodb serve``:
+    one per ``Config`` field, with its default, help and range."""
+    for setting in fields(Config):
+        meta, default = setting.metadata, setting.default
+        if isinstance(default, bool):
+            parser.add_argument(_flag(setting.name), action="store_true", help=meta["help"])
+            continue
+        options: dict[str, Any] = {"default": default, "help": meta["help"]}
+        if meta["choices"]:
+            options["choices"] = meta["choices"]
+        if isinstance(default, int):
+            options["type"] = _bounded_int(meta["low"], meta["high"])
+        if default is not None:
+            options["help"] += f" (default {default})"
+        parser.add_argument(_flag(setting.name), **options)
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    return Config(
-        host=args.host,
-        port=args.port,
-        data_dir=args.data_dir,
-        workers=args.workers,
-        engine=args.engine,
-        tokens=args.tokens,
-        sync=args.sync,
-        max_item_bytes=args.max_item_bytes,
-        max_body=args.max_body,
-        ready_file=args.ready_file,
-        show_trace=args.show_trace,
-    )
+    return Config(**{setting.name: getattr(args, setting.name) for setting in fields(Config)})
 
 
 def _open_storage(cfg: Config):  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
 
 from bench.drive.faults import DEFAULT_PLAN, PLANS, FaultOptions, parse_plan
@@ -39,6 +40,8 @@ def bounded(kind: type, low: float | None = None, high: float | None = None) -> 
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a {kind.__name__}: {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, not {text}")
         if (low is not None and value < low) or (high is not None and value > high):
             span = (
                 f"between {low} and {high}"
@@ -73,6 +76,7 @@ FAULT_PLAN = known(parse_plan, "fault plan")
 POSITIVE_INT = bounded(int, 1)
 COUNT = bounded(int, 0)
 POSITIVE_FLOAT = bounded(float, 1e-9)
+NON_NEGATIVE_FLOAT = bounded(float, 0.0)
 FRACTION = bounded(float, 0.0, 1.0)
 
 

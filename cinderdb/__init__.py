@@ -55,7 +55,10 @@ EMBEDDED_URLS: dict[str, str] = {"sql": "sqlite://", "magnetodb": "magnetodb+inp
 def scheme_of(url: str) -> str:
     """The scheme of a backend URL (``mysql+pymysql`` for ``mysql+pymysql://...``)."""
     if "://" not in url:
-        raise ValueError(f"not a backend URL: {url!r} (expected SCHEME://...)")
+        known = ", ".join(sorted(BACKENDS))
+        raise ValueError(
+            f"not a backend URL: {url!r} (expected SCHEME://...; known schemes: {known})"
+        )
     return url.split("://", 1)[0].lower()
 
 

@@ -10,12 +10,14 @@ under 60 s per backend for 100k volumes.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import tempfile
 import time
 
+from bench.drive.job import backend_labels
 from bench.workload.datasets import DatasetSpec, build_dataset, load_dataset
+from cinderbench.checks import ArgumentParser, backend_url, reachable
+from cinderbench.options import COUNT, POSITIVE_INT
 from cinderdb import embedded_store, exception, open_backend
 
 TARGET_SECONDS = 60.0
@@ -25,15 +27,18 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from bench.drive.job import backend_labels
     from bench.drive.scratch import mysql_reachable, scratch_database
 
-    parser = argparse.ArgumentParser(prog="cinderbench bench load", description=__doc__)
-    parser.add_argument("--volumes", type=int, default=100_000, help="volumes (100000)")
-    parser.add_argument("--projects", type=int, default=20, help="projects (20)")
+    parser = ArgumentParser(prog="cinderbench bench load", description=__doc__)
+    parser.add_argument("--volumes", type=COUNT, default=100_000, help="volumes (100000)")
+    parser.add_argument("--projects", type=POSITIVE_INT, default=20, help="projects (20)")
     parser.add_argument("--seed", type=int, default=42, help="dataset seed (42)")
-    parser.add_argument("--backend", action="append", metavar="[LABEL=]URL", help="backend URL")
+    parser.add_argument(
+        "--backend", action="append", metavar="[LABEL=]URL", type=backend_url, help="backend URL"
+    )
     args = parser.parse_args(argv)
+    if args.backend:
+        reachable(backend_labels(args.backend))
     console = Console()
 
     started = time.perf_counter()

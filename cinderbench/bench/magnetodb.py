@@ -12,7 +12,6 @@ Durability cost: put_item with and without fsync per commit.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import multiprocessing as mp
 import os
@@ -33,6 +32,8 @@ from bench.drive.placement import (
     mysql_connection_thread,
     process_tree_threads,
 )
+from cinderbench.checks import ArgumentParser
+from cinderbench.options import POSITIVE_FLOAT, POSITIVE_INT
 
 BLOCK = 50
 VALUE = "v" * 100
@@ -314,13 +315,17 @@ class CannedTransport:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="cinderbench bench magnetodb", description=__doc__)
+    parser = ArgumentParser(prog="cinderbench bench magnetodb", description=__doc__)
     parser.add_argument(
-        "--duration", type=float, default=3.0, help="seconds per operation per system"
+        "--duration", type=POSITIVE_FLOAT, default=3.0, help="seconds per operation per system"
     )
-    parser.add_argument("--clients", type=int, default=16, help="concurrent clients for throughput")
-    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
-    parser.add_argument("--load-procs", type=int, default=4, help="load-generator processes")
+    parser.add_argument(
+        "--clients", type=POSITIVE_INT, default=16, help="concurrent clients for throughput"
+    )
+    parser.add_argument("--workers", type=POSITIVE_INT, default=2, help="server worker processes")
+    parser.add_argument(
+        "--load-procs", type=POSITIVE_INT, default=4, help="load-generator processes"
+    )
     parser.add_argument("--no-mysql", action="store_true", help="skip the MariaDB side")
     parser.add_argument(
         "--no-sync-compare", action="store_true", help="skip the fsync-per-commit run"

@@ -18,7 +18,6 @@ URL handling:
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
 import sys
@@ -34,6 +33,7 @@ from sqlalchemy.engine import make_url
 
 from bench.drive.scratch import scratch_database
 from bench.measure.sql_counters import SQLCounter, SQLCounts
+from cinderbench.checks import ArgumentParser, CommandError, backend_url, reachable
 from cinderdb import (
     RequestContext,
     embedded_store,
@@ -438,24 +438,27 @@ def _database(url: str | None) -> Iterator[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="cinderbench bench sql-queries",
         description="Statements, JOINs and tables of every read function, next to Liberty's.",
     )
     parser.add_argument(
         "--url",
+        type=backend_url,
         help="backend URL; a MySQL server URL without a database gets a temporary database "
         "(default: a temporary SQLite file)",
     )
     parser.add_argument("--output", type=Path, help="also write the Markdown report here")
     args = parser.parse_args(argv)
+    if args.url:
+        reachable([("--url", args.url)])
     with _database(args.url) as url:
         api = open_backend(url)
         try:
             api.create_schema()
             with api.engine.connect() as connection:
                 if connection.execute(sa.text("SELECT COUNT(*) FROM volumes")).scalar():
-                    raise SystemExit(f"sql-queries: {api.url} already holds volumes")
+                    raise CommandError(f"{api.url} already holds volumes: give an empty database")
             text = report(measure(api), api.engine_info())
         finally:
             api.close()

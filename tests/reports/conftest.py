@@ -1,4 +1,5 @@
-"""Fixtures of the report tests: the CI's short compare, headless Chromium, an artifact folder."""
+"""Fixtures of the report tests: headless Chromium, an artifact folder (the CI's short
+compare is every package's: ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,6 @@ from pathlib import Path
 import pytest
 
 from tests.reports.chromium import Chromium, chromium_binary
-from tests.shortrun import ShortRun, short_compare
-
-
-@pytest.fixture(scope="session")
-def short_run(tmp_path_factory: pytest.TempPathFactory) -> ShortRun:
-    return short_compare(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

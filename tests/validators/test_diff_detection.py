@@ -14,6 +14,7 @@ import pytest
 from cinderbench import diff as diff_cli
 from cinderdb import exception, side_of
 from cinderdb.magneto.items import s
+from tests.shortrun import cli
 from tests.validators.replay_support import Liar, record_run, replicas
 from validators import replay
 from validators.replay import Replayer, in_seq_order
@@ -123,17 +124,17 @@ def test_generated_ids_compare_by_the_call_that_made_them(tmp_path):
 
 def test_the_cli_writes_diff_json_and_exits_1_on_a_divergence(recorded, monkeypatch, capsys):
     def lying_replica(label, url, data):
-        side = real_open_replica(label, url, data)
+        replica = real_open_replica(label, url, data)
         if side_of(url) == "magnetodb":
-            side.backend = Liar(side.backend, "volume_get_all_by_project", 2, lambda v: v[1:])
-        return side
+            replica.backend = Liar(replica.backend, "volume_get_all_by_project", 2, lambda v: v[1:])
+        return replica
 
     real_open_replica = replay.open_replica
     monkeypatch.setattr(replay, "open_replica", lying_replica)
     args = argparse.Namespace(
         results=str(recorded.path), first=None, second=None, aa=False, quiet=False
     )
-    assert diff_cli.main(args) == diff_cli.EXIT_DIVERGED
+    assert diff_cli.main(args) == 1
     printed = capsys.readouterr().out
     assert "first divergence" in printed
     assert "volume_get_all_by_project" in printed
@@ -143,7 +144,9 @@ def test_the_cli_writes_diff_json_and_exits_1_on_a_divergence(recorded, monkeypa
     assert "second lacks" in written["first_divergence"]["difference"]
 
 
-def test_the_cli_exits_2_when_there_is_nothing_to_replay(tmp_path, capsys):
-    args = argparse.Namespace(results=str(tmp_path), first=None, second=None, aa=False, quiet=True)
-    assert diff_cli.main(args) == diff_cli.EXIT_ERROR
-    assert "cannot replay" in capsys.readouterr().err
+def test_the_cli_exits_2_when_there_is_nothing_to_replay(tmp_path):
+    done = cli("diff", tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"cinderbench diff: error: {tmp_path} is not a results directory: it has no run.json"
+    ]

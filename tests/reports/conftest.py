@@ -15,11 +15,11 @@ from tests.reports.chromium import Chromium, chromium_binary
 
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Chromium]:
-    """Debian's chromium; no skip: .ci/run installs it, and a skipped render test would
+    """Debian's chromium; no skip: ci/test installs it, and a skipped render test would
     hide that nobody looked at the page."""
     binary = chromium_binary()
     if binary is None:
-        pytest.fail("chromium is not installed: apt-get install -y chromium (see .ci/run)")
+        pytest.fail("chromium is not installed: apt-get install -y chromium (ci/test does)")
     browser = Chromium(binary)
     yield browser
     browser.close()

@@ -139,3 +139,19 @@ def test_tests_import_helpers_only_from_helper_modules(kind):
             ):
                 bad.append(f"{path.relative_to(ROOT)} imports {module}")
     assert bad == []
+
+
+def test_tests_assert_literal_exit_codes():
+    # A test that compares an exit code with the module's own constant cannot fail when the
+    # constant is wrong: the literal code is the contract.
+    found = []
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare):
+                names = {
+                    getattr(side, "attr", None) or getattr(side, "id", None)
+                    for side in (node.left, *node.comparators)
+                }
+                if any(name and name.startswith("EXIT") for name in names):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []

@@ -23,8 +23,6 @@ from cinderbench.checks import ArgumentParser, backend_url, reachable
 from cinderbench.options import POSITIVE_INT
 
 TARGET_SECONDS = 10.0
-#: The seed's inverted sets outgrow MagnetoDB's 64 KiB items at this scale.
-MAX_ITEM_BYTES = 16 * 1024 * 1024
 PROJECT = "cinderbench"
 
 
@@ -76,11 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             marker = Path(data_dir) / "cinderbench-dataset.json"
             spec = {"volumes": args.volumes, "seed": args.seed}
             loaded = marker.exists() and json.loads(marker.read_text()).get("spec") == spec
-            server = stack.enter_context(
-                ServerProcess(
-                    str(Path(data_dir) / "lmdb"), workers=2, max_item_bytes=MAX_ITEM_BYTES
-                )
-            )
+            server = stack.enter_context(ServerProcess(str(Path(data_dir) / "lmdb"), workers=2))
             host = server.url.removeprefix("http://")
             url = f"magnetodb://{host}/{PROJECT}"
             if not loaded:

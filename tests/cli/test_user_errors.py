@@ -8,11 +8,12 @@ Each case runs ``cinderbench ...`` in a subprocess, as a user types it.
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.shortrun import ShortRun, cli
+from tests.shortrun import REPO, ShortRun, cli
 
 #: A backend URL no server answers (port 1 on loopback refuses at once).
 DEAD_MYSQL = "mysql+pymysql://root@127.0.0.1:1/cinderbench"
@@ -208,3 +209,18 @@ def test_an_output_holding_a_run_is_refused_without_force(command, short_run, tm
     done = cli(*_command(command, tmp_path), "-o", target, "--operations", "5", timeout=60)
     assert_user_error(done, str(target), "--force")
     assert (target / "run.json").read_text() == before
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--volumes", "-5"), ("--projects", "-1"), ("--pace", "-5"), ("--fault-rate", "2"),
+     ("--fault-plan", "nonsense=1")],
+)  # fmt: skip
+def test_locust_refuses_a_number_out_of_range_before_it_starts(option, value):
+    done = subprocess.run(
+        ["locust", "-f", "workloads/mixed.py", "--headless", "-t", "1s", f"{option}={value}"],
+        capture_output=True, text=True, timeout=120, cwd=REPO, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(f"locust: error: argument {option}:")

@@ -22,9 +22,7 @@ def _ms(value: float) -> str:
 def print_summary(results: Results, limit: int | None = None) -> None:
     """Per operation: count, p50/p99 service time (ms) per backend, the paired ratio with
     its 95% CI, and rejected/errors per backend; laid out to fit 80 columns."""
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
 
     backends = results.backends
     letters = [chr(ord("A") + i) for i in range(len(backends))]  # short headers, a legend
@@ -33,16 +31,12 @@ def print_summary(results: Results, limit: int | None = None) -> None:
     )
     comparison = (results.comparison or {}).get("operations", {})
 
-    def make_table() -> Table:
-        table = Table(
-            title=f"service time per operation, ms ({results.path})",
-            caption=legend + ("; B/A: median of paired ratios" if comparison else ""),
-            box=box.SIMPLE_HEAD,
-            show_edge=False,
-            padding=(0, 1, 0, 0),
-            pad_edge=False,
+    def make_table() -> Any:
+        table = _narrow_table(
+            f"service time per operation, ms ({results.path})",
+            legend + ("; B/A: median of paired ratios" if comparison else ""),
+            "operation",
         )
-        table.add_column("operation", no_wrap=True)
         table.add_column("n", justify="right", no_wrap=True)
         for letter in letters:
             table.add_column(f"{letter} p50/p99", justify="right", no_wrap=True)
@@ -81,6 +75,24 @@ def print_summary(results: Results, limit: int | None = None) -> None:
         f"divergent outcomes: {sum(meta['totals']['divergent'].values())}; "
         f"harness failures: {meta['totals']['harness_failures']}"
     )
+
+
+def _narrow_table(title: str, caption: str, first_column: str) -> Any:
+    """A table with one space between columns and none at the edges (80 columns are few);
+    its first column holds names (``_fitted`` breaks them when they do not fit)."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        title=title,
+        caption=caption,
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),
+        pad_edge=False,
+    )
+    table.add_column(first_column, no_wrap=True)
+    return table
 
 
 def _fitted(
@@ -146,23 +158,15 @@ def print_counters(results: Results, limit: int = 12) -> None:
     A ``~`` marks a mean over calls whose counts differ (data-dependent); a plain
     number is the same for every call. Laid out to fit 80 columns.
     """
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
 
     backends = results.backends
     legend = f"SQL {COUNTER_VIEWS[0][2]}; MagnetoDB {COUNTER_VIEWS[1][2]}"
 
-    def make_table() -> Table:
-        table = Table(
-            title="counters per call / operation (mean)",
-            caption=legend,
-            box=box.SIMPLE_HEAD,
-            show_edge=False,
-            padding=(0, 1, 0, 0),
-            pad_edge=False,
+    def make_table() -> Any:
+        table = _narrow_table(
+            "counters per call / operation (mean)", legend, "call context / operation"
         )
-        table.add_column("call context / operation", no_wrap=True)
         for label in backends:
             table.add_column(label, justify="right", no_wrap=True)
         return table

@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.drive.arguments import COUNT, NON_NEGATIVE_FLOAT, POSITIVE_FLOAT
 from cinderbench.checks import CommandError, backend_url, reachable, results_to_read
-from cinderbench.options import COUNT, NON_NEGATIVE_FLOAT, POSITIVE_FLOAT
 from validators.console import print_report
 from validators.dualwrite import MAX_EXAMPLES
 from validators.offline import (

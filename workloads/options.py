@@ -13,13 +13,13 @@ from typing import Any
 
 from locust import User
 
+from bench.drive.arguments import COUNT, FAULT_PLAN, FRACTION, NON_NEGATIVE_FLOAT
 from bench.drive.faults import DEFAULT_PLAN, FaultOptions
 from bench.drive.scratch import FSYNC_CHOICES
 from bench.drive.spec import RunSpec
 from bench.workload.datasets import DatasetSpec
 from bench.workload.generators import DISTRIBUTIONS
 from bench.workload.mixes import MIXES
-from cinderbench.options import COUNT, FAULT_PLAN, FRACTION, NON_NEGATIVE_FLOAT
 
 #: cinderbench's options: (flag, argparse keywords). Each is also ``LOCUST_<FLAG>``.
 OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (

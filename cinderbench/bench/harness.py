@@ -28,8 +28,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from bench.drive.arguments import COUNT, POSITIVE_FLOAT, POSITIVE_INT
 from cinderbench.checks import ArgumentParser, backend_url, reachable
-from cinderbench.options import COUNT, POSITIVE_FLOAT, POSITIVE_INT
 
 REQUIRED_RATIO = 10.0
 

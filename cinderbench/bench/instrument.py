@@ -21,13 +21,13 @@ import random
 import time
 from collections.abc import Callable
 
+from bench.drive.arguments import POSITIVE_INT
 from bench.drive.heap import frozen_heap
 from bench.measure.instrument import Instrumented
 from bench.measure.recorder import Recorder
 from bench.measure.results import paired_ratio
 from bench.workload.datasets import DatasetSpec, build_dataset, load_dataset
 from cinderbench.checks import ArgumentParser, CommandError, backend_url, reachable
-from cinderbench.options import POSITIVE_INT
 from cinderdb import get_admin_context, open_backend
 
 TARGET = 1.05

@@ -14,10 +14,10 @@ import contextlib
 import tempfile
 import time
 
+from bench.drive.arguments import COUNT, POSITIVE_INT
 from bench.drive.job import backend_labels
 from bench.workload.datasets import DatasetSpec, build_dataset, load_dataset
 from cinderbench.checks import ArgumentParser, backend_url, reachable
-from cinderbench.options import COUNT, POSITIVE_INT
 from cinderdb import embedded_store, exception, open_backend
 
 TARGET_SECONDS = 60.0

@@ -25,6 +25,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from bench.drive.arguments import POSITIVE_FLOAT, POSITIVE_INT
 from bench.drive.placement import (
     PLACEMENTS,
     Placement,
@@ -33,7 +34,6 @@ from bench.drive.placement import (
     process_tree_threads,
 )
 from cinderbench.checks import ArgumentParser
-from cinderbench.options import POSITIVE_FLOAT, POSITIVE_INT
 
 BLOCK = 50
 VALUE = "v" * 100

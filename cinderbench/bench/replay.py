@@ -15,8 +15,8 @@ import contextlib
 import tempfile
 from pathlib import Path
 
+from bench.drive.arguments import POSITIVE_INT
 from cinderbench.checks import ArgumentParser
-from cinderbench.options import POSITIVE_INT
 
 
 def main(argv: list[str] | None = None) -> int:

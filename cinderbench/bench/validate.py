@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.drive.arguments import POSITIVE_INT
 from cinderbench.checks import ArgumentParser, backend_url, reachable
-from cinderbench.options import POSITIVE_INT
 
 TARGET_SECONDS = 10.0
 PROJECT = "cinderbench"

@@ -31,7 +31,9 @@ COMMANDS: dict[str, str] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from cinderbench.checks import ArgumentParser
+
+    parser = ArgumentParser(
         prog="cinderbench",
         description="Benchmark and validate Cinder's DB API on MySQL and on a MagnetoDB design.",
     )

@@ -7,15 +7,26 @@ exits with code 2 (``cinderbench.main``), never with a traceback.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 from cinderdb import BACKENDS, backend_class
+
+if TYPE_CHECKING:
+    from bench.measure.results import Results
 
 
 class CommandError(Exception):
     """A mistake in what the user asked for: one line on stderr, exit code 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, but a mistake on the command line is one line (no usage block),
+    exit code 2; ``--help`` shows the usage. Subcommands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def backend_url(text: str) -> str:
@@ -56,16 +67,25 @@ def results_directory(output: str | None, force: bool) -> Path | None:
     return path
 
 
-def results_to_read(path: str | Path) -> Path:
-    """A results directory to read: it exists and its ``run.json`` parses."""
+def results_to_read(path: str | Path) -> Results:
+    """A results directory to read, read: each damaged file is named (one line, exit 2)."""
+    from bench.measure.results import load_results
+
     path = Path(path)
-    run_json = path / "run.json"
     if not path.is_dir():
         raise CommandError(f"{path}: no such results directory")
-    if not run_json.is_file():
+    if not (path / "run.json").is_file():
         raise CommandError(f"{path} is not a results directory: it has no run.json")
     try:
-        json.loads(run_json.read_text())
+        return load_results(path)
     except (OSError, ValueError) as error:
-        raise CommandError(f"{run_json} is not readable JSON: {error}") from error
-    return path
+        raise CommandError(str(error)) from error
+
+
+def check_oplog(results: Results) -> None:
+    """Read the whole operation log once, so a damaged line is named before work starts."""
+    try:
+        for _ in results.oplog():
+            continue
+    except (OSError, ValueError) as error:
+        raise CommandError(str(error)) from error

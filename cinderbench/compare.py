@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import tempfile
 from collections.abc import Iterator
 
-from bench.drive.scratch import FSYNC_CHOICES, magnetodb_durability, scratch_magnetodb
+from bench.drive.scratch import FSYNC_CHOICES, magnetodb_durability
 from bench.measure.results import Results
 from cinderbench.checks import backend_url, reachable, results_directory
 from cinderbench.options import add_dataset_arguments, add_run_arguments, run_spec
+from cinderdb import embedded_store
 
 
 @contextlib.contextmanager
@@ -36,13 +36,13 @@ def backends_for(args: argparse.Namespace) -> Iterator[tuple[list[tuple[str, str
         tempfile.TemporaryDirectory(prefix="cinderbench-compare-") as scratch,
         contextlib.ExitStack() as stack,
     ):
-        sql = args.sql or f"sqlite:///{os.path.join(scratch, 'cinder.sqlite')}"
+        sql = args.sql or stack.enter_context(embedded_store("sql", scratch))
         if args.sql:
             reachable([("sql", args.sql)])  # before a MagnetoDB server is started for it
         second = args.magnetodb
         if second is None:
             sync, why = magnetodb_durability(sql, args.magnetodb_fsync)
-            second = stack.enter_context(scratch_magnetodb(scratch, sync=sync))
+            second = stack.enter_context(embedded_store("magnetodb", scratch, durable=sync))
             notes.append(f"MagnetoDB: a server started over a temporary LMDB store ({why})")
         specs = [sql, second]
         yield backend_labels(specs), notes

@@ -9,13 +9,13 @@ run. See ``validators.replay`` for what is compared and how.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from cinderbench.checks import backend_url, check_oplog, reachable, results_to_read
 from validators.console import print_replay
 from validators.replay import run_diff
 
-EXIT_SAME, EXIT_DIVERGED, EXIT_ERROR = 0, 1, 2
+EXIT_SAME, EXIT_DIVERGED = 0, 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,11 +29,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--first",
         metavar="URL",
+        type=backend_url,
         help="first backend (default: SQLite in memory); a given database is emptied",
     )
     parser.add_argument(
         "--second",
         metavar="URL",
+        type=backend_url,
         help="second backend (default: in-process MagnetoDB in memory); emptied too",
     )
     parser.add_argument(
@@ -46,10 +48,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        data = run_diff(args.results, args.first, args.second, aa=args.aa)
-    except (FileNotFoundError, ValueError, KeyError) as error:
-        print(f"cinderbench diff: cannot replay {args.results}: {error}", file=sys.stderr)
-        return EXIT_ERROR
+    check_oplog(results_to_read(args.results))
+    reachable(
+        [
+            (option, url)
+            for option, url in (("--first", args.first), ("--second", args.second))
+            if url
+        ]
+    )
+    data = run_diff(args.results, args.first, args.second, aa=args.aa)
     print_replay(data, Path(args.results), quiet=args.quiet)
     return EXIT_SAME if data["ok"] else EXIT_DIVERGED

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -108,7 +107,9 @@ def main(args: argparse.Namespace) -> int:
     from bench.gate.baseline import write_baseline
     from bench.gate.config import load_config
     from bench.measure.results import load_results
+    from cinderbench.checks import CommandError, results_to_read
 
+    results_to_read(args.results)
     try:
         if args.write_baseline:
             path = write_baseline(
@@ -118,7 +119,6 @@ def main(args: argparse.Namespace) -> int:
             return 0
         ok, _, text = gate(args.results, args.baseline, args.config, args.junit)
     except (OSError, ValueError, KeyError) as exc:
-        print(f"gate: cannot compare: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(f"cannot compare: {exc}") from exc
     print(text)
     return 0 if ok else 1

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from bench.drive.faults import DEFAULT_PLAN, PLANS, FaultOptions, parse_plan
+from bench.drive.arguments import COUNT, FAULT_PLAN, FRACTION, MIX, POSITIVE_FLOAT, POSITIVE_INT
+from bench.drive.faults import DEFAULT_PLAN, PLANS, FaultOptions
 from bench.drive.spec import RunSpec
 from bench.workload.datasets import DatasetSpec
 from bench.workload.generators import DISTRIBUTIONS
-from bench.workload.mixes import resolve_mix
 
 RUN = RunSpec(backends=())
 DATASET = DatasetSpec()
@@ -30,51 +30,6 @@ DATASET_OPTIONS = {
     "metadata_values": "metadata_values",
     "case_twins": "case_twins",
 }
-
-
-def bounded(kind: type, low: float | None = None, high: float | None = None) -> Callable:
-    """An argparse type: ``kind`` within ``[low, high]``, else a one-line error."""
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a {kind.__name__}: {text!r}") from None
-        if (low is not None and value < low) or (high is not None and value > high):
-            span = (
-                f"between {low} and {high}"
-                if low is not None and high is not None
-                else f"at least {low}"
-                if low is not None
-                else f"at most {high}"
-            )
-            raise argparse.ArgumentTypeError(f"must be {span}, not {text}")
-        return value
-
-    parse.__name__ = kind.__name__  # argparse names the type in its messages
-    return parse
-
-
-def known(check: Callable[[str], object], what: str) -> Callable[[str], str]:
-    """An argparse type: the text, once ``check`` accepts it (its ValueError is the error)."""
-
-    def parse(text: str) -> str:
-        try:
-            check(text)
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-        return text
-
-    parse.__name__ = what
-    return parse
-
-
-MIX = known(resolve_mix, "mix")
-FAULT_PLAN = known(parse_plan, "fault plan")
-POSITIVE_INT = bounded(int, 1)
-COUNT = bounded(int, 0)
-POSITIVE_FLOAT = bounded(float, 1e-9)
-FRACTION = bounded(float, 0.0, 1.0)
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:

@@ -34,11 +34,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from reports.build import load_runs, write_report
+    from cinderbench.checks import results_to_read
+    from reports.build import write_report
 
+    runs = [results_to_read(path) for path in args.results]
     output = args.output
     if output is None:
-        output = load_runs(args.results)[-1].path / REPORT_NAME
+        output = max(runs, key=lambda r: float(r.meta.get("started_epoch") or 0.0)).path
+        output = Path(output) / REPORT_NAME
     path = write_report(args.results, output)
     print(f"report: {path}")
     return 0

@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.drive.arguments import COUNT, NON_NEGATIVE_FLOAT, POSITIVE_FLOAT
+from cinderbench.checks import CommandError, backend_url, reachable, results_to_read
 from validators.console import print_report
 from validators.dualwrite import MAX_EXAMPLES
 from validators.offline import (
@@ -47,18 +49,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=__doc__.split("\n\n", 1)[1],
     )
     parser.add_argument("results", nargs="?", help="results directory of a run")
-    parser.add_argument("--url", help="MagnetoDB backend URL (magnetodb://HOST:PORT/PROJECT)")
+    parser.add_argument(
+        "--url", type=backend_url, help="MagnetoDB backend URL (magnetodb://HOST:PORT/PROJECT)"
+    )
     parser.add_argument("--label", help="which MagnetoDB backend of run.json (its label)")
     parser.add_argument("--online", action="store_true", help="validate while load runs")
-    parser.add_argument("--duration", type=float, default=30.0, help="online: seconds (30)")
     parser.add_argument(
-        "--settle", type=float, default=2.0, help="online: seconds before lag is divergence (2)"
+        "--duration", type=POSITIVE_FLOAT, default=30.0, help="online: seconds (30)"
+    )
+    parser.add_argument(
+        "--settle",
+        type=NON_NEGATIVE_FLOAT,
+        default=2.0,
+        help="online: seconds before lag is divergence (2)",
     )
     parser.add_argument("--repair", action="store_true", help="plan the repair (dry run)")
     parser.add_argument("--execute", action="store_true", help="with --repair: apply it")
     parser.add_argument("-o", "--output", help="where validation.json goes (default: RESULTS)")
     parser.add_argument(
-        "--max-examples", type=int, default=MAX_EXAMPLES, help="findings kept per pair and class"
+        "--max-examples", type=COUNT, default=MAX_EXAMPLES, help="findings kept per pair and class"
     )
     parser.add_argument("--no-quotas", action="store_true", help="skip the quota invariants")
     parser.add_argument("--quiet", action="store_true", help="only the summary table")
@@ -70,10 +79,7 @@ def resolve(args: argparse.Namespace) -> tuple[str, str, Path | None, dict[str, 
     directory = Path(args.results) if args.results else None
     meta: dict[str, Any] = {}
     if directory is not None:
-        run_json = directory / "run.json"
-        if not run_json.exists():
-            raise ValidateError(f"{directory} is not a results directory (no run.json)")
-        meta = json.loads(run_json.read_text())
+        meta = results_to_read(directory).meta
     candidates = magnetodb_backends(meta)
     if args.label:
         candidates = [(label, url) for label, url in candidates if label == args.label]
@@ -92,8 +98,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         return _main(args, console)
     except ValidateError as error:
-        console.print(f"[red]validate: {error}[/red]")
-        return EXIT_ERROR
+        raise CommandError(str(error)) from error
 
 
 def _main(args: argparse.Namespace, console: Any) -> int:
@@ -103,6 +108,8 @@ def _main(args: argparse.Namespace, console: Any) -> int:
 
     if args.execute and not args.repair:
         raise ValidateError("--execute applies a repair: give --repair too")
+    if args.url:
+        reachable([("--url", args.url)])
     url, label, directory, meta = resolve(args)
     output = Path(args.output) if args.output else directory or Path(".")
     client = connect(url)

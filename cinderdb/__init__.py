@@ -12,6 +12,7 @@ driver only then (SQLAlchemy's dialect registry in miniature)::
 from __future__ import annotations
 
 import importlib
+from contextlib import AbstractContextManager
 from typing import Any
 
 from cinderdb import exception
@@ -29,6 +30,7 @@ __all__ = [
     "Features",
     "RequestContext",
     "backend_class",
+    "embedded_store",
     "exception",
     "features_of",
     "get_admin_context",
@@ -46,13 +48,17 @@ BACKENDS: dict[str, str] = {
 
 
 #: Per side, an embedded store of it in memory: what a replay runs on unless told otherwise.
+#: Its keys are the sides, in the order a comparison puts them (SQL, the baseline, first).
 EMBEDDED_URLS: dict[str, str] = {"sql": "sqlite://", "magnetodb": "magnetodb+inproc:///replay"}
 
 
 def scheme_of(url: str) -> str:
     """The scheme of a backend URL (``mysql+pymysql`` for ``mysql+pymysql://...``)."""
     if "://" not in url:
-        raise ValueError(f"not a backend URL: {url!r} (expected SCHEME://...)")
+        known = ", ".join(sorted(BACKENDS))
+        raise ValueError(
+            f"not a backend URL: {url!r} (expected SCHEME://...; known schemes: {known})"
+        )
     return url.split("://", 1)[0].lower()
 
 
@@ -76,6 +82,14 @@ def features_of(url: str) -> Features:
 def side_of(url: str) -> str:
     """The design a URL's backend implements: ``sql`` or ``magnetodb``."""
     return backend_class(url).side
+
+
+def embedded_store(
+    side: str, directory: str, *, durable: bool = False
+) -> AbstractContextManager[str]:
+    """The URL of a store of ``side``'s own under ``directory`` while the block runs (the
+    default a command starts when given no URL for that side; ``Backend.embedded_store``)."""
+    return backend_class(EMBEDDED_URLS[side]).embedded_store(directory, durable=durable)
 
 
 def open_backend(url: str, **options: Any) -> Backend:

@@ -49,30 +49,18 @@ ID_PARAMETERS = frozenset(
 
 @dataclass(frozen=True)
 class Features:
-    """What a backend at one URL can do; the harness and the tests ask by name
-    (``@requires("transactions")``), never by URL scheme."""
+    """What a backend at one URL can do, known without connecting; the harness and the
+    tests ask by name (``@pytest.mark.requires("persistent")``), never by URL scheme."""
 
-    #: Can several writes commit or fail together?
-    transactions: bool = False
-    #: Does quota_reserve lock the usage rows it reads (SELECT ... FOR UPDATE)?
-    select_for_update: bool = False
-    #: Can the store find rows by a non-key column without an index table or scan?
-    secondary_indexes: bool = False
-    #: Can one request write several items atomically?
-    atomic_multi_item_write: bool = False
-    #: Does the store apply filters server-side (SQL WHERE), not in the backend?
-    server_side_filter: bool = False
     #: May several processes open this URL at once and see one store?
     multi_process: bool = False
-    #: Does the store outlive the process that opened it (not a memory store)?
+    #: Does the store outlive the backend that opened it (not a memory store)?
     persistent: bool = True
     #: Does a call wait on a socket (so a gevent worker runs other users meanwhile)?
     waits_on_network: bool = False
     #: Do names and filters compare text case-insensitively (MySQL's utf8mb4_general_ci,
     #: as Liberty's utf8_general_ci: the type 'gold' is found by 'GOLD')?
     case_insensitive_names: bool = False
-    #: Deliberate divergences: reason -> test node ids, run as strict xfail.
-    expected_failures: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -138,6 +126,15 @@ class Backend(abc.ABC):
 
     @classmethod
     @abc.abstractmethod
+    def embedded_store(
+        cls, directory: str, *, durable: bool = False
+    ) -> contextlib.AbstractContextManager[str]:
+        """The URL of a store of this design's own under ``directory`` while the block runs:
+        the embedded default a command starts when given no URL for the side. ``durable``:
+        every commit survives power loss (a ValueError where the store cannot)."""
+
+    @classmethod
+    @abc.abstractmethod
     def sibling_store(cls, url: str) -> contextlib.AbstractContextManager[str]:
         """The URL of another empty store on the engine of ``url`` while the block runs
         (an A/A replay's second side)."""
@@ -156,7 +153,7 @@ class Backend(abc.ABC):
 
     def engine_info(self) -> dict[str, Any]:
         """Engine names and versions, for run metadata and reports."""
-        return {"backend": self.side, "url": self.url}
+        return {"backend": self.side, "url": self.url, "network": self.features.waits_on_network}
 
     # ------------------------------------------------------------- paged lists
     # The four paged lists differ between backends only in how a page is read

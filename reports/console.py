@@ -6,6 +6,8 @@ end; the results directory is the record, this is its human view.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
 from bench.measure.results import Results
@@ -20,9 +22,7 @@ def _ms(value: float) -> str:
 def print_summary(results: Results, limit: int | None = None) -> None:
     """Per operation: count, p50/p99 service time (ms) per backend, the paired ratio with
     its 95% CI, and rejected/errors per backend; laid out to fit 80 columns."""
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
 
     backends = results.backends
     letters = [chr(ord("A") + i) for i in range(len(backends))]  # short headers, a legend
@@ -30,24 +30,25 @@ def print_summary(results: Results, limit: int | None = None) -> None:
         f"{letter} = {label}" for letter, label in zip(letters, backends, strict=True)
     )
     comparison = (results.comparison or {}).get("operations", {})
-    table = Table(
-        title=f"service time per operation, ms ({results.path})",
-        caption=legend + ("; B/A: median of paired ratios" if comparison else ""),
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        padding=(0, 1, 0, 0),
-        pad_edge=False,
-    )
-    table.add_column("operation", no_wrap=True)
-    table.add_column("n", justify="right", no_wrap=True)
-    for letter in letters:
-        table.add_column(f"{letter} p50/p99", justify="right", no_wrap=True)
-    if comparison:
-        table.add_column("B/A", justify="right", no_wrap=True)
-        table.add_column("95% CI", justify="right", no_wrap=True)
-    table.add_column("rej/err", justify="right", no_wrap=True)
+
+    def make_table() -> Any:
+        table = _narrow_table(
+            f"service time per operation, ms ({results.path})",
+            legend + ("; B/A: median of paired ratios" if comparison else ""),
+            "operation",
+        )
+        table.add_column("n", justify="right", no_wrap=True)
+        for letter in letters:
+            table.add_column(f"{letter} p50/p99", justify="right", no_wrap=True)
+        if comparison:
+            table.add_column("B/A", justify="right", no_wrap=True)
+            table.add_column("95% CI", justify="right", no_wrap=True)
+        table.add_column("rej/err", justify="right", no_wrap=True)
+        return table
+
     per_op = results.operations
     names = sorted(per_op, key=lambda n: -max(s["count"] for s in per_op[n].values()))
+    rows = []
     for name in names[:limit] if limit else names:
         per = per_op[name]
         row = [name, str(max(s["count"] for s in per.values()))]
@@ -65,15 +66,67 @@ def print_summary(results: Results, limit: int | None = None) -> None:
                 for label in backends
             )
         )
-        table.add_row(*row)
-    meta = results.meta
+        rows.append(row)
     console = Console()
-    console.print(table)
+    meta = results.meta
+    console.print(_fitted(console, make_table, rows))
     console.print(
         f"{meta['operations']} operations in {meta['duration_s']:.1f} s; "
         f"divergent outcomes: {sum(meta['totals']['divergent'].values())}; "
         f"harness failures: {meta['totals']['harness_failures']}"
     )
+
+
+def _narrow_table(title: str, caption: str, first_column: str) -> Any:
+    """A table with one space between columns and none at the edges (80 columns are few);
+    its first column holds names (``_fitted`` breaks them when they do not fit)."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        title=title,
+        caption=caption,
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),
+        pad_edge=False,
+    )
+    table.add_column(first_column, no_wrap=True)
+    return table
+
+
+def _fitted(
+    console: Any, make_table: Callable[[], Any], rows: list[list[str]], section_after: int = 0
+) -> Any:
+    """The table of ``rows`` (a rule after the first ``section_after``); where it is wider
+    than the console, the first column's names are broken after an underscore so the
+    figures keep their width (nothing is cut)."""
+    from rich.measure import Measurement
+
+    def filled(room: int | None) -> Any:
+        table = make_table()
+        for number, (name, *cells) in enumerate(rows, 1):
+            first = name if room is None else _break_name(name, room)
+            table.add_row(first, *cells, end_section=number == section_after)
+        return table
+
+    table = filled(None)
+    natural = Measurement.get(console, console.options.update_width(10**4), table).maximum
+    if natural <= console.width or not rows:
+        return table
+    return filled(max(len(row[0]) for row in rows) - (natural - console.width))
+
+
+def _break_name(name: str, room: int) -> str:
+    """``name`` on lines of at most ``room`` characters, broken after an underscore or at a
+    space (a name is never cut to an ellipsis; a part longer than ``room`` stays whole)."""
+    lines = [""]
+    for part in re.findall(r"[^_ ]+[_ ]?", name):
+        if lines[-1] and len(lines[-1]) + len(part.rstrip()) > room:
+            lines[-1] = lines[-1].rstrip()
+            lines.append("")
+        lines[-1] += part
+    return "\n".join(line.rstrip() for line in lines)
 
 
 #: The counters shown per backend kind (the first one present decides the kind).
@@ -105,23 +158,20 @@ def print_counters(results: Results, limit: int = 12) -> None:
     A ``~`` marks a mean over calls whose counts differ (data-dependent); a plain
     number is the same for every call. Laid out to fit 80 columns.
     """
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
 
     backends = results.backends
     legend = f"SQL {COUNTER_VIEWS[0][2]}; MagnetoDB {COUNTER_VIEWS[1][2]}"
-    table = Table(
-        title="counters per call / operation (mean)",
-        caption=legend,
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        padding=(0, 1, 0, 0),
-        pad_edge=False,
-    )
-    table.add_column("call context / operation", max_width=26)
-    for label in backends:
-        table.add_column(label, justify="right", no_wrap=True)
+
+    def make_table() -> Any:
+        table = _narrow_table(
+            "counters per call / operation (mean)", legend, "call context / operation"
+        )
+        for label in backends:
+            table.add_column(label, justify="right", no_wrap=True)
+        return table
+
+    rows = []
     for name in KEY_CALLS:
         per = results.calls.get(name, {})
         for context in ("admin", "user"):
@@ -130,12 +180,13 @@ def print_counters(results: Results, limit: int = 12) -> None:
                 for b in backends
             ]
             if any(cell != "-" for cell in cells):
-                table.add_row(f"{name} {context}", *cells)
-    table.rows[-1].end_section = bool(table.rows)
+                rows.append([f"{name} {context}", *cells])
+    calls = len(rows)
     ops = sorted(
         results.operations, key=lambda n: -sum(s["count"] for s in results.operations[n].values())
     )
     for name in ops[:limit]:
         per = results.operations[name]
-        table.add_row(name, *(_counter_text(per.get(b)) for b in backends))
-    Console().print(table)
+        rows.append([name, *(_counter_text(per.get(b)) for b in backends)])
+    console = Console()
+    console.print(_fitted(console, make_table, rows, section_after=calls))

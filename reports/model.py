@@ -37,20 +37,28 @@ class Table:
         self.rows.append([c if isinstance(c, Cell) else Cell(str(c)) for c in cells])
 
 
-def side_of_label(results: Results, label: str) -> str:
-    """``sql`` or ``magnetodb`` as the backend reported itself (``engine_info``)."""
+def _engine(results: Results, label: str) -> Mapping[str, Any]:
+    """What the backend behind ``label`` reported of itself (``engine_info``; {} if none)."""
     for backend in results.meta.get("backends", []):
         if backend.get("label") == label:
-            return str((backend.get("engine") or {}).get("backend") or "unknown")
-    return "unknown"
+            return backend.get("engine") or {}
+    return {}
+
+
+def side_of_label(results: Results, label: str) -> str:
+    """``sql`` or ``magnetodb`` as the backend reported itself (``engine_info``)."""
+    return str(_engine(results, label).get("backend") or "unknown")
+
+
+def on_network(results: Results, label: str) -> bool | None:
+    """Whether the backend's calls crossed a network (``engine_info``'s ``network``);
+    None when its run.json does not say."""
+    return _engine(results, label).get("network")
 
 
 def engine_name(results: Results, label: str) -> str:
     """The engine behind a label: ``sqlite``, ``mysql``, ``magnetodb``."""
-    for backend in results.meta.get("backends", []):
-        if backend.get("label") == label:
-            return str((backend.get("engine") or {}).get("engine") or label)
-    return label
+    return str(_engine(results, label).get("engine") or label)
 
 
 def ratio_sides(results: Results) -> tuple[str, str] | None:

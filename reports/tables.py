@@ -145,17 +145,17 @@ def _scans(stats: Mapping[str, Any] | None) -> Cell:
     )
 
 
-def _counter_columns(kind: str) -> tuple[tuple[str, str], ...]:
-    return SQL_COUNTERS if kind == "sql" else MAGNETO_COUNTERS if kind == "magnetodb" else ()
+def _counter_columns(side: str) -> tuple[tuple[str, str], ...]:
+    return SQL_COUNTERS if side == "sql" else MAGNETO_COUNTERS if side == "magnetodb" else ()
 
 
-def _counter_cells(kind: str, stats: Mapping[str, Any] | None) -> list[Cell]:
+def _counter_cells(side: str, stats: Mapping[str, Any] | None) -> list[Cell]:
     counters = (stats or {}).get("counters") or {}
     cells = [
         Cell(fmt.counter(counters.get(name)), title=_range(counters.get(name)))
-        for name, _ in _counter_columns(kind)
+        for name, _ in _counter_columns(side)
     ]
-    if kind == "magnetodb":
+    if side == "magnetodb":
         cells[1:1] = [_request_mix(stats), _scans(stats)]
     return cells
 
@@ -170,12 +170,12 @@ def _join_header(results: Results) -> tuple[list[str], list[tuple[str, int]]]:
     columns: list[str] = []
     groups: list[tuple[str, int]] = []
     for label in results.backends:
-        kind = side_of_label(results, label)
-        labels = [column for _, column in _counter_columns(kind)]
-        if kind == "magnetodb":
+        side = side_of_label(results, label)
+        labels = [column for _, column in _counter_columns(side)]
+        if side == "magnetodb":
             labels[1:1] = ["by type", "scans"]
         columns += labels
-        groups.append((f"{label} ({kind})", len(labels)))
+        groups.append((f"{label} ({side})", len(labels)))
     return columns, groups
 
 
@@ -217,13 +217,13 @@ def write_rows(results: Results) -> list[dict[str, Any]]:
         per = results.operations[name]
         row: dict[str, Any] = {"operation": name, "sql": {}, "magnetodb": {}}
         for label in results.backends:
-            kind, stats = side_of_label(results, label), per.get(label)
-            if kind == "sql" and not row["sql"]:
+            side, stats = side_of_label(results, label), per.get(label)
+            if side == "sql" and not row["sql"]:
                 parts = {
                     k: counter_mean(stats, k) or 0.0 for k in ("inserts", "updates", "deletes")
                 }
                 row["sql"] = {"label": label, **parts, "dml": sum(parts.values())}
-            elif kind == "magnetodb" and not row["magnetodb"]:
+            elif side == "magnetodb" and not row["magnetodb"]:
                 written = counter_mean(stats, "items_written") or 0.0
                 dual = counter_mean(stats, "dual_writes") or 0.0
                 row["magnetodb"] = {"label": label, "written": written, "dual": dual}

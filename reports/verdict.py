@@ -14,7 +14,16 @@ from typing import Any
 from bench.measure.results import Results
 from reports import format as fmt
 from reports.findings import Section
-from reports.model import Cell, Table, engine_name, judge, ratio_of, ratio_sides, side_of_label
+from reports.model import (
+    Cell,
+    Table,
+    engine_name,
+    judge,
+    on_network,
+    ratio_of,
+    ratio_sides,
+    side_of_label,
+)
 
 #: Operations listed as the largest wins and losses.
 TOP = 6
@@ -231,15 +240,19 @@ def _findings_points(
 def _caveats(results: Results, sides: tuple[str, str] | None) -> list[str]:
     meta = results.meta
     caveats = []
-    engines = {label: engine_name(results, label) for label in results.backends}
-    if "sqlite" in engines.values():
-        which = ", ".join(label for label, engine in engines.items() if engine == "sqlite")
+    local = [
+        f"{label}: {engine_name(results, label)}"
+        for label in results.backends
+        if side_of_label(results, label) == "sql" and on_network(results, label) is False
+    ]
+    if local:
         caveats.append(
-            f"The SQL side ({which}) ran on embedded SQLite, not MySQL/MariaDB: its latencies "
-            "have no network round trip. Run with --sql mysql+pymysql://… for the decision."
+            f"The SQL side ({', '.join(local)}) ran embedded, not on a MySQL/MariaDB server: its "
+            "latencies have no network round trip. Run with --sql mysql+pymysql://… for the "
+            "decision."
         )
-    kinds = {side_of_label(results, label) for label in results.backends}
-    if sides and "magnetodb" not in kinds:
+    ran = {side_of_label(results, label) for label in results.backends}
+    if sides and "magnetodb" not in ran:
         caveats.append("No MagnetoDB backend ran: this compares two SQL backends.")
     if sides and results.comparison:
         few = [

@@ -1,4 +1,5 @@
-"""Fixtures every test package shares: the MariaDB server and per-session databases."""
+"""Fixtures every test package shares: the MariaDB server and per-session databases, a
+MagnetoDB server, and the CI's short compare."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from bench.drive.scratch import scratch_database
 from tests.provision import MYSQL_SERVER_URL
+from tests.shortrun import ShortRun, short_compare
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +64,9 @@ def magnetodb_etcd_server(etcd_cluster):
     endpoints = ",".join(etcd_cluster.endpoints)
     with ServerProcess(engine="etcd", etcd_endpoints=endpoints, workers=2) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def short_run(tmp_path_factory: pytest.TempPathFactory) -> ShortRun:
+    """The results directory of the CI's short compare (``ci/compare.args``), made once."""
+    return short_compare(tmp_path_factory)

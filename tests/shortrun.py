@@ -58,7 +58,7 @@ def short_compare(tmp_path_factory: pytest.TempPathFactory) -> ShortRun:
         log = target / "compare.log"
         if not log.exists():
             started = time.monotonic()
-            done = cli("compare", *compare_args(), "-o", target, "--quiet")
+            done = cli("compare", *compare_args(), "-o", target, "--quiet", timeout=300)
             seconds = time.monotonic() - started
             if done.returncode != 0:
                 pytest.fail(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cinderdb import Features
-from validators.sides import strings_in
+from validators.replicas import strings_in
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ both, and compares every answer — value or exception — through
 ``validators.canonical``; then it reads both final logical states through the
 API (``validators.state``) and compares them too. The first diverging call is
 reported with both canonical answers and a readable difference (Diffy's
-candidate vs primary). ``--aa`` replays each backend kind against itself
+candidate vs primary). ``--aa`` replays each design against itself
 first: what differs there is the noise floor (Diffy's primary vs secondary),
 and an A/B divergence in a function that is noisy in A/A is marked so.
 
@@ -54,21 +54,21 @@ from validators.canonical import (
 )
 from validators.clock import logical_clock
 from validators.design import CASE_INSENSITIVE_COLLATION, CaseTwins, design_differences
-from validators.sides import (
-    Side,
+from validators.replicas import (
+    Replica,
     generated_ids,
     in_seq_order,
-    open_side,
+    open_replica,
     token,
 )
 from validators.state import Scope, read_state
 
 __all__ = [
     "Replayer",
-    "Side",
+    "Replica",
     "differential_replay",
     "in_seq_order",
-    "open_side",
+    "open_replica",
     "run_diff",
 ]
 
@@ -102,8 +102,8 @@ class ReplayReport:
     """What one replay found; ``to_json`` is the body of diff.json."""
 
     mode: str
-    first: Side
-    second: Side
+    first: Replica
+    second: Replica
     operations: int = 0
     calls: int = 0
     compared: int = 0
@@ -188,9 +188,9 @@ class ReplayReport:
 
 
 class Replayer:
-    """Replays one results directory on two sides and compares them call by call."""
+    """Replays one results directory on two replicas and compares them call by call."""
 
-    def __init__(self, results: Results, first: Side, second: Side, mode: str) -> None:
+    def __init__(self, results: Results, first: Replica, second: Replica, mode: str) -> None:
         self.results = results
         self.report = ReplayReport(mode, first, second)
         self.report.threads = (results.meta.get("parameters") or {}).get("threads")
@@ -198,7 +198,7 @@ class Replayer:
         spec = DatasetSpec.from_dict(results.meta["dataset"]["spec"])
         self.dataset = build_dataset(spec)
         self.scope = Scope.from_dataset(self.dataset.data, self.dataset.spare_projects)
-        #: the side whose kind the log's reference backend has (for log_agreement)
+        #: the replica of the design the log's reference backend has (for log_agreement)
         self.twin = self._twin(first, second)
         self.disagreements = 0
         self.first_disagreement: dict[str, Any] | None = None
@@ -217,13 +217,13 @@ class Replayer:
                 "examples": [],
             }
 
-    def _twin(self, first: Side, second: Side) -> Side | None:
+    def _twin(self, first: Replica, second: Replica) -> Replica | None:
         urls = {b["label"]: b["url"] for b in self.results.meta.get("backends", [])}
         reference_url = urls.get(self.reference or "")
         if reference_url is None:
             return None
-        kind = side_of(reference_url)
-        return next((side for side in (first, second) if side_of(side.url) == kind), None)
+        side = side_of(reference_url)
+        return next((r for r in (first, second) if side_of(r.url) == side), None)
 
     def run(self) -> ReplayReport:
         report = self.report
@@ -305,7 +305,7 @@ class Replayer:
         error_a: BaseException | None,
         error_b: BaseException | None,
     ) -> None:
-        """Count answers of the reference backend's kind that differ in outcome from the log."""
+        """Count answers of the reference backend's design that differ in outcome from the log."""
         if self.twin is None:
             return
         error = error_a if self.twin is self.report.first else error_b
@@ -449,7 +449,7 @@ class Replayer:
 
 
 def _note_own(
-    side: Side,
+    replica: Replica,
     where: tuple[int, int],
     function: str,
     arguments: Any,
@@ -457,26 +457,26 @@ def _note_own(
     error: BaseException | None,
     logged: dict[str, str],
 ) -> None:
-    """Map the ids this side generated in one call to their tokens, and the run's ids
-    for the same tokens to this side's (so later arguments name this side's ids)."""
+    """Map the ids this replica generated in one call to their tokens, and the run's ids
+    for the same tokens to this replica's (so later arguments name its own ids)."""
     if error is not None:
         return
     many = function == "quota_reserve"
     for position, value_id in enumerate(generated_ids(function, arguments, value)):
         name = token(function, *where, position, many)
-        side.ids.add(value_id, name)
+        replica.ids.add(value_id, name)
         if name in logged:
-            side.rewrite[logged[name]] = value_id
+            replica.rewrite[logged[name]] = value_id
 
 
-def _canonical_rows(side: Side, function: str, rows: dict[str, Any]) -> dict[str, Any]:
+def _canonical_rows(replica: Replica, function: str, rows: dict[str, Any]) -> dict[str, Any]:
     canonical = {}
     for key, answer in rows.items():
-        token = side.ids.token_of.get(key, key)
+        token = replica.ids.token_of.get(key, key)
         if isinstance(answer, BaseException):
-            canonical[token] = side.canon.error(answer)
+            canonical[token] = replica.canon.error(answer)
         else:
-            canonical[token] = side.canon.result(function, answer)
+            canonical[token] = replica.canon.result(function, answer)
     return canonical
 
 
@@ -507,7 +507,7 @@ def default_urls(results: Results) -> tuple[str, str]:
         side = side_of(backend["url"])
         if side not in sides:
             sides.append(side)
-    for side in ("sql", "magnetodb"):
+    for side in EMBEDDED_URLS:
         if len(sides) < 2 and side not in sides:
             sides.append(side)
     return EMBEDDED_URLS[sides[0]], EMBEDDED_URLS[sides[1]]
@@ -521,11 +521,11 @@ def replay_pair(results: Results, first_url: str, second_url: str) -> ReplayRepo
     label_a, label_b = _labels(first_url, second_url)
     mode = "aa" if side_of(first_url) == side_of(second_url) else "differential"
     with contextlib.ExitStack() as stack:
-        first = open_side(label_a, first_url, data)
+        first = open_replica(label_a, first_url, data)
         stack.callback(first.backend.close)
         if second_url == first_url:
             second_url = stack.enter_context(backend_class(first_url).sibling_store(first_url))
-        second = open_side(label_b, second_url, data)
+        second = open_replica(label_b, second_url, data)
         stack.callback(second.backend.close)
         return Replayer(results, first, second, mode).run()
 
@@ -537,9 +537,9 @@ def differential_replay(
     *,
     aa: bool = False,
 ) -> dict[str, Any]:
-    """The body of diff.json: the A/B replay, and with ``aa`` the noise floor of each kind.
+    """The body of diff.json: the A/B replay, and with ``aa`` the noise floor of each design.
 
-    URLs default to embedded backends of the kinds the run compared (SQLite in
+    URLs default to embedded backends of the sides the run compared (SQLite in
     memory, in-process MagnetoDB in memory). A given URL is emptied first.
     """
     results = load_results(results_dir)

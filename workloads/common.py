@@ -34,9 +34,6 @@ or a validator crashed). The highest code applies.
 
 from __future__ import annotations
 
-import json
-import sys
-from pathlib import Path
 from typing import Any
 
 from locust import events
@@ -47,7 +44,7 @@ from workloads.distributed import Coordinator, LocalHarness, MasterHarness, Work
 from workloads.harness import CinderUser, Harness, harness
 from workloads.options import add_arguments
 
-__all__ = ["CinderUser", "attach", "validate_main"]
+__all__ = ["CinderUser", "attach"]
 
 events.init_command_line_parser.add_listener(add_arguments)
 
@@ -123,19 +120,3 @@ def _on_worker_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
 def _on_quit(exit_code: int, **_: Any) -> None:
     for environment in _environments():
         harness(environment).quit(exit_code)
-
-
-def validate_main(argv: list[str]) -> int:
-    """``python -m workloads.common validate DIR ANSWER LABEL=URL...``: the validators on a
-    finished run (``validators.pipeline.after_run``), their outcome written to ANSWER."""
-    from validators.pipeline import after_run
-
-    directory, answer, *pairs = argv
-    backends = [tuple(pair.split("=", 1)) for pair in pairs]
-    outcome = after_run(directory, backends, quiet=True)
-    Path(answer).write_text(json.dumps(outcome, default=str))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(validate_main(sys.argv[2:]) if sys.argv[1:2] == ["validate"] else 2)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import heapq
-import importlib.util
 import json
 import logging
 import re
@@ -45,7 +44,7 @@ from bench.drive.runner import KEPT_FAILURES
 from bench.measure.oplog import dumps_line, loads_line
 from bench.workload.datasets import Dataset, load_dataset
 from bench.workload.mixes import resolve_mix
-from cinderdb import exception, features_of, get_admin_context
+from cinderdb import EMBEDDED_URLS, embedded_store, exception, features_of, get_admin_context
 from workloads.harness import (
     DRAIN_SECONDS,
     ChunkedOplog,
@@ -121,28 +120,28 @@ class Coordinator(Harness):
         """``(label, url)`` per backend of ``--backend``; SQL first (the ratio's baseline)."""
         from bench.drive.job import backend_labels
 
-        kinds = ["sql", "magnetodb"] if options.backend == "both" else [options.backend]
+        sides = list(EMBEDDED_URLS) if options.backend == "both" else [options.backend]
         urls: dict[str, str] = {}
-        for kind in kinds:  # SQL first: an embedded MagnetoDB matches its durability
-            given = options.sql_url if kind == "sql" else options.magnetodb_url
-            urls[kind] = given or self.embedded_url(kind, urls.get("sql"), options)
-        return backend_labels([urls[kind] for kind in kinds])
+        for side in sides:  # SQL first: an embedded MagnetoDB matches its durability
+            given = getattr(options, f"{side}_url")
+            urls[side] = given or self.embedded_url(side, urls.get("sql"), options)
+        return backend_labels([urls[side] for side in sides])
 
-    def embedded_url(self, kind: str, sql_url: str | None = None, options: Any = None) -> str:
-        """A backend of our own, started on first use and kept for the process; a MagnetoDB
-        server fsyncs its commits as ``--magnetodb-fsync`` says (auto: as ``sql_url`` does)."""
-        if kind not in self.embedded:
-            if kind == "sql":
-                self.embedded[kind] = f"sqlite:///{self.scratch_dir() / 'cinder.sqlite'}"
-            else:
-                from bench.drive.scratch import magnetodb_durability, scratch_magnetodb
+    def embedded_url(self, side: str, sql_url: str | None = None, options: Any = None) -> str:
+        """A store of ``side``'s own (``cinderdb.embedded_store``), made on first use and kept
+        for the process; a MagnetoDB server fsyncs its commits as ``--magnetodb-fsync`` says
+        (auto: as ``sql_url`` does)."""
+        if side not in self.embedded:
+            from bench.drive.scratch import magnetodb_durability
 
+            durable, why = False, "its default durability"
+            if side == "magnetodb":
                 choice = getattr(options, "magnetodb_fsync", "auto")
-                sync, why = magnetodb_durability(sql_url, choice)
-                logger.info("cinderbench: MagnetoDB: a server started over LMDB (%s)", why)
-                server = scratch_magnetodb(str(self.scratch_dir()), sync=sync)
-                self.embedded[kind] = self.resources.enter_context(server)
-        return self.embedded[kind]
+                durable, why = magnetodb_durability(sql_url, choice)
+            store = embedded_store(side, str(self.scratch_dir()), durable=durable)
+            self.embedded[side] = self.resources.enter_context(store)
+            logger.info("cinderbench: %s: a store of its own (%s)", side, why)
+        return self.embedded[side]
 
     def seed(self, setup: TestSetup, reset: bool) -> dict[str, float]:
         """Load the dataset unless every backend holds it already; then into all of them,
@@ -283,7 +282,8 @@ class Coordinator(Harness):
         """Oplog and faults the workers sent (master); the local runner wrote its own."""
 
     def validate(self, test: Test, options: Any) -> None:
-        """``validators.pipeline.after_run`` on the results, if present; divergence → exit 3."""
+        """``validators.pipeline.after_run`` on the results (``workloads.after_run``);
+        divergence → exit 3."""
         from bench.measure.results import load_results
 
         local = [url for _, url in self.urls if not features_of(url).multi_process]
@@ -296,15 +296,13 @@ class Coordinator(Harness):
             if local
             else None
         )
-        if skip is None and importlib.util.find_spec("validators.pipeline") is None:
-            skip = "validators.pipeline is not available"
         if skip:
             print(f"cinderbench: validators skipped: {skip}")
             return
         # A process of its own: the replay takes seconds to minutes, and this event loop
         # must keep serving the web UI and the workers' heartbeats meanwhile.
         answer = self.scratch_dir() / f"validators-{test.number}.json"
-        command = [sys.executable, "-m", "workloads.common", "validate", str(test.directory),
+        command = [sys.executable, "-m", "workloads.after_run", str(test.directory),
                    str(answer), *(f"{label}={url}" for label, url in self.urls)]  # fmt: skip
         started = time.perf_counter()
         with _console_stats_held():

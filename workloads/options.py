@@ -13,6 +13,7 @@ from typing import Any
 
 from locust import User
 
+from bench.drive.arguments import COUNT, FAULT_PLAN, FRACTION, NON_NEGATIVE_FLOAT
 from bench.drive.faults import DEFAULT_PLAN, FaultOptions
 from bench.drive.scratch import FSYNC_CHOICES
 from bench.drive.spec import RunSpec
@@ -30,8 +31,8 @@ OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--magnetodb-fsync", {"choices": list(FSYNC_CHOICES), "default": "auto",
                            "help": "whether the MagnetoDB server it starts fsyncs every commit "
                                    "(auto: as the SQL side does)"}),
-    ("--volumes", {"type": int, "default": 0, "help": "dataset volumes (0: workload default)"}),
-    ("--projects", {"type": int, "default": 0, "help": "dataset projects (0: workload default)"}),
+    ("--volumes", {"type": COUNT, "default": 0, "help": "dataset volumes (0: workload default)"}),
+    ("--projects", {"type": COUNT, "default": 0, "help": "dataset projects (0: workload default)"}),
     ("--dataset-seed", {"type": int, "default": DatasetSpec().seed, "help": "dataset seed"}),
     ("--reset-dataset", {"action": "store_true", "default": False,
                          "help": "reload the dataset even when the backends hold it already"}),
@@ -43,11 +44,12 @@ OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
               "help": "workload seed (plans, ids, key choices)"}),
     ("--serialize", {"choices": ["auto", "on", "off"], "default": RunSpec().serialize,
                      "help": "one operation at a time per process (auto: on with SQLite)"}),
-    ("--pace", {"type": float, "default": 0.0,
+    ("--pace", {"type": NON_NEGATIVE_FLOAT, "default": 0.0,
                 "help": "ops/s per user on a schedule, intended-start latency (0: closed loop)"}),
-    ("--fault-rate", {"type": float, "default": 0.0,
+    ("--fault-rate", {"type": FRACTION, "default": 0.0,
                       "help": "MagnetoDB: fail matching requests at this rate (0..1)"}),
-    ("--fault-plan", {"default": DEFAULT_PLAN, "help": "which requests --fault-rate may fail"}),
+    ("--fault-plan", {"type": FAULT_PLAN, "default": DEFAULT_PLAN,
+                      "help": "which requests --fault-rate may fail"}),
     ("--results-dir", {"default": "", "help": "results directory (default results/locust-STAMP)"}),
     ("--no-validate", {"action": "store_true", "default": False, "help": "skip the validators"}),
     ("--no-oplog", {"action": "store_true", "default": False,

@@ -1,8 +1,9 @@
-"""Throw-away stores for benchmarks, replays, tests and the embedded defaults.
+"""Throw-away MySQL databases for benchmarks and tests, and the durability an embedded
+MagnetoDB server matches.
 
-One helper per kind, so every command that needs "a fresh database on the
-local MySQL" or "a MagnetoDB server of our own" gets it the same way and
-always cleans it up afterwards.
+Every command that needs "a fresh database on the local MySQL" gets it here, and
+it is always dropped afterwards. A store of a design's own (the embedded default)
+is the backend's to make: ``cinderdb.embedded_store``.
 """
 
 from __future__ import annotations
@@ -100,19 +101,3 @@ def magnetodb_durability(sql_url: str | None, choice: str = "auto") -> tuple[boo
     if durable:
         return True, f"fsync per commit, as the SQL side ({setting})"
     return False, f"no fsync per commit: survives a process crash, as the SQL side ({setting})"
-
-
-@contextlib.contextmanager
-def scratch_magnetodb(
-    directory: str, project: str = "cinderbench", *, sync: bool = False
-) -> Iterator[str]:
-    """A MagnetoDB server (LMDB under ``directory``; ``sync``: fsync per commit) for as long
-    as the block runs; yields the backend URL ``magnetodb://127.0.0.1:PORT/PROJECT``."""
-    from urllib.parse import urlsplit
-
-    from magnetodb.server.process import ServerProcess
-
-    data_dir = os.path.join(directory, "magnetodb")
-    with ServerProcess(data_dir, engine="lmdb", sync=sync) as server:
-        address = urlsplit(server.url)
-        yield f"magnetodb://{address.hostname}:{address.port}/{project}"

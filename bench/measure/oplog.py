@@ -166,13 +166,17 @@ def loads_line(line: bytes | str) -> dict[str, Any]:
 
 
 def read_oplog(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Stream the lines of ``oplog.jsonl`` (or ``oplog.jsonl.gz``)."""
+    """Stream the lines of ``oplog.jsonl`` (or ``oplog.jsonl.gz``); a damaged line is a
+    ``ValueError`` naming the file and the line, never skipped."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as stream:
-        for line in stream:
+        for number, line in enumerate(stream, 1):
             if line.strip():
-                yield loads_line(line)
+                try:
+                    yield loads_line(line)
+                except orjson.JSONDecodeError as error:
+                    raise ValueError(f"{path}, line {number}: not a JSON line: {error}") from None
 
 
 class OpLogWriter:

@@ -250,19 +250,28 @@ class Results:
         """A findings file of docs/findings-format.md: ``validation``, ``diff`` or ``gate``
         (None when the run has none)."""
         file = self.path / f"{name}.json"
-        return json.loads(file.read_text()) if file.exists() else None
+        return read_json(file) if file.exists() else None
+
+
+def read_json(file: Path) -> Any:
+    """A results file's JSON; a damaged file is a ``ValueError`` that names it."""
+    try:
+        return json.loads(file.read_text())
+    except ValueError as error:
+        raise ValueError(f"{file} is not readable JSON: {error}") from error
 
 
 def load_results(path: str | Path) -> Results:
-    """Read a results directory (``FileNotFoundError`` / ``ValueError`` when it is not one)."""
+    """Read a results directory (``FileNotFoundError`` / ``ValueError`` naming the file when
+    it is not one, or a file of it is damaged)."""
     path = Path(path)
-    meta = json.loads((path / "run.json").read_text())
-    if meta.get("format") != FORMAT:
+    meta = read_json(path / "run.json")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not a {FORMAT} results directory")
 
     def optional(name: str) -> Any:
         file = path / name
-        return json.loads(file.read_text()) if file.exists() else None
+        return read_json(file) if file.exists() else None
 
     return Results(
         path=path,

@@ -20,7 +20,6 @@ The MySQL backend is a scratch database (``bench.drive.scratch``) on
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import random
@@ -28,6 +27,9 @@ import tempfile
 import time
 from collections.abc import Iterator
 from typing import Any
+
+from bench.drive.arguments import COUNT, POSITIVE_FLOAT, POSITIVE_INT
+from cinderbench.checks import ArgumentParser, backend_url, reachable
 
 REQUIRED_RATIO = 10.0
 
@@ -71,9 +73,9 @@ def measure(url: str, users: int, seconds: float, volumes: int, profile: bool) -
     class TrivialUser(CinderUser):
         mix = {"trivial": 1.0}
 
-    kind = side_of(url)
+    side = side_of(url)
     with tempfile.TemporaryDirectory(prefix="cinderbench-harness-") as scratch:
-        argv = ["-f", __file__, "--headless", "--backend", kind, f"--{kind}-url", url,
+        argv = ["-f", __file__, "--headless", "--backend", side, f"--{side}-url", url,
                 "--volumes", str(volumes), "--projects", "4", "--no-validate",
                 "--reset-dataset", "--results-dir", f"{scratch}/results"]  # fmt: skip
         options = get_parser().parse_args(argv)
@@ -142,13 +144,21 @@ def _mysql(url: str | None) -> Iterator[str | None]:
 def main(argv: list[str] | None = None) -> int:
     import workloads.common  # noqa: F401 - locust first: it monkey-patches for gevent
 
-    parser = argparse.ArgumentParser(prog="cinderbench bench harness", description=__doc__)
-    parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per run (8)")
-    parser.add_argument("--users", type=int, default=8, help="locust users in the process (8)")
-    parser.add_argument("--volumes", type=int, default=200, help="dataset volumes (200)")
-    parser.add_argument("--mysql", metavar="URL", help="MySQL URL (default: a scratch database)")
+    parser = ArgumentParser(prog="cinderbench bench harness", description=__doc__)
+    parser.add_argument(
+        "--seconds", type=POSITIVE_FLOAT, default=8.0, help="measured seconds per run (8)"
+    )
+    parser.add_argument(
+        "--users", type=POSITIVE_INT, default=8, help="locust users in the process (8)"
+    )
+    parser.add_argument("--volumes", type=COUNT, default=200, help="dataset volumes (200)")
+    parser.add_argument(
+        "--mysql", metavar="URL", type=backend_url, help="MySQL URL (default: a scratch database)"
+    )
     parser.add_argument("--profile", action="store_true", help="pyinstrument the in-process run")
     args = parser.parse_args(argv)
+    if args.mysql:
+        reachable([("--mysql", args.mysql)])
     from rich.console import Console
     from rich.table import Table
 

@@ -16,17 +16,18 @@ with a bootstrap 95% confidence interval; the target is below 1.05.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import random
 import time
 from collections.abc import Callable
 
+from bench.drive.arguments import POSITIVE_INT
 from bench.drive.heap import frozen_heap
 from bench.measure.instrument import Instrumented
 from bench.measure.recorder import Recorder
 from bench.measure.results import paired_ratio
 from bench.workload.datasets import DatasetSpec, build_dataset, load_dataset
+from cinderbench.checks import ArgumentParser, CommandError, backend_url, reachable
 from cinderdb import get_admin_context, open_backend
 
 TARGET = 1.05
@@ -108,15 +109,22 @@ def measure(url: str, rounds: int, calls: int, volumes: int, seed: int = 7) -> d
 def main(argv: list[str] | None = None) -> int:
     from bench.drive.scratch import mysql_reachable, scratch_database
 
-    parser = argparse.ArgumentParser(prog="cinderbench bench instrument", description=__doc__)
-    parser.add_argument("--url", help="MySQL URL (default: a scratch database on the local server)")
-    parser.add_argument("--rounds", type=int, default=120, help="interleaved rounds (120)")
-    parser.add_argument("--calls", type=int, default=40, help="volume_get calls per arm (40)")
-    parser.add_argument("--volumes", type=int, default=2000, help="volumes loaded (2000)")
+    parser = ArgumentParser(prog="cinderbench bench instrument", description=__doc__)
+    parser.add_argument(
+        "--url",
+        type=backend_url,
+        help="MySQL URL (default: a scratch database on the local server)",
+    )
+    parser.add_argument("--rounds", type=POSITIVE_INT, default=120, help="interleaved rounds (120)")
+    parser.add_argument(
+        "--calls", type=POSITIVE_INT, default=40, help="volume_get calls per arm (40)"
+    )
+    parser.add_argument("--volumes", type=POSITIVE_INT, default=2000, help="volumes loaded (2000)")
     args = parser.parse_args(argv)
-    if args.url is None and not mysql_reachable():
-        print("no MySQL/MariaDB answers; give --url mysql+pymysql://...")
-        return 2
+    if args.url:
+        reachable([("--url", args.url)])
+    elif not mysql_reachable():
+        raise CommandError("no MySQL/MariaDB answers on the local server; give --url URL")
     with contextlib.ExitStack() as stack:
         url = args.url or stack.enter_context(scratch_database(prefix="cinderbench_instrument"))
         figures = measure(url, args.rounds, args.calls, args.volumes)

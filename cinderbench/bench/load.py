@@ -10,14 +10,15 @@ under 60 s per backend for 100k volumes.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import tempfile
 import time
-from pathlib import Path
 
+from bench.drive.arguments import COUNT, POSITIVE_INT
+from bench.drive.job import backend_labels
 from bench.workload.datasets import DatasetSpec, build_dataset, load_dataset
-from cinderdb import exception, open_backend
+from cinderbench.checks import ArgumentParser, backend_url, reachable
+from cinderdb import embedded_store, exception, open_backend
 
 TARGET_SECONDS = 60.0
 
@@ -26,15 +27,18 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from bench.drive.job import backend_labels
-    from bench.drive.scratch import mysql_reachable, scratch_database, scratch_magnetodb
+    from bench.drive.scratch import mysql_reachable, scratch_database
 
-    parser = argparse.ArgumentParser(prog="cinderbench bench load", description=__doc__)
-    parser.add_argument("--volumes", type=int, default=100_000, help="volumes (100000)")
-    parser.add_argument("--projects", type=int, default=20, help="projects (20)")
+    parser = ArgumentParser(prog="cinderbench bench load", description=__doc__)
+    parser.add_argument("--volumes", type=COUNT, default=100_000, help="volumes (100000)")
+    parser.add_argument("--projects", type=POSITIVE_INT, default=20, help="projects (20)")
     parser.add_argument("--seed", type=int, default=42, help="dataset seed (42)")
-    parser.add_argument("--backend", action="append", metavar="[LABEL=]URL", help="backend URL")
+    parser.add_argument(
+        "--backend", action="append", metavar="[LABEL=]URL", type=backend_url, help="backend URL"
+    )
     args = parser.parse_args(argv)
+    if args.backend:
+        reachable(backend_labels(args.backend))
     console = Console()
 
     started = time.perf_counter()
@@ -55,11 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     ):
         urls = args.backend
         if not urls:
-            urls = [f"sqlite=sqlite:///{Path(scratch) / 'cinder.sqlite'}"]
+            urls = [f"sqlite={stack.enter_context(embedded_store('sql', scratch))}"]
             if mysql_reachable():
                 mysql = stack.enter_context(scratch_database(prefix="cinderbench_load"))
                 urls.append(f"mysql={mysql}")
-            urls.append(f"magnetodb={stack.enter_context(scratch_magnetodb(scratch))}")
+            urls.append(f"magnetodb={stack.enter_context(embedded_store('magnetodb', scratch))}")
         for label, url in backend_labels(urls):
             backend = open_backend(url)
             try:

@@ -11,9 +11,12 @@ compared, and the divergences, which must be 0 for every A/A pair.
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import tempfile
 from pathlib import Path
+
+from bench.drive.arguments import POSITIVE_INT
+from cinderbench.checks import ArgumentParser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,23 +27,30 @@ def main(argv: list[str] | None = None) -> int:
     from bench.drive.spec import RunSpec
     from bench.measure.results import load_results
     from bench.workload.datasets import DatasetSpec
-    from cinderdb import EMBEDDED_URLS
+    from cinderdb import EMBEDDED_URLS, embedded_store
     from validators.replay import replay_pair
 
-    parser = argparse.ArgumentParser(prog="cinderbench bench replay", description=__doc__)
+    parser = ArgumentParser(prog="cinderbench bench replay", description=__doc__)
     parser.add_argument("results", nargs="?", help="a results directory (default: record one)")
-    parser.add_argument("--operations", type=int, default=300, help="operations to record (300)")
-    parser.add_argument("--volumes", type=int, default=300, help="dataset volumes (300)")
-    parser.add_argument("--threads", type=int, default=1, help="threads of the recorded run (1)")
+    parser.add_argument(
+        "--operations", type=POSITIVE_INT, default=300, help="operations to record (300)"
+    )
+    parser.add_argument("--volumes", type=POSITIVE_INT, default=300, help="dataset volumes (300)")
+    parser.add_argument(
+        "--threads", type=POSITIVE_INT, default=1, help="threads of the recorded run (1)"
+    )
     args = parser.parse_args(argv)
     console = Console(highlight=False, width=140)
 
-    with tempfile.TemporaryDirectory(prefix="cinderbench-replay-") as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="cinderbench-replay-") as scratch,
+        contextlib.ExitStack() as stack,
+    ):
         if args.results:
             results = load_results(args.results)
         else:
             directory = Path(scratch) / "run"
-            url = f"sqlite:///{Path(scratch) / 'run.sqlite'}"
+            url = stack.enter_context(embedded_store("sql", scratch))
             spec = RunSpec(
                 backends=(("sqlite", url),),
                 dataset=DatasetSpec(volumes=args.volumes, projects=4),

@@ -19,7 +19,6 @@ client's hooks (``bench.measure.counters.MagnetoProbe``).
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import itertools
 import sys
@@ -32,6 +31,7 @@ from typing import Any
 from bench.measure.counters import MagnetoProbe
 from bench.measure.sql_counters import SQLCounter, SQLCounts
 from cinderbench.bench.sql_queries import ADMIN, CASES, USER, Seeded, _database, seed
+from cinderbench.checks import ArgumentParser, backend_url, reachable
 from cinderdb import RequestContext, open_backend
 from cinderdb.api import FUNCTIONS, METADATA_TYPES
 from cinderdb.quota import default_resources
@@ -500,8 +500,7 @@ def measure(sql_url: str, magnetodb_url: str) -> tuple[list[Row], dict[str, Any]
         for row, counts in zip(rows, _measure_magneto(magneto_api, cases), strict=True):
             row.magneto = counts
     finally:
-        if magneto_api.scheme == "magnetodb":
-            magneto_api.drop_schema()
+        magneto_api.drop_schema()  # the tables it made (a given server keeps no trace)
         magneto_api.close()
     return rows, engines
 
@@ -597,19 +596,24 @@ class _Options:
 
 
 def _parse(argv: list[str] | None) -> _Options:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="cinderbench bench requests",
         description="SQL statements and MagnetoDB requests of every DB API function.",
     )
-    parser.add_argument("--sql-url", help="SQL backend URL (default: a temporary SQLite file)")
+    parser.add_argument(
+        "--sql-url", type=backend_url, help="SQL backend URL (default: a temporary SQLite file)"
+    )
     parser.add_argument(
         "--magnetodb-url",
         default="magnetodb+inproc:///requests",
+        type=backend_url,
         help="MagnetoDB backend URL (default: in-process)",
     )
     parser.add_argument("--output", type=Path, help="also write the report here")
     parser.add_argument("--doc", type=Path, help=f"replace the section '{DOC_SECTION}' here")
     args = parser.parse_args(argv)
+    given = [("--sql-url", args.sql_url)] if args.sql_url else []
+    reachable([*given, ("--magnetodb-url", args.magnetodb_url)])
     return _Options(args.sql_url, args.magnetodb_url, args.output, args.doc)
 
 

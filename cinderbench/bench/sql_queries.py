@@ -18,7 +18,6 @@ URL handling:
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
 import sys
@@ -34,7 +33,14 @@ from sqlalchemy.engine import make_url
 
 from bench.drive.scratch import scratch_database
 from bench.measure.sql_counters import SQLCounter, SQLCounts
-from cinderdb import RequestContext, get_admin_context, open_backend
+from cinderbench.checks import ArgumentParser, CommandError, backend_url, reachable
+from cinderdb import (
+    RequestContext,
+    embedded_store,
+    features_of,
+    get_admin_context,
+    open_backend,
+)
 from cinderdb.api import READ_FUNCTIONS
 from cinderdb.quota import default_resources
 
@@ -421,36 +427,38 @@ def report(results: list[Measured], engine: dict[str, Any]) -> str:
 def _database(url: str | None) -> Iterator[str]:
     """The URL to run on, creating (and afterwards dropping) a database when needed."""
     if url is None:
-        with tempfile.TemporaryDirectory() as directory:
-            yield f"sqlite:///{Path(directory) / 'sql-queries.sqlite'}"
+        with tempfile.TemporaryDirectory() as directory, embedded_store("sql", directory) as own:
+            yield own
         return
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "mysql" or parsed.database:
-        yield url
+    if make_url(url).database or not features_of(url).waits_on_network:
+        yield url  # a database, or an embedded store: as given
         return
     with scratch_database(url, prefix="cinderbench_sqlq") as database:
         yield database
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="cinderbench bench sql-queries",
         description="Statements, JOINs and tables of every read function, next to Liberty's.",
     )
     parser.add_argument(
         "--url",
+        type=backend_url,
         help="backend URL; a MySQL server URL without a database gets a temporary database "
         "(default: a temporary SQLite file)",
     )
     parser.add_argument("--output", type=Path, help="also write the Markdown report here")
     args = parser.parse_args(argv)
+    if args.url:
+        reachable([("--url", args.url)])
     with _database(args.url) as url:
         api = open_backend(url)
         try:
             api.create_schema()
             with api.engine.connect() as connection:
                 if connection.execute(sa.text("SELECT COUNT(*) FROM volumes")).scalar():
-                    raise SystemExit(f"sql-queries: {api.url} already holds volumes")
+                    raise CommandError(f"{api.url} already holds volumes: give an empty database")
             text = report(measure(api), api.engine_info())
         finally:
             api.close()

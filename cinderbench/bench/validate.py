@@ -12,7 +12,6 @@ server already loaded.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import statistics
@@ -20,9 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.drive.arguments import POSITIVE_INT
+from cinderbench.checks import ArgumentParser, backend_url, reachable
+
 TARGET_SECONDS = 10.0
-#: The seed's inverted sets outgrow MagnetoDB's 64 KiB items at this scale.
-MAX_ITEM_BYTES = 16 * 1024 * 1024
 PROJECT = "cinderbench"
 
 
@@ -51,14 +51,18 @@ def main(argv: list[str] | None = None) -> int:
     from validators.dualwrite import validate
     from validators.reader import Reader, open_client
 
-    parser = argparse.ArgumentParser(prog="cinderbench bench validate", description=__doc__)
-    parser.add_argument("--volumes", type=int, default=100_000, help="volumes (100000)")
+    parser = ArgumentParser(prog="cinderbench bench validate", description=__doc__)
+    parser.add_argument("--volumes", type=POSITIVE_INT, default=100_000, help="volumes (100000)")
     parser.add_argument("--seed", type=int, default=42, help="dataset seed (42)")
-    parser.add_argument("--repeat", type=int, default=3, help="validations to time (3)")
+    parser.add_argument("--repeat", type=POSITIVE_INT, default=3, help="validations to time (3)")
     parser.add_argument("--data-dir", help="LMDB directory to keep (reused when loaded)")
-    parser.add_argument("--url", help="validate this magnetodb:// URL as it is (no load)")
+    parser.add_argument(
+        "--url", type=backend_url, help="validate this magnetodb:// URL as it is (no load)"
+    )
     parser.add_argument("--profile", help="write a pyinstrument HTML profile of one run here")
     args = parser.parse_args(argv)
+    if args.url:
+        reachable([("--url", args.url)])
     console = Console()
 
     with contextlib.ExitStack() as stack:
@@ -70,11 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             marker = Path(data_dir) / "cinderbench-dataset.json"
             spec = {"volumes": args.volumes, "seed": args.seed}
             loaded = marker.exists() and json.loads(marker.read_text()).get("spec") == spec
-            server = stack.enter_context(
-                ServerProcess(
-                    str(Path(data_dir) / "lmdb"), workers=2, max_item_bytes=MAX_ITEM_BYTES
-                )
-            )
+            server = stack.enter_context(ServerProcess(str(Path(data_dir) / "lmdb"), workers=2))
             host = server.url.removeprefix("http://")
             url = f"magnetodb://{host}/{PROJECT}"
             if not loaded:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -177,6 +178,19 @@ class MagnetoCore(Backend):
     @classmethod
     def default_label(cls, url: str) -> str:
         return urlsplit(url).scheme.replace("+", "-")
+
+    @classmethod
+    @contextlib.contextmanager
+    def embedded_store(cls, directory: str, *, durable: bool = False) -> Iterator[str]:
+        """A MagnetoDB server of its own (LMDB under ``directory``/magnetodb; ``durable``:
+        fsync every commit), stopped when the block ends; the URL names project
+        ``cinderbench``."""
+        from magnetodb.server.process import ServerProcess
+
+        data_dir = os.path.join(directory, "magnetodb")
+        with ServerProcess(data_dir, engine="lmdb", sync=durable) as server:
+            address = urlsplit(server.url)
+            yield f"magnetodb://{address.hostname}:{address.port}/cinderbench"
 
     @classmethod
     @contextlib.contextmanager

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from urllib.parse import parse_qs, urlsplit
 
 from cinderdb.base import Features
-
-#: The design's capabilities: no transactions, no secondary indexes, filters in Python.
-FEATURES = Features(
-    transactions=False,
-    select_for_update=False,
-    secondary_indexes=False,
-    atomic_multi_item_write=False,
-    server_side_filter=False,
-)
 
 
 def features_for(url: str) -> Features:
@@ -26,6 +16,4 @@ def features_for(url: str) -> Features:
     query = parse_qs(parts.query)
     shared = remote or "etcd" in query
     on_disk = shared or "data_dir" in query
-    return dataclasses.replace(
-        FEATURES, multi_process=shared, persistent=on_disk, waits_on_network=remote
-    )
+    return Features(multi_process=shared, persistent=on_disk, waits_on_network=remote)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import random
 import time
 import uuid
@@ -211,6 +212,15 @@ class SQLCore(Backend):
     @classmethod
     def default_label(cls, url: str) -> str:
         return make_url(url).get_backend_name()
+
+    @classmethod
+    @contextlib.contextmanager
+    def embedded_store(cls, directory: str, *, durable: bool = False) -> Iterator[str]:
+        """A SQLite file, ``cinder.sqlite`` under ``directory`` (WAL at ``synchronous=NORMAL``:
+        a commit survives a crash of the process, not of the machine)."""
+        if durable:
+            raise ValueError("the embedded SQLite store does not fsync every commit")
+        yield f"sqlite:///{os.path.join(directory, 'cinder.sqlite')}"
 
     @classmethod
     @contextlib.contextmanager

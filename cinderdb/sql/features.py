@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from sqlalchemy.engine import make_url
 
 from cinderdb.base import Features
-
-#: The schema's capabilities, whatever the engine.
-FEATURES = Features(
-    transactions=True,
-    select_for_update=True,
-    secondary_indexes=True,
-    atomic_multi_item_write=True,
-    server_side_filter=True,
-)
 
 
 def features_for(url: str) -> Features:
@@ -25,8 +14,7 @@ def features_for(url: str) -> Features:
     sqlite = parsed.get_backend_name() == "sqlite"
     mysql = parsed.get_backend_name() == "mysql"
     in_memory = sqlite and parsed.database in (None, "", ":memory:")
-    return dataclasses.replace(
-        FEATURES,
+    return Features(
         multi_process=not in_memory,
         persistent=not in_memory,
         waits_on_network=not sqlite,

@@ -23,7 +23,7 @@ import time
 from types import TracebackType
 from typing import IO, Any
 
-from magnetodb.server.serve import Config, config_argv
+from magnetodb.server.serve import Config
 
 
 class ServerProcess:
@@ -72,7 +72,7 @@ class ServerProcess:
 
     def command(self, ready_file: str) -> list[str]:
         settings = dataclasses.replace(self.config, ready_file=ready_file)
-        return [sys.executable, "-m", "magnetodb.server.serve", *config_argv(settings)]
+        return [sys.executable, "-m", "magnetodb.server.serve", *settings.to_argv()]
 
     def start(self) -> ServerProcess:
         """Start the server and wait until /healthcheck answers."""

@@ -20,8 +20,9 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from magnetodb.server.app import App, load_tokens
 from magnetodb.server.http import DEFAULT_MAX_BODY, HttpServer, make_listener, serve_socket
@@ -32,86 +33,95 @@ from magnetodb.storage.tables import DEFAULT_MAX_ITEM_BYTES
 log = logging.getLogger("magnetodb.serve")
 
 
+def _setting(default: Any, help: str, *, low: int | None = None, high: int | None = None,
+             choices: Sequence[str] | None = None) -> Any:  # fmt: skip
+    """A ``Config`` field: its default, its help text and its range, in one place."""
+    metadata = {"help": help, "low": low, "high": high, "choices": choices}
+    return field(default=default, metadata=metadata)
+
+
 @dataclass
 class Config:
-    """Every setting of a server; the command-line options and ``ServerProcess`` derive from it."""
+    """The server's settings, each defined once: the command line (``add_arguments``),
+    ``ServerProcess``'s command (``to_argv``) and the workers all read them here."""
 
-    host: str = "127.0.0.1"
-    port: int = 8480
-    data_dir: str | None = None
-    workers: int = 1
-    engine: str = "lmdb"
-    #: the etcd engine's cluster: its members' client addresses, HOST:PORT,HOST:PORT,...
-    etcd_endpoints: str | None = None
-    #: the etcd cluster's ``--max-request-bytes``: a larger write is a 413
-    etcd_max_request_bytes: int = ETCD_MAX_REQUEST_BYTES
-    tokens: str | None = None
-    sync: bool = False
-    max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES
-    max_body: int = DEFAULT_MAX_BODY
-    ready_file: str | None = None
-    show_trace: bool = False
+    host: str = _setting("127.0.0.1", "address to bind")
+    port: int = _setting(8480, "port (0: any free port)", low=0, high=65535)
+    data_dir: str | None = _setting(None, "LMDB directory (required for --engine lmdb)")
+    workers: int = _setting(1, "worker processes", low=1)
+    engine: str = _setting("lmdb", "storage engine", choices=ENGINES)
+    etcd_endpoints: str | None = _setting(
+        None, "the etcd cluster's members, HOST:PORT,HOST:PORT,... (--engine etcd)"
+    )
+    etcd_max_request_bytes: int = _setting(
+        ETCD_MAX_REQUEST_BYTES,
+        "the etcd cluster's --max-request-bytes: a larger write is answered 413",
+        low=1,
+    )
+    tokens: str | None = _setting(None, "JSON file {token: project_id}; enables X-Auth-Token")
+    sync: bool = _setting(
+        False,
+        "fsync every LMDB commit (survives power loss; default: survives kill -9 only;"
+        " etcd always fsyncs)",
+    )
+    max_item_bytes: int = _setting(DEFAULT_MAX_ITEM_BYTES, "largest item (bytes)", low=1)
+    max_body: int = _setting(DEFAULT_MAX_BODY, "largest request body (bytes)", low=1)
+    ready_file: str | None = _setting(None, "write {url, pid} here once every worker listens")
+    show_trace: bool = _setting(False, "put tracebacks in 500 bodies")
 
-
-#: option help, by Config field (the defaults come from Config)
-_HELP = {
-    "host": "address to bind (default %(default)s)",
-    "port": "port (default %(default)s; 0 = any)",
-    "data_dir": "LMDB directory (required for --engine lmdb)",
-    "workers": "worker processes (default %(default)s)",
-    "engine": "storage engine (default %(default)s)",
-    "etcd_endpoints": "the etcd cluster's members, HOST:PORT,HOST:PORT,... (--engine etcd)",
-    "etcd_max_request_bytes": "the etcd cluster's --max-request-bytes (default %(default)s):"
-    " a larger write is answered 413",
-    "tokens": "JSON file {token: project_id}; enables X-Auth-Token checks",
-    "sync": "fsync every LMDB commit (survives power loss; default: survives kill -9 only;"
-    " etcd always fsyncs)",
-    "max_item_bytes": "largest item (bytes, default %(default)s)",
-    "max_body": "largest request body (bytes, default %(default)s)",
-    "ready_file": "write {url, pid} here once every worker listens",
-    "show_trace": "put tracebacks in 500 bodies",
-}
+    def to_argv(self) -> list[str]:
+        """The options that give this config on the command line (those off their default)."""
+        argv: list[str] = []
+        for setting in fields(self):
+            value = getattr(self, setting.name)
+            if value == setting.default:
+                continue
+            flag = _flag(setting.name)
+            argv += [flag] if isinstance(value, bool) else [flag, str(value)]
+        return argv
 
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def _bounded_int(low: int | None, high: int | None) -> Callable[[str], int]:
+    """An argparse type: an integer in ``[low, high]``, else one line naming the range."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if (low is not None and value < low) or (high is not None and value > high):
+            span = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be {span}, not {text}")
+        return value
+
+    parse.__name__ = "int"
+    return parse
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``python -m magnetodb.server.serve`` and ``cinderbench magnetodb serve``."""
-    defaults = Config()
-    for field in fields(Config):
-        default = getattr(defaults, field.name)
+    """Options of ``python -m magnetodb.server.serve`` and ``cinderbench magnetodb serve``:
+    one per ``Config`` field, with its default, help and range."""
+    for setting in fields(Config):
+        meta, default = setting.metadata, setting.default
         if isinstance(default, bool):
-            parser.add_argument(_flag(field.name), action="store_true", help=_HELP[field.name])
-        elif field.name == "engine":
-            parser.add_argument(
-                _flag(field.name), choices=ENGINES, default=default, help=_HELP[field.name]
-            )
-        else:
-            kind = int if isinstance(default, int) else str
-            parser.add_argument(
-                _flag(field.name), type=kind, default=default, help=_HELP[field.name]
-            )
+            parser.add_argument(_flag(setting.name), action="store_true", help=meta["help"])
+            continue
+        options: dict[str, Any] = {"default": default, "help": meta["help"]}
+        if meta["choices"]:
+            options["choices"] = meta["choices"]
+        if isinstance(default, int):
+            options["type"] = _bounded_int(meta["low"], meta["high"])
+        if default is not None:
+            options["help"] += f" (default {default})"
+        parser.add_argument(_flag(setting.name), **options)
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    return Config(**{field.name: getattr(args, field.name) for field in fields(Config)})
-
-
-def config_argv(cfg: Config) -> list[str]:
-    """The command-line options that give ``cfg`` (settings at their default are left out)."""
-    defaults = Config()
-    argv: list[str] = []
-    for field in fields(Config):
-        value = getattr(cfg, field.name)
-        if value == getattr(defaults, field.name):
-            continue
-        if isinstance(value, bool):
-            argv.append(_flag(field.name))
-        else:
-            argv += [_flag(field.name), str(value)]
-    return argv
+    return Config(**{setting.name: getattr(args, setting.name) for setting in fields(Config)})
 
 
 def _open_storage(cfg: Config):  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from bench.drive.clusters.base import Cluster, pid_alive
 from bench.drive.clusters.magnetodb import MagnetoDBCluster, group_alive
 from magnetodb.client import connect
 from magnetodb.errors import MagnetoError
-from tests.magnetodb.conftest import S, make_table
+from tests.magnetodb.support import S, make_table
 
 
 def test_a_killed_member_and_server_lose_nothing_acknowledged(tmp_path: Path) -> None:

@@ -102,7 +102,7 @@ def test_every_command_exists_here(services: dict[str, dict[str, Any]]) -> None:
 def test_mariadb_accepts_the_services_options(services: dict[str, dict[str, Any]]) -> None:
     """The image runs ``mariadbd`` with these options; this machine's MariaDB must accept them."""
     server = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
-    assert Path(server).exists(), "mariadbd is not installed (.ci/run installs mariadb-server)"
+    assert Path(server).exists(), "mariadbd is not installed (ci/test installs mariadb-server)"
     options = services["mariadb"]["command"]
     done = subprocess.run(
         [server, *options, "--verbose", "--help"],

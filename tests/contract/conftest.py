@@ -2,9 +2,8 @@
 
 Every test in ``tests/contract/`` takes ``api`` and runs once per backend in
 ``tests.provision.selected_backends()``. A test that needs a capability says
-so with ``@pytest.mark.requires("flag")`` (a ``Features`` field); a deliberate
-divergence of a backend is declared in its ``Features.expected_failures`` and
-runs here as a strict xfail.
+so with ``@pytest.mark.requires("flag")`` (a ``Features`` field), and is skipped,
+with the reason shown, on a backend without it.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ def api(request: pytest.FixtureRequest) -> Iterator[Backend]:
     """A fresh backend with an empty schema."""
     with PROVISIONERS[request.param](request) as backend:
         _apply_requirements(request, backend)
-        _apply_expected_failures(request, backend)
         yield backend
 
 
@@ -32,13 +30,6 @@ def _apply_requirements(request: pytest.FixtureRequest, backend: Backend) -> Non
         missing = [flag for flag in marker.args if not getattr(backend.features, flag)]
         if missing:
             pytest.skip(f"{backend.side} backend lacks {', '.join(missing)}")
-
-
-def _apply_expected_failures(request: pytest.FixtureRequest, backend: Backend) -> None:
-    node_id = f"{request.node.path.name}::{request.node.originalname}"
-    for reason, test_ids in backend.features.expected_failures.items():
-        if node_id in test_ids:
-            request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
 
 
 @pytest.fixture

@@ -6,24 +6,16 @@ though they share one server.
 
 from __future__ import annotations
 
-import itertools
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from magnetodb.client import MagnetoClient, connect, connect_inproc
 from magnetodb.server.process import ServerProcess
+from tests.magnetodb.support import new_project
 from tests.provision import selected_backends
-
-_counter = itertools.count()
-
-
-def new_project() -> str:
-    return f"p{uuid.uuid4().hex[:12]}{next(_counter)}"
 
 
 @pytest.fixture(scope="session")
@@ -72,44 +64,3 @@ def http_client(lmdb_server: ServerProcess) -> Iterator[MagnetoClient]:
         yield c
     finally:
         c.close()
-
-
-def S(v: str) -> dict[str, str]:
-    return {"S": v}
-
-
-def N(v: Any) -> dict[str, str]:
-    return {"N": str(v)}
-
-
-def make_table(
-    client: MagnetoClient,
-    name: str = "tbl",
-    hash_key: tuple[str, str] = ("h", "S"),
-    range_key: tuple[str, str] | None = ("r", "S"),
-    extra: dict[str, str] | None = None,
-    lsis: list[tuple[str, str, dict[str, Any]]] | None = None,
-) -> dict[str, Any]:
-    """Create a table: ``lsis`` is [(index_name, range attribute, projection)]."""
-    defs = {hash_key[0]: hash_key[1]}
-    ks = [{"attribute_name": hash_key[0], "key_type": "HASH"}]
-    if range_key:
-        defs[range_key[0]] = range_key[1]
-        ks.append({"attribute_name": range_key[0], "key_type": "RANGE"})
-    defs.update(extra or {})
-    idx = None
-    if lsis:
-        idx = [
-            {
-                "index_name": iname,
-                "key_schema": [
-                    {"attribute_name": hash_key[0], "key_type": "HASH"},
-                    {"attribute_name": attr, "key_type": "RANGE"},
-                ],
-                "projection": proj,
-            }
-            for iname, attr, proj in lsis
-        ]
-    return client.create_table(
-        name, [{"attribute_name": k, "attribute_type": t} for k, t in defs.items()], ks, idx
-    )

@@ -8,7 +8,7 @@ from magnetodb.client import MagnetoClient, connect_inproc
 from magnetodb.errors import TableNotExistsException, ValidationError
 from magnetodb.storage import open_storage
 from magnetodb.storage.base import EngineError
-from tests.magnetodb.conftest import N, S, make_table
+from tests.magnetodb.support import N, S, make_table
 
 
 def put(h: str, **attrs: dict) -> dict:

@@ -9,7 +9,7 @@ import pytest
 from magnetodb.client import MagnetoClient, RequestStats, StatsCollector, connect, connect_inproc
 from magnetodb.client.transports import HTTPTransport
 from magnetodb.errors import ConditionalCheckFailedException, MagnetoTransportError, ValidationError
-from tests.magnetodb.conftest import S, make_table
+from tests.magnetodb.support import S, make_table
 
 
 def test_hooks_count_requests_items_bytes(client: MagnetoClient) -> None:

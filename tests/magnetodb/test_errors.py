@@ -20,7 +20,7 @@ from magnetodb.errors import (
 from magnetodb.server.app import App
 from magnetodb.server.process import ServerProcess
 from magnetodb.storage import open_storage
-from tests.magnetodb.conftest import S, make_table
+from tests.magnetodb.support import S, make_table
 
 
 def assert_error_body(body: bytes, status: int, etype: str) -> dict:

@@ -17,7 +17,7 @@ from magnetodb.server.process import ServerProcess
 from magnetodb.storage import Storage
 from magnetodb.storage.base import EngineError, EngineLimitError, Txn
 from magnetodb.storage.etcd import EtcdEngine
-from tests.magnetodb.conftest import N, S, make_table, new_project
+from tests.magnetodb.support import N, S, make_table, new_project
 
 
 @pytest.fixture

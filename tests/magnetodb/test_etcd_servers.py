@@ -13,7 +13,7 @@ import pytest
 from magnetodb.client import MagnetoClient, connect
 from magnetodb.errors import MagnetoTransportError, TableNotExistsException, ValidationError
 from magnetodb.server.process import ServerProcess
-from tests.magnetodb.conftest import N, S, make_table, new_project
+from tests.magnetodb.support import N, S, make_table, new_project
 
 
 @pytest.fixture(scope="module")

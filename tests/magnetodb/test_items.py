@@ -13,7 +13,7 @@ from magnetodb.errors import (
     TableNotExistsException,
     ValidationError,
 )
-from tests.magnetodb.conftest import N, S, make_table
+from tests.magnetodb.support import N, S, make_table
 
 KEY = {"h": S("f"), "r": S("a")}
 

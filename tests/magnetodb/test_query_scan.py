@@ -10,7 +10,7 @@ import pytest
 
 from magnetodb.client import MagnetoClient
 from magnetodb.errors import TableNotExistsException, ValidationError
-from tests.magnetodb.conftest import N, S, make_table
+from tests.magnetodb.support import N, S, make_table
 
 
 def EQ(v: dict) -> dict[str, Any]:

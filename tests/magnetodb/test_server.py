@@ -25,7 +25,7 @@ from magnetodb.errors import (
 from magnetodb.server.app import App
 from magnetodb.server.process import ServerProcess
 from magnetodb.storage import open_storage
-from tests.magnetodb.conftest import N, S, make_table, new_project
+from tests.magnetodb.support import N, S, make_table, new_project
 
 
 def _run_threads(n: int, target: Any) -> list[Any]:

@@ -12,7 +12,7 @@ from magnetodb.errors import (
     TableNotExistsException,
     ValidationError,
 )
-from tests.magnetodb.conftest import make_table
+from tests.magnetodb.support import make_table
 
 DESC_KEYS = {
     "attribute_definitions",

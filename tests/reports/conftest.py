@@ -1,4 +1,5 @@
-"""Fixtures of the report tests: the CI's short compare, headless Chromium, an artifact folder."""
+"""Fixtures of the report tests: headless Chromium, an artifact folder (the CI's short
+compare is every package's: ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -10,21 +11,15 @@ from pathlib import Path
 import pytest
 
 from tests.reports.chromium import Chromium, chromium_binary
-from tests.shortrun import ShortRun, short_compare
-
-
-@pytest.fixture(scope="session")
-def short_run(tmp_path_factory: pytest.TempPathFactory) -> ShortRun:
-    return short_compare(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Chromium]:
-    """Debian's chromium; no skip: .ci/run installs it, and a skipped render test would
+    """Debian's chromium; no skip: ci/test installs it, and a skipped render test would
     hide that nobody looked at the page."""
     binary = chromium_binary()
     if binary is None:
-        pytest.fail("chromium is not installed: apt-get install -y chromium (see .ci/run)")
+        pytest.fail("chromium is not installed: apt-get install -y chromium (ci/test does)")
     browser = Chromium(binary)
     yield browser
     browser.close()

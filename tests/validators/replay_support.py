@@ -1,8 +1,8 @@
-"""Recorded runs and replay sides for the differential-replay and quota tests.
+"""Recorded runs and replay replicas for the differential-replay and quota tests.
 
 ``record_run`` makes a real results directory (``bench.drive.job.run_job``,
 one SQL backend): the log the replay reads is the one a user's run writes.
-``sides`` opens the two replay backends loaded with that run's dataset, so a
+``replicas`` opens the two replay backends loaded with that run's dataset, so a
 test can wrap one of them (inject a wrong answer) or write to it directly
 (plant a state difference) before ``Replayer.run``.
 """
@@ -20,7 +20,7 @@ from bench.drive.spec import RunSpec
 from bench.measure.results import Results, load_results
 from bench.workload.datasets import DatasetSpec, build_dataset
 from tests.bench.support import SMALL as BENCH_SMALL
-from validators.replay import Side, open_side
+from validators.replay import Replica, open_replica
 
 #: tests/bench's small cloud (every kind of record the catalog needs), a third smaller.
 SMALL = dataclasses.replace(BENCH_SMALL, volumes=60)
@@ -54,14 +54,14 @@ def record_run(
 
 
 @contextmanager
-def sides(
+def replicas(
     results: Results, first_url: str = SQL_URL, second_url: str = MAGNETODB_URL
-) -> Iterator[tuple[Side, Side]]:
+) -> Iterator[tuple[Replica, Replica]]:
     """Two fresh backends loaded with the run's dataset, closed afterwards."""
     data = build_dataset(DatasetSpec.from_dict(results.meta["dataset"]["spec"])).data
-    first = open_side("first", first_url, data)
+    first = open_replica("first", first_url, data)
     second_url = second_url if second_url != first_url else second_url.rstrip("/") + "-2"
-    second = open_side("second", second_url, data)
+    second = open_replica("second", second_url, data)
     try:
         yield first, second
     finally:

@@ -7,7 +7,7 @@ import random
 
 from cinderdb import exception
 from validators.canonical import Canonicalizer, IdMap, difference, focus, same
-from validators.sides import generated_ids, in_seq_order
+from validators.replicas import generated_ids, in_seq_order
 
 
 def test_a_log_in_completion_order_replays_in_start_order():

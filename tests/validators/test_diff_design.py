@@ -14,7 +14,7 @@ from tests.validators.replay_support import (
     SQL_URL,
     Liar,
     record_run,
-    sides,
+    replicas,
 )
 from validators.replay import Replayer, replay_pair
 
@@ -51,7 +51,7 @@ def test_a_wrong_answer_is_still_a_divergence_beside_them(twin_run, mysql_databa
     def wrong_size(answer):
         return {**answer, "size": (answer["size"] or 0) + 1}
 
-    with sides(twin_run, mysql_database_url, MAGNETODB_URL) as (first, second):
+    with replicas(twin_run, mysql_database_url, MAGNETODB_URL) as (first, second):
         liar = Liar(second.backend, "volume_get", 1, wrong_size)
         second.backend = liar
         report = Replayer(twin_run, first, second, "differential").run()

@@ -14,7 +14,8 @@ import pytest
 from cinderbench import diff as diff_cli
 from cinderdb import exception, side_of
 from cinderdb.magneto.items import s
-from tests.validators.replay_support import Liar, record_run, sides
+from tests.shortrun import cli
+from tests.validators.replay_support import Liar, record_run, replicas
 from validators import replay
 from validators.replay import Replayer, in_seq_order
 
@@ -39,7 +40,7 @@ def nth_call(results, function: str, n: int) -> tuple[int, str, int]:
 
 def test_a_wrong_answer_is_the_first_divergence(recorded):
     seq, operation, index = nth_call(recorded, "volume_get", 5)
-    with sides(recorded) as (first, second):
+    with replicas(recorded) as (first, second):
         second.backend = Liar(
             second.backend, "volume_get", 5, lambda v: {**v, "display_name": "not-the-name"}
         )
@@ -66,7 +67,7 @@ def test_a_wrong_exception_is_compared_by_class(recorded):
     def refuse(value):
         raise exception.VolumeNotFound(volume_id=value["id"])
 
-    with sides(recorded) as (first, second):
+    with replicas(recorded) as (first, second):
         second.backend = Liar(second.backend, "volume_get", 3, refuse)
         data = Replayer(recorded, first, second, "differential").run().to_json()
     divergence = data["first_divergence"]
@@ -85,7 +86,7 @@ def test_a_planted_state_difference_diverges_at_its_first_read(recorded):
         if call["fn"] == "volume_get"
     )
     seq, index, volume_id = target
-    with sides(recorded) as (first, second):
+    with replicas(recorded) as (first, second):
         second.backend.client.update_item(
             "volumes",
             {"id": s(volume_id)},
@@ -108,7 +109,7 @@ def test_generated_ids_compare_by_the_call_that_made_them(tmp_path):
     quota churn has no divergence, and the run's ids were rewritten into later calls."""
     mix = "qos_create=4,qos_associate=2,qos_key=2,qos_show=2,qos_delete=1,create=3,delete=2"
     results = record_run(tmp_path, seed=5, operations=40, mix=mix)
-    with sides(results) as (first, second):
+    with replicas(results) as (first, second):
         report = Replayer(results, first, second, "differential").run()
         assert report.ok, report.to_json()["first_divergence"]
         assert first.ids.id_of
@@ -122,18 +123,18 @@ def test_generated_ids_compare_by_the_call_that_made_them(tmp_path):
 
 
 def test_the_cli_writes_diff_json_and_exits_1_on_a_divergence(recorded, monkeypatch, capsys):
-    def lying_side(label, url, data):
-        side = real_open_side(label, url, data)
+    def lying_replica(label, url, data):
+        replica = real_open_replica(label, url, data)
         if side_of(url) == "magnetodb":
-            side.backend = Liar(side.backend, "volume_get_all_by_project", 2, lambda v: v[1:])
-        return side
+            replica.backend = Liar(replica.backend, "volume_get_all_by_project", 2, lambda v: v[1:])
+        return replica
 
-    real_open_side = replay.open_side
-    monkeypatch.setattr(replay, "open_side", lying_side)
+    real_open_replica = replay.open_replica
+    monkeypatch.setattr(replay, "open_replica", lying_replica)
     args = argparse.Namespace(
         results=str(recorded.path), first=None, second=None, aa=False, quiet=False
     )
-    assert diff_cli.main(args) == diff_cli.EXIT_DIVERGED
+    assert diff_cli.main(args) == 1
     printed = capsys.readouterr().out
     assert "first divergence" in printed
     assert "volume_get_all_by_project" in printed
@@ -143,7 +144,9 @@ def test_the_cli_writes_diff_json_and_exits_1_on_a_divergence(recorded, monkeypa
     assert "second lacks" in written["first_divergence"]["difference"]
 
 
-def test_the_cli_exits_2_when_there_is_nothing_to_replay(tmp_path, capsys):
-    args = argparse.Namespace(results=str(tmp_path), first=None, second=None, aa=False, quiet=True)
-    assert diff_cli.main(args) == diff_cli.EXIT_ERROR
-    assert "cannot replay" in capsys.readouterr().err
+def test_the_cli_exits_2_when_there_is_nothing_to_replay(tmp_path):
+    done = cli("diff", tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"cinderbench diff: error: {tmp_path} is not a results directory: it has no run.json"
+    ]

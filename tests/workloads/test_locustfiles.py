@@ -112,4 +112,4 @@ def test_against_mysql_the_embedded_magnetodb_matches_its_durability(tmp_path: P
         if durable
         else "no fsync per commit: survives a process crash, as the SQL side (mysql"
     )
-    assert f"MagnetoDB: a server started over LMDB ({expected}" in done.stderr, explain(done)
+    assert f"magnetodb: a store of its own ({expected}" in done.stderr, explain(done)

@@ -29,7 +29,7 @@ from typing import Any
 
 from bench.drive.clusters.base import Node, free_port, stop_process, wait_gone
 from bench.drive.clusters.etcd import LOOPBACK, EtcdCluster, tail
-from magnetodb.server.serve import Config, config_argv
+from magnetodb.server.serve import Config
 
 #: worker processes per API server: each serves one request at a time, and a
 #: request over etcd waits on the network, so more than one
@@ -116,7 +116,7 @@ class MagnetoDBCluster(EtcdCluster):
             sys.executable,
             "-m",
             "magnetodb.server.serve",
-            *config_argv(self.api_config(node)),
+            *self.api_config(node).to_argv(),
         ]
         with open(str(node.log_path), "ab") as log:
             proc = subprocess.Popen(

@@ -1,6 +1,7 @@
-"""The two sides of a replay: backends, their generated ids, and the log in replay order.
+"""The two replicas of a replay: backends, their generated ids, and the log in replay order.
 
-A ``Side`` is one fresh backend loaded with the run's dataset. It re-issues
+A ``Replica`` is one fresh backend loaded with the run's dataset (either design: a
+replay's two replicas are the two designs, or one design twice for A/A). It re-issues
 logged calls with their decoded arguments, after rewriting the ids the run's
 backend generated into the ids this backend generated for the same calls
 (``IdMap``; see ``validators.replay``), and passes ``refs`` (an argument that
@@ -88,11 +89,11 @@ def token(function: str, seq: int, index: int, position: int, many: bool) -> str
     return f"<{function}@{where}>"
 
 
-# ---------------------------------------------------------------- one side
+# ------------------------------------------------------------- one replica
 
 
 @dataclass
-class Side:
+class Replica:
     """One replay backend: its answers' canonicalizer and its generated ids."""
 
     label: str
@@ -138,13 +139,13 @@ class Side:
         return self.canon.error(error) if error is not None else self.canon.result(function, value)
 
 
-def open_side(label: str, url: str, data: Any) -> Side:
+def open_replica(label: str, url: str, data: Any) -> Replica:
     """A fresh backend at ``url`` (its schema dropped first) loaded with ``data``."""
     backend = open_backend(url)
     started = time.perf_counter()
     backend.drop_schema()
     backend.create_schema()
     backend.bulk_load(data)
-    side = Side(label, url, backend)
-    side.load_seconds = time.perf_counter() - started
-    return side
+    replica = Replica(label, url, backend)
+    replica.load_seconds = time.perf_counter() - started
+    return replica

@@ -1,0 +1,57 @@
+"""What the MagnetoDB server tests import: wire values, a table maker, fresh project ids."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from typing import Any
+
+from magnetodb.client import MagnetoClient
+
+_counter = itertools.count()
+
+
+def new_project() -> str:
+    """A project id no other test uses (tests share one server)."""
+    return f"p{uuid.uuid4().hex[:12]}{next(_counter)}"
+
+
+def S(v: str) -> dict[str, str]:
+    return {"S": v}
+
+
+def N(v: Any) -> dict[str, str]:
+    return {"N": str(v)}
+
+
+def make_table(
+    client: MagnetoClient,
+    name: str = "tbl",
+    hash_key: tuple[str, str] = ("h", "S"),
+    range_key: tuple[str, str] | None = ("r", "S"),
+    extra: dict[str, str] | None = None,
+    lsis: list[tuple[str, str, dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """Create a table: ``lsis`` is [(index_name, range attribute, projection)]."""
+    defs = {hash_key[0]: hash_key[1]}
+    ks = [{"attribute_name": hash_key[0], "key_type": "HASH"}]
+    if range_key:
+        defs[range_key[0]] = range_key[1]
+        ks.append({"attribute_name": range_key[0], "key_type": "RANGE"})
+    defs.update(extra or {})
+    idx = None
+    if lsis:
+        idx = [
+            {
+                "index_name": iname,
+                "key_schema": [
+                    {"attribute_name": hash_key[0], "key_type": "HASH"},
+                    {"attribute_name": attr, "key_type": "RANGE"},
+                ],
+                "projection": proj,
+            }
+            for iname, attr, proj in lsis
+        ]
+    return client.create_table(
+        name, [{"attribute_name": k, "attribute_type": t} for k, t in defs.items()], ks, idx
+    )

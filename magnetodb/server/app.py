@@ -26,7 +26,17 @@ JSON_DEPTH_LIMIT = 64
 class Request:
     """A parsed request; the JSON body and the query string are parsed on first use."""
 
-    __slots__ = ("_json", "_query", "body", "headers", "method", "params", "path", "query_string")
+    __slots__ = (
+        "_json",
+        "_query",
+        "body",
+        "headers",
+        "method",
+        "params",
+        "path",
+        "query_string",
+        "tenant",
+    )
 
     def __init__(
         self,
@@ -43,6 +53,8 @@ class Request:
         self.headers = headers
         self.body = body
         self.params = params
+        #: the project the request's token belongs to (None: auth is off)
+        self.tenant: str | None = None
         self._json: Any = None
         self._query: dict[str, str] | None = None
 
@@ -129,15 +141,22 @@ class App:
             return error_response(exc, self.show_trace)
 
     def _authorize(self, req: Request) -> None:
-        """X-Auth-Token must be configured, and its project must be the URL's."""
+        """X-Auth-Token must be configured, and its project must be the URL's, exactly.
+
+        MagnetoDB removed dashes from the token's project before comparing (Keystone's ids
+        have none); here ids are whatever the token file says, so a token for ``a-b`` is
+        ``a-b``'s only, never ``ab``'s.
+        """
         token = req.headers.get("x-auth-token")
         if not token:
             raise Unauthorized("The request you have made requires authentication.")
         tenant = self.tokens.get(token)  # type: ignore[union-attr]
         if tenant is None:
             raise Unauthorized("The request you have made requires authentication.")
-        if tenant.replace("-", "") != req.params.get("project_id"):
+        project = req.params.get("project_id")
+        if project is not None and tenant != project:
             raise Forbidden("No access to project")
+        req.tenant = tenant
 
 
 def load_tokens(path: str | None) -> dict[str, str] | None:
@@ -149,5 +168,5 @@ def load_tokens(path: str | None) -> dict[str, str] | None:
     if not isinstance(data, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in data.items()
     ):
-        raise ValueError(f"{path}: expected a JSON object of token -> project id")
+        raise ValueError("expected a JSON object of token -> project id")
     return data

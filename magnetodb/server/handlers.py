@@ -297,7 +297,7 @@ def monitoring_all(app: App, req: Request) -> list[dict[str, Any]]:
     lp, lt = q.get("last_evaluated_project"), q.get("last_evaluated_table")
     after = (v.project_id(lp), lt or "") if lp else None
     out = []
-    for meta in app.storage.all_tables(after, limit):
+    for meta in _monitored_tables(app, req.tenant, after, limit):
         entry: dict[str, Any] = {"tenant": meta.project, "name": meta.name, "status": meta.status}
         try:
             entry["usage_detailes"] = _usage(app, meta.project, meta.name, metrics)
@@ -305,6 +305,24 @@ def monitoring_all(app: App, req: Request) -> list[dict[str, Any]]:
             continue
         out.append(entry)
     return out
+
+
+def _monitored_tables(
+    app: App, tenant: str | None, after: tuple[str, str] | None, limit: int
+) -> list[TableMeta]:
+    """Every project's tables after ``after``; with auth on, the token's project's only."""
+    if tenant is None:
+        return app.storage.all_tables(after, limit)
+    if after is not None and after[0] > tenant:
+        return []
+    start = after[1] if after is not None and after[0] == tenant and after[1] else None
+    metas = []
+    for name in app.storage.list_tables(tenant, limit, start):
+        try:
+            metas.append(app.storage.describe_table(tenant, name))
+        except TableNotExistsException:  # deleted meanwhile
+            continue
+    return metas
 
 
 def monitoring_project(app: App, req: Request) -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ class ServerProcess:
         port: int = 0,
         tokens: dict[str, str] | str | None = None,
         *,
+        insecure_no_auth: bool = False,
         sync: bool = False,
         max_item_bytes: int | None = None,
         startup_timeout: float = 30.0,
@@ -44,6 +45,7 @@ class ServerProcess:
         self.host = host
         self.port = port
         self.tokens = tokens
+        self.insecure_no_auth = insecure_no_auth
         self.sync = sync
         self.max_item_bytes = max_item_bytes
         self.startup_timeout = startup_timeout
@@ -86,6 +88,8 @@ class ServerProcess:
                 with open(path, "w", encoding="utf-8") as f:
                     json.dump(self.tokens, f)
             cmd += ["--tokens", str(path)]
+        if self.insecure_no_auth:
+            cmd.append("--insecure-no-auth")
         return cmd
 
     def start(self) -> ServerProcess:

@@ -6,6 +6,11 @@ on its own SO_REUSEPORT socket, so the kernel spreads connections), waits until
 every worker listens, logs one line and supervises: a worker that dies is
 restarted; SIGTERM/SIGINT stop the workers gracefully (no new connections,
 in-flight requests answered) and then the parent.
+
+Before any of that it refuses, in one line and exit code 2, what cannot work or
+should not: a data directory it cannot use, an unreadable token file, and an
+address other machines reach with authentication off (``--tokens FILE``, or
+``--insecure-no-auth`` to say so explicitly).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import os
@@ -20,12 +26,12 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from magnetodb.server.app import App, load_tokens
 from magnetodb.server.http import DEFAULT_MAX_BODY, HttpServer, make_listener, serve_socket
-from magnetodb.storage import ENGINES, open_storage
+from magnetodb.storage import ENGINES, EngineError, open_storage
 from magnetodb.storage.tables import DEFAULT_MAX_ITEM_BYTES
 
 log = logging.getLogger("magnetodb.serve")
@@ -39,6 +45,7 @@ class Config:
     workers: int = 1
     engine: str = "lmdb"
     tokens: str | None = None
+    insecure_no_auth: bool = False
     sync: bool = False
     max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES
     max_body: int = DEFAULT_MAX_BODY
@@ -46,15 +53,44 @@ class Config:
     show_trace: bool = False
 
 
+def _int_in(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer in ``[low, high]``, else a one-line error.
+
+    The wording is cinderbench.options.bounded's; magnetodb, the bottom floor, cannot import it.
+    """
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an int: {text!r}") from None
+        if value < low or (high is not None and value > high):
+            span = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be {span}, not {text}")
+        return value
+
+    parse.__name__ = "int"
+    return parse
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``python -m magnetodb.server.serve`` and ``cinderbench magnetodb serve``."""
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8480, help="port (default 8480; 0 = any)")
-    parser.add_argument("--data-dir", help="LMDB directory (required for --engine lmdb)")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    parser.add_argument("--engine", choices=ENGINES, default="lmdb", help="storage engine")
     parser.add_argument(
-        "--tokens", help="JSON file {token: project_id}; enables X-Auth-Token checks"
+        "--port", type=_int_in(0, 65535), default=8480, help="port (default 8480; 0 = any)"
+    )
+    parser.add_argument("--data-dir", help="LMDB directory (required for --engine lmdb)")
+    parser.add_argument(
+        "--workers", type=_int_in(1), default=1, help="worker processes (default 1)"
+    )
+    parser.add_argument("--engine", choices=ENGINES, default="lmdb", help="storage engine")
+    auth = parser.add_mutually_exclusive_group()
+    auth.add_argument("--tokens", help="JSON file {token: project_id}; enables X-Auth-Token checks")
+    auth.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="serve a --host other machines reach without tokens: anyone who reaches the "
+        "port reads and deletes every project's tables",
     )
     parser.add_argument(
         "--sync",
@@ -62,10 +98,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fsync every LMDB commit (survives power loss; default: survives kill -9 only)",
     )
     parser.add_argument(
-        "--max-item-bytes", type=int, default=DEFAULT_MAX_ITEM_BYTES, help="largest item (bytes)"
+        "--max-item-bytes",
+        type=_int_in(1),
+        default=DEFAULT_MAX_ITEM_BYTES,
+        help="largest item (bytes)",
     )
     parser.add_argument(
-        "--max-body", type=int, default=DEFAULT_MAX_BODY, help="largest request body (bytes)"
+        "--max-body", type=_int_in(1), default=DEFAULT_MAX_BODY, help="largest request body (bytes)"
     )
     parser.add_argument("--ready-file", help="write {url, pid} here once every worker listens")
     parser.add_argument("--show-trace", action="store_true", help="put tracebacks in 500 bodies")
@@ -79,6 +118,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         workers=args.workers,
         engine=args.engine,
         tokens=args.tokens,
+        insecure_no_auth=args.insecure_no_auth,
         sync=args.sync,
         max_item_bytes=args.max_item_bytes,
         max_body=args.max_body,
@@ -169,8 +209,16 @@ class Supervisor:
     def run(self) -> int:
         cfg = self.cfg
         if cfg.engine == "lmdb":
-            _open_storage(cfg).close()  # create the store before forking; fail early
-        self._reserve_port()
+            try:  # create the store before forking; fail early
+                _open_storage(cfg).close()
+            except (OSError, EngineError) as exc:
+                log.error("magnetodb: --data-dir %s: cannot open the store: %s", cfg.data_dir, exc)
+                return 2
+        try:
+            self._reserve_port()
+        except OSError as exc:
+            log.error("magnetodb: cannot bind %s:%d: %s", cfg.host, cfg.port, exc.strerror or exc)
+            return 2
         r, w = os.pipe()
         for n in range(cfg.workers):
             self._fork(n, w)
@@ -198,7 +246,7 @@ class Supervisor:
             cfg.data_dir or "-",
             cfg.workers,
             cfg.sync,
-            "tokens" if cfg.tokens else "off",
+            "tokens" if cfg.tokens else ("off-insecure" if cfg.insecure_no_auth else "off"),
             os.getpid(),
         )
         if cfg.ready_file:
@@ -240,15 +288,67 @@ class Supervisor:
             self.children.pop(pid, None)
 
 
-def serve(cfg: Config) -> int:
+def is_loopback(host: str) -> bool:
+    """Whether every address ``host`` stands for is a loopback one (only this machine)."""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return False
+    try:
+        return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+    except ValueError:
+        return False
+
+
+def data_dir_problem(path: str) -> str | None:
+    """Why an LMDB store cannot live in ``path``, as the end of a sentence; None if it can."""
+    full = os.path.abspath(path)
+    if os.path.exists(full):
+        if not os.path.isdir(full):
+            return "is not a directory"
+        if not os.access(full, os.W_OK | os.X_OK):
+            return "is not writable"
+        return None
+    parent = os.path.dirname(full)
+    if not os.path.isdir(parent):
+        return f"cannot be created: its parent {parent} does not exist"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot be created: its parent {parent} is not writable"
+    return None
+
+
+def config_problem(cfg: Config) -> str | None:
+    """What in ``cfg`` the server must refuse before it starts, in one line; None if nothing."""
     if cfg.engine == "lmdb" and not cfg.data_dir:
-        log.error("magnetodb: --data-dir is required with --engine lmdb")
-        return 2
+        return "--data-dir is required with --engine lmdb"
     if cfg.engine == "memory" and cfg.workers != 1:
-        log.error("magnetodb: the memory engine cannot be shared; use --workers 1")
-        return 2
+        return "the memory engine cannot be shared; use --workers 1"
     if cfg.workers < 1:
-        log.error("magnetodb: --workers must be at least 1")
+        return "--workers must be at least 1"
+    if cfg.engine == "lmdb" and cfg.data_dir:
+        problem = data_dir_problem(cfg.data_dir)
+        if problem:
+            return f"--data-dir {cfg.data_dir} {problem}"
+    if cfg.tokens:
+        try:
+            load_tokens(cfg.tokens)
+        except OSError as exc:
+            return f"--tokens {cfg.tokens}: {exc.strerror or exc}"
+        except ValueError as exc:
+            return f"--tokens {cfg.tokens}: {exc}"
+    elif not cfg.insecure_no_auth and not is_loopback(cfg.host):
+        return (
+            f"refusing to serve {cfg.host} without authentication: other machines reach it; "
+            "give --tokens FILE, or --insecure-no-auth to let anyone who reaches the port "
+            "read and delete every project's tables"
+        )
+    return None
+
+
+def serve(cfg: Config) -> int:
+    problem = config_problem(cfg)
+    if problem is not None:
+        log.error("magnetodb: %s", problem)
         return 2
     return Supervisor(cfg).run()
 

@@ -28,6 +28,7 @@ class Request:
 
     __slots__ = (
         "_json",
+        "_pairs",
         "_query",
         "body",
         "headers",
@@ -56,6 +57,7 @@ class Request:
         #: the project the request's token belongs to (None: auth is off)
         self.tenant: str | None = None
         self._json: Any = None
+        self._pairs: list[tuple[str, str]] | None = None
         self._query: dict[str, str] | None = None
 
     def json(self) -> Any:
@@ -71,15 +73,23 @@ class Request:
                 _check_depth(self._json)
         return self._json
 
-    @property
-    def query(self) -> dict[str, str]:
-        if self._query is None:
-            out: dict[str, str] = {}
+    def query_pairs(self) -> list[tuple[str, str]]:
+        """The query string's (name, value) pairs in order, repeats and blanks kept (a copy)."""
+        if self._pairs is None:
             try:
-                pairs = parse_qsl(self.query_string, keep_blank_values=True, max_num_fields=100)
+                self._pairs = parse_qsl(
+                    self.query_string, keep_blank_values=True, max_num_fields=100
+                )
             except ValueError as exc:
                 raise ValidationError(f"Bad query string: {exc}") from exc
-            for k, v in pairs:
+        return list(self._pairs)
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The query string as a dict; a name given twice is refused."""
+        if self._query is None:
+            out: dict[str, str] = {}
+            for k, v in self.query_pairs():
                 if k in out:
                     raise ValidationError(f"Query parameter '{k}' is given more than once")
                 out[k] = v
@@ -136,6 +146,8 @@ class App:
             result = handler(self, req)
             if type(result) is bytes:
                 return 200, result
+            if type(result) is tuple:  # (status, body): an answer that is neither 200 nor an error
+                return result
             return 200, orjson.dumps(result)
         except Exception as exc:
             return error_response(exc, self.show_trace)

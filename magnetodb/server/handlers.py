@@ -6,11 +6,12 @@ ready JSON bytes when stored item JSON can be spliced in without re-encoding.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from magnetodb.errors import TableNotExistsException, ValidationError
+from magnetodb.errors import NotFound, TableNotExistsException, ValidationError
 from magnetodb.server import validation as v
 
 if TYPE_CHECKING:
@@ -23,36 +24,50 @@ def _project(req: Request) -> str:
 
 
 def _table(req: Request) -> str:
-    return v.table_name(req.params["table_name"])
+    name = req.params["table_name"]
+    if not name:  # MagnetoDB's controllers: `if not table_name: pecan.abort(404)`
+        raise NotFound(f"The resource could not be found: {req.path[:200]}")
+    return v.table_name(name)
 
 
-def _only_params(req: Request, allowed: frozenset[str]) -> dict[str, str]:
-    q = req.query
-    extra = q.keys() - allowed
-    if extra:
-        raise ValidationError(f"Unexpected query parameters were found: {sorted(extra)}")
-    return q
+def _pop_param(pairs: list[tuple[str, str]], name: str) -> str | None:
+    """Remove the first ``name`` from ``pairs`` and give its value (webob's MultiDict.pop)."""
+    for i, (k, value) in enumerate(pairs):
+        if k == name:
+            del pairs[i]
+            return value
+    return None
 
 
 # ---------------------------------------------------------------- health
 
+#: MagnetoDB's HealthCheckApp: fullcheck values that mean yes, and its answer's key order
+#: (Python 2's order of its dict, which json.dumps kept).
+_TRUE_VALUES = frozenset(("true", "1", "yes", "on", "t", "y"))
+_FULLCHECK_ORDER = ("Messaging", "API", "Storage", "Identity")
 
-def healthcheck(app: App, req: Request) -> dict[str, str]:
-    q = _only_params(req, frozenset(("fullcheck",)))
-    out = {"API": "OK"}
-    if q.get("fullcheck", "").lower() == "true":
-        try:
-            ok = app.storage.engine.check()
-        except Exception:
-            ok = False
-        out["Storage"] = "OK" if ok else "ERROR"
-        out["Identity"] = "Not Implemented"
-        out["Messaging"] = "Not Implemented"
-        if not ok:
-            from magnetodb.errors import ServiceUnavailable
 
-            raise ServiceUnavailable(orjson.dumps(out).decode())
-    return out
+def healthcheck(app: App, req: Request) -> bytes | tuple[int, bytes]:
+    """``{"API": "OK"}`` as MagnetoDB's json.dumps wrote it; with ``?fullcheck=`` yes, each
+    subsystem too, and a 503 (the same JSON, no error body) when the storage fails."""
+    full = next((val for k, val in req.query_pairs() if k == "fullcheck" and val), None)
+    if full not in _TRUE_VALUES:
+        return _HEALTHY
+    try:
+        ok = app.storage.engine.check()
+    except Exception:
+        ok = False
+    status = {
+        "API": "OK",
+        "Storage": "OK" if ok else "ERROR",
+        "Identity": "Not Implemented",
+        "Messaging": "Not Implemented",
+    }
+    body = json.dumps({k: status[k] for k in _FULLCHECK_ORDER}).encode()
+    return body if ok else (503, body)
+
+
+_HEALTHY = json.dumps({"API": "OK"}).encode()
 
 
 # ---------------------------------------------------------------- tables
@@ -125,12 +140,14 @@ def delete_table(app: App, req: Request) -> dict[str, Any]:
 
 def list_tables(app: App, req: Request) -> dict[str, Any]:
     project = _project(req)
-    q = _only_params(req, frozenset(("limit", "exclusive_start_table_name")))
-    limit = v.integer(q["limit"], "limit", 1) if "limit" in q else None
-    start = q.get("exclusive_start_table_name")
-    if start is not None:
+    params = req.query_pairs()
+    start = _pop_param(params, "exclusive_start_table_name")
+    if start:
         v.table_name(start)
-    names = app.storage.list_tables(project, limit, start)
+    limit_text = _pop_param(params, "limit")
+    limit = v.integer(limit_text, "limit", 1) if limit_text else None
+    v.unexpected_params(params)
+    names = app.storage.list_tables(project, limit, start or None)
     out: dict[str, Any] = {}
     if limit is not None and len(names) == limit:
         out["last_evaluated_table_name"] = names[-1]
@@ -149,8 +166,8 @@ def put_item(app: App, req: Request) -> dict[str, Any]:
     project, table = _project(req), _table(req)
     r = v.put_item(req.json())
     old = app.storage.put_item(project, table, r.item, r.expected, r.return_values)
-    if r.return_values == "ALL_OLD":
-        return _attributes(old)
+    if r.return_values == "ALL_OLD" and old:  # MagnetoDB: `if old_item:`; a new key gives {}
+        return {"attributes": old}
     if r.return_values == "ALL_NEW":
         return _attributes(r.item)
     return {}
@@ -255,8 +272,10 @@ def batch_get_item(app: App, req: Request) -> bytes:
     requests = v.batch_get_item(req.json())
     found = app.storage.batch_get(project, requests)
     parts = [b'{"responses":{']
-    for i, (table, items) in enumerate(found.items()):
-        if i:
+    for table, items in found.items():
+        if not items:  # MagnetoDB lists only the tables it found items in
+            continue
+        if len(parts) > 1:
             parts.append(b",")
         parts += [orjson.dumps(table), b":["]
         parts.append(
@@ -289,9 +308,7 @@ def _usage(app: App, project: str, table: str, metrics: tuple[str, ...]) -> dict
 
 
 def monitoring_all(app: App, req: Request) -> list[dict[str, Any]]:
-    q = _only_params(
-        req, frozenset(("metrics", "last_evaluated_project", "last_evaluated_table", "limit"))
-    )
+    q = req.query  # MagnetoDB's monitoring read the parameters it knew and ignored the rest
     metrics = _metrics(q)
     limit = v.integer(q["limit"], "limit", 1) if "limit" in q else 1000
     lp, lt = q.get("last_evaluated_project"), q.get("last_evaluated_table")
@@ -327,7 +344,7 @@ def _monitored_tables(
 
 def monitoring_project(app: App, req: Request) -> list[dict[str, Any]]:
     project = _project(req)
-    metrics = _metrics(_only_params(req, frozenset(("metrics",))))
+    metrics = _metrics(req.query)
     out = []
     for name in app.storage.list_tables(project):
         try:
@@ -340,5 +357,5 @@ def monitoring_project(app: App, req: Request) -> list[dict[str, Any]]:
 
 def monitoring_table(app: App, req: Request) -> dict[str, int]:
     project, table = _project(req), _table(req)
-    metrics = _metrics(_only_params(req, frozenset(("metrics",))))
+    metrics = _metrics(req.query)
     return _usage(app, project, table, metrics)

@@ -354,3 +354,14 @@ def test_two_writes_to_one_key_in_a_batch(client: MagnetoClient, tbl: str) -> No
         client.prefix + "/batch_write_item",
         {"request_items": {tbl: [put, delete]}},
     )
+
+
+def test_a_failing_storage_is_a_503_with_the_same_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = App(open_storage("memory"))
+    monkeypatch.setattr(app.storage.engine, "check", lambda: False)  # the injected fault
+    assert app.handle("GET", "/healthcheck", "fullcheck=true", {}, b"") == (
+        503,
+        b'{"Messaging": "Not Implemented", "API": "OK", "Storage": "ERROR", '
+        b'"Identity": "Not Implemented"}',
+    )
+    assert app.handle("GET", "/healthcheck", "", {}, b"") == (200, b'{"API": "OK"}')

@@ -16,6 +16,7 @@ Class names are MagnetoDB's ``error.type`` strings, so the server can put
         * TableNotExistsException (404)
     * MethodNotAllowed (405)
     * RequestEntityTooLarge (413)
+    * RequestHeaderFieldsTooLarge (431)
     * RequestQuotaExceeded (429)
     * InternalServerError (500)
         * BackendInteractionException (500)
@@ -44,6 +45,10 @@ STATUS_TEXT: dict[int, tuple[str, str]] = {
     404: ("Not Found", "The resource could not be found."),
     405: ("Method Not Allowed", "The method specified is not allowed for this resource."),
     413: ("Request Entity Too Large", "The body of your request was too large for this server."),
+    431: (
+        "Request Header Fields Too Large",
+        "The server is unwilling to process the request because its header fields are too large.",
+    ),
     429: ("Too Many Requests", "The client has sent too many requests in a given amount of time."),
     500: (
         "Internal Server Error",
@@ -147,6 +152,11 @@ class RequestEntityTooLarge(MagnetoError):
     default_message = "Request body is too large"
 
 
+class RequestHeaderFieldsTooLarge(MagnetoError):
+    status = 431
+    default_message = "Request header fields are too large"
+
+
 class RequestQuotaExceeded(MagnetoError):
     status = 429
     default_message = "Request quota exceeded"
@@ -194,6 +204,7 @@ ERROR_TYPES: dict[str, type[MagnetoError]] = {
         TableNotExistsException,
         MethodNotAllowed,
         RequestEntityTooLarge,
+        RequestHeaderFieldsTooLarge,
         RequestQuotaExceeded,
         InternalServerError,
         BackendInteractionException,
@@ -209,6 +220,7 @@ _BY_STATUS: dict[int, type[MagnetoError]] = {
     404: NotFound,
     405: MethodNotAllowed,
     413: RequestEntityTooLarge,
+    431: RequestHeaderFieldsTooLarge,
     429: RequestQuotaExceeded,
     503: ServiceUnavailable,
 }

@@ -7,6 +7,7 @@ Items here are *canonical wire items*: ``{name: {type_code: canonical wire value
 from __future__ import annotations
 
 import base64
+import sys
 from dataclasses import dataclass, field
 from decimal import Context, Decimal, Inexact, Overflow, Underflow
 from typing import Any
@@ -84,34 +85,23 @@ class Condition:
     args: tuple[tuple[str, Any], ...]  # ((type_code, canonical wire), ...)
 
 
-KEY_OPS: dict[str, int] = {
-    "EQ": 1,
-    "LE": 1,
-    "LT": 1,
-    "GE": 1,
-    "GT": 1,
-    "BEGINS_WITH": 1,
-    "BETWEEN": 2,
+#: MagnetoDB's condition classes (storage/models.py): operator -> (fewest, most arguments).
+#: Key conditions are IndexedConditions and scan filters ScanConditions; BEGINS_WITH and
+#: BETWEEN are read as a GE (and an LE) condition of the class, as MagnetoDB's parser read them.
+CONDITION_CLASSES: dict[str, dict[str, tuple[int, int]]] = {
+    "IndexedCondition": dict.fromkeys(("EQ", "LT", "LE", "GT", "GE"), (1, 1)),
+    "ScanCondition": {
+        **dict.fromkeys(("EQ", "LT", "LE", "GT", "GE", "CONTAINS", "NOT_CONTAINS", "NE"), (1, 1)),
+        "IN": (1, sys.maxsize),
+        "NOT_NULL": (0, 0),
+        "NULL": (0, 0),
+    },
 }
-SCAN_OPS: dict[str, tuple[int, int]] = {
-    "EQ": (1, 1),
-    "NE": (1, 1),
-    "LE": (1, 1),
-    "LT": (1, 1),
-    "GE": (1, 1),
-    "GT": (1, 1),
-    "CONTAINS": (1, 1),
-    "NOT_CONTAINS": (1, 1),
-    "BEGINS_WITH": (1, 1),
-    "IN": (1, 1_000_000),
-    "BETWEEN": (2, 2),
-    "NULL": (0, 0),
-    "NOT_NULL": (0, 0),
+#: the operators of each class whose arguments must be scalars
+PRIMITIVE_ONLY: dict[str, frozenset[str]] = {
+    "IndexedCondition": frozenset(("EQ", "LT", "LE", "GT", "GE")),
+    "ScanCondition": frozenset(("LT", "LE", "GT", "GE", "IN", "CONTAINS", "NOT_CONTAINS")),
 }
-#: operators whose arguments must be scalars
-SCALAR_ARG_OPS = frozenset(
-    ("LE", "LT", "GE", "GT", "BEGINS_WITH", "BETWEEN", "CONTAINS", "NOT_CONTAINS")
-)
 
 
 def matches(tv: dict[str, Any] | None, cond: Condition) -> bool:
@@ -258,7 +248,7 @@ def _add(name: str, cur: dict[str, Any] | None, value: dict[str, Any]) -> dict[s
         return value
     ((ctc, cwire),) = cur.items()
     if ctc != tc:
-        raise ValidationError(f"Wrong type for {name}: ADD of {tc} to {ctc}")
+        raise InvalidQueryParameter(f"Wrong type for {name}")
     if tc == "N":
         return {"N": add_numbers(cwire, wire)}
     if tc in typed.SET_TYPES:
@@ -271,12 +261,14 @@ def _add(name: str, cur: dict[str, Any] | None, value: dict[str, Any]) -> dict[s
 def _delete(
     name: str, cur: dict[str, Any] | None, value: dict[str, Any] | None
 ) -> dict[str, Any] | None:
-    if value is None:
+    """What DELETE leaves of ``cur``: MagnetoDB's driver removed a scalar attribute whatever
+    the value, and took a set's (a map's) elements (keys) out of a set or map."""
+    if value is None or cur is None:
         return None
     ((tc, wire),) = value.items()
-    if cur is None:
-        return None
     ((ctc, cwire),) = cur.items()
+    if ctc in typed.SCALAR_TYPES:
+        return None
     if ctc in typed.SET_TYPES and tc == ctc:
         drop = set(wire)
         rest = [x for x in cwire if x not in drop]
@@ -284,7 +276,7 @@ def _delete(
         drop = set(wire)
         rest = {k: v for k, v in cwire.items() if k not in drop}  # type: ignore[assignment]
     else:
-        raise ValidationError(f"Wrong type for {name}: DELETE of {tc} from {ctc}")
+        raise InvalidQueryParameter(f"Wrong type for {name}")
     return {ctc: rest} if rest else None
 
 

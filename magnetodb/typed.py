@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -147,7 +148,7 @@ SCALAR_PY = {"S": str, "N": _num_py, "B": _py_b}
 def parse_typed(value: Any, name: str = "") -> tuple[str, Any]:
     """Validate a wire typed value; return ``(type_code, canonical wire value)``."""
     if type(value) is not dict or len(value) != 1:
-        raise ValidationError(f"Can't recognize attribute typed value format: '{_short(value)}'")
+        raise ValidationError(f"Can't recognize attribute typed value format: '{as_json(value)}'")
     ((tc, raw),) = value.items()
     canon = _CANON_SCALAR.get(tc)
     if canon is not None:
@@ -346,6 +347,15 @@ def _jtype(v: Any) -> str:
     return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}.get(
         type(v), "object"
     )
+
+
+def as_json(value: Any) -> str:
+    """``value`` as MagnetoDB put request values into its messages: json.dumps, whose ", " and
+    ": " separators and ASCII escapes Python 3 keeps (Python's repr if it is not JSON)."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def _short(v: Any) -> str:

@@ -7,10 +7,18 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from bench.drive.scratch import scratch_database
 from tests.provision import MYSQL_SERVER_URL
 from tests.shortrun import ShortRun, short_compare
+
+# Property tests check behaviour, not speed: on a loaded 2-core CI machine the generation of
+# an example can take seconds, which must not fail a test.
+settings.register_profile(
+    "cinderbench", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("cinderbench")
 
 
 @pytest.fixture(scope="session")

@@ -214,7 +214,7 @@ class MagnetoCore(Backend):
     def _storage_health(self) -> dict[str, Any]:
         """The server's full health check (ours adds the storage engine and its durability)."""
         try:
-            return self.client.healthcheck(fullcheck=True)
+            return self.client.healthcheck(engine=True)
         except MagnetoError:
             return {}
 

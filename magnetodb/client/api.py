@@ -316,8 +316,10 @@ class MagnetoClient:
 
     # ------------------------------------------------------------ other APIs
 
-    def healthcheck(self, fullcheck: bool = False) -> dict[str, Any]:
-        path = "/healthcheck" + ("?fullcheck=true" if fullcheck else "")
+    def healthcheck(self, fullcheck: bool = False, engine: bool = False) -> dict[str, Any]:
+        """``engine``: the full check with the storage engine and its durability (ours)."""
+        path = "/healthcheck" + ("?fullcheck=true" if fullcheck or engine else "")
+        path += "&engine=true" if engine else ""
         return self.request("healthcheck", "GET", path)
 
     def table_usage(self, table_name: str, metrics: str | None = None) -> dict[str, Any]:

@@ -26,7 +26,18 @@ JSON_DEPTH_LIMIT = 64
 class Request:
     """A parsed request; the JSON body and the query string are parsed on first use."""
 
-    __slots__ = ("_json", "_query", "body", "headers", "method", "params", "path", "query_string")
+    __slots__ = (
+        "_json",
+        "_pairs",
+        "_query",
+        "body",
+        "headers",
+        "method",
+        "params",
+        "path",
+        "query_string",
+        "tenant",
+    )
 
     def __init__(
         self,
@@ -43,7 +54,10 @@ class Request:
         self.headers = headers
         self.body = body
         self.params = params
+        #: the project the request's token belongs to (None: auth is off)
+        self.tenant: str | None = None
         self._json: Any = None
+        self._pairs: list[tuple[str, str]] | None = None
         self._query: dict[str, str] | None = None
 
     def json(self) -> Any:
@@ -59,15 +73,23 @@ class Request:
                 _check_depth(self._json)
         return self._json
 
-    @property
-    def query(self) -> dict[str, str]:
-        if self._query is None:
-            out: dict[str, str] = {}
+    def query_pairs(self) -> list[tuple[str, str]]:
+        """The query string's (name, value) pairs in order, repeats and blanks kept (a copy)."""
+        if self._pairs is None:
             try:
-                pairs = parse_qsl(self.query_string, keep_blank_values=True, max_num_fields=100)
+                self._pairs = parse_qsl(
+                    self.query_string, keep_blank_values=True, max_num_fields=100
+                )
             except ValueError as exc:
                 raise ValidationError(f"Bad query string: {exc}") from exc
-            for k, v in pairs:
+        return list(self._pairs)
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The query string as a dict; a name given twice is refused."""
+        if self._query is None:
+            out: dict[str, str] = {}
+            for k, v in self.query_pairs():
                 if k in out:
                     raise ValidationError(f"Query parameter '{k}' is given more than once")
                 out[k] = v
@@ -124,20 +146,29 @@ class App:
             result = handler(self, req)
             if type(result) is bytes:
                 return 200, result
+            if type(result) is tuple:  # (status, body): an answer that is neither 200 nor an error
+                return result
             return 200, orjson.dumps(result)
         except Exception as exc:
             return error_response(exc, self.show_trace)
 
     def _authorize(self, req: Request) -> None:
-        """X-Auth-Token must be configured, and its project must be the URL's."""
+        """X-Auth-Token must be configured, and its project must be the URL's, exactly.
+
+        MagnetoDB removed dashes from the token's project before comparing (Keystone's ids
+        have none); here ids are whatever the token file says, so a token for ``a-b`` is
+        ``a-b``'s only, never ``ab``'s.
+        """
         token = req.headers.get("x-auth-token")
         if not token:
             raise Unauthorized("The request you have made requires authentication.")
         tenant = self.tokens.get(token)  # type: ignore[union-attr]
         if tenant is None:
             raise Unauthorized("The request you have made requires authentication.")
-        if tenant.replace("-", "") != req.params.get("project_id"):
+        project = req.params.get("project_id")
+        if project is not None and tenant != project:
             raise Forbidden("No access to project")
+        req.tenant = tenant
 
 
 def load_tokens(path: str | None) -> dict[str, str] | None:
@@ -149,5 +180,5 @@ def load_tokens(path: str | None) -> dict[str, str] | None:
     if not isinstance(data, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in data.items()
     ):
-        raise ValueError(f"{path}: expected a JSON object of token -> project id")
+        raise ValueError("expected a JSON object of token -> project id")
     return data

@@ -3,9 +3,14 @@
 Requests are handled synchronously inside ``data_received`` (storage calls take
 microseconds), so pipelined requests are answered strictly in order and no
 request is ever half-processed at an ``await``. Keep-alive by default,
-TCP_NODELAY on every connection, bodies capped (413), framing errors answered
-with a 400 and a close, and back-pressure: reading pauses while the peer does
-not read its responses.
+TCP_NODELAY on every connection, bodies capped (413), request heads capped
+(431), framing errors answered with a 400 and a close, and back-pressure:
+reading pauses while the peer does not read its responses.
+
+The head limits hold although httptools buffers a header until it is complete:
+complete headers are counted in ``on_header``, and a read that a message
+spends entirely outside its body (a header still arriving, trailers) counts
+whole, so a head can exceed the limit by one read at most before the answer.
 """
 
 from __future__ import annotations
@@ -20,12 +25,24 @@ from typing import Any
 import httptools
 import orjson
 
-from magnetodb.errors import RequestEntityTooLarge, ValidationError
+from magnetodb.errors import (
+    RequestEntityTooLarge,
+    RequestHeaderFieldsTooLarge,
+    ValidationError,
+)
 from magnetodb.server.app import App
 
 log = logging.getLogger("magnetodb.server")
 
 DEFAULT_MAX_BODY = 64 * 1024 * 1024  # room for a batch of maximum-size items
+#: Request line and header fields of one request, in bytes (trailers count too). MagnetoDB's
+#: API ran on eventlet.wsgi, whose MAX_TOTAL_HEADER_SIZE is 64 KiB; nginx allows 4 x 8 KiB
+#: by default, Node 16 KiB. A MagnetoDB request needs well under 1 KiB.
+MAX_HEAD_BYTES = 64 * 1024
+#: Header fields of one request: Apache's LimitRequestFields and gunicorn's default.
+MAX_HEADERS = 100
+#: Bytes a header line costs beyond its name and value (": " and CRLF).
+_HEADER_LINE_EXTRA = 4
 IDLE_TIMEOUT = 300.0
 LINGER = 2.0
 
@@ -37,6 +54,7 @@ _REASONS = {
     404: b"Not Found",
     405: b"Method Not Allowed",
     413: b"Request Entity Too Large",
+    431: b"Request Header Fields Too Large",
     429: b"Too Many Requests",
     500: b"Internal Server Error",
     503: b"Service Unavailable",
@@ -60,6 +78,13 @@ class _Abort(Exception):
 
     def __init__(self, error: Exception) -> None:
         self.error = error
+
+
+def _head_too_large() -> RequestHeaderFieldsTooLarge:
+    return RequestHeaderFieldsTooLarge(
+        f"Request header fields are too large (at most {MAX_HEADERS} fields, "
+        f"{MAX_HEAD_BYTES} bytes with the request line)"
+    )
 
 
 class HttpServer:
@@ -99,10 +124,15 @@ class HttpProtocol(asyncio.Protocol):
         "body_len",
         "busy",
         "discarding",
+        "head_bytes",
+        "header_count",
         "headers",
         "last_active",
+        "message_seq",
         "parser",
+        "repeats",
         "server",
+        "stalled_bytes",
         "transport",
         "url",
     )
@@ -114,6 +144,13 @@ class HttpProtocol(asyncio.Protocol):
         self.transport: Any = None
         self.url = b""
         self.headers: dict[str, str] = {}
+        #: values of a header name sent more than once, joined when the head is complete
+        self.repeats: dict[str, list[str]] | None = None
+        self.head_bytes = 0
+        self.header_count = 0
+        #: bytes of reads a message spent entirely outside its body (see the module doc)
+        self.stalled_bytes = 0
+        self.message_seq = 0
         self.body: list[bytes] = []
         self.body_len = 0
         self.busy = False
@@ -138,8 +175,13 @@ class HttpProtocol(asyncio.Protocol):
         self.last_active = time.monotonic()
         if self.discarding:
             return
+        seq, body_len = self.message_seq, self.body_len
         try:
             self.parser.feed_data(data)
+            if self.busy and self.message_seq == seq and self.body_len == body_len:
+                self.stalled_bytes += len(data)
+                if self.stalled_bytes > MAX_HEAD_BYTES:
+                    self._fail(_head_too_large())
         except _Abort as abort:
             self._fail(abort.error)
         except httptools.HttpParserUpgrade:
@@ -162,23 +204,43 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         self.busy = True
+        self.message_seq += 1
         self.url = b""
         self.headers = {}
+        self.repeats = None
+        self.head_bytes = self.header_count = self.stalled_bytes = 0
         self.body = []
         self.body_len = 0
 
     def on_url(self, url: bytes) -> None:
         self.url += url
+        self.head_bytes += len(url)
         if len(self.url) > 16384:
             raise _Abort(ValidationError("Request URL is too long"))
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self.header_count += 1
+        self.head_bytes += len(name) + len(value) + _HEADER_LINE_EXTRA
+        if self.head_bytes > MAX_HEAD_BYTES or self.header_count > MAX_HEADERS:
+            raise _Abort(_head_too_large())
         key = name.decode("latin-1").lower()
         val = value.decode("latin-1")
-        old = self.headers.get(key)
-        self.headers[key] = val if old is None else old + ", " + val
+        headers = self.headers
+        if key not in headers:
+            headers[key] = val
+            return
+        repeats = self.repeats
+        if repeats is None:
+            repeats = self.repeats = {}
+        values = repeats.get(key)
+        if values is None:
+            repeats[key] = [headers[key], val]
+        else:
+            values.append(val)
 
     def on_headers_complete(self) -> None:
+        if self.repeats is not None:
+            self._join_repeats()
         length = self.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.server.max_body:
             raise _Abort(RequestEntityTooLarge("Request body is too large"))
@@ -192,6 +254,8 @@ class HttpProtocol(asyncio.Protocol):
         self.body.append(body)
 
     def on_message_complete(self) -> None:
+        if self.repeats is not None:  # trailers
+            self._join_repeats()
         url = self.url.decode("latin-1")
         path, _, query = url.partition("?")
         if "#" in query:
@@ -214,6 +278,12 @@ class HttpProtocol(asyncio.Protocol):
         self.busy = False
 
     # -------------------------------------------------- helpers
+
+    def _join_repeats(self) -> None:
+        """A header sent N times: its values joined once, in order (RFC 9110 5.3)."""
+        for key, values in self.repeats.items():  # type: ignore[union-attr]
+            self.headers[key] = ", ".join(values)
+        self.repeats = None
 
     def _fail(self, error: Exception) -> None:
         """Answer a framing-level error, then close after a linger.

@@ -6,6 +6,11 @@ on its own SO_REUSEPORT socket, so the kernel spreads connections), waits until
 every worker listens, logs one line and supervises: a worker that dies is
 restarted; SIGTERM/SIGINT stop the workers gracefully (no new connections,
 in-flight requests answered) and then the parent.
+
+Before any of that it refuses, in one line and exit code 2, what cannot work or
+should not: a data directory it cannot use, an unreadable token file, and an
+address other machines reach with authentication off (``--tokens FILE``, or
+``--insecure-no-auth`` to say so explicitly).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import os
@@ -26,7 +32,7 @@ from typing import Any
 
 from magnetodb.server.app import App, load_tokens
 from magnetodb.server.http import DEFAULT_MAX_BODY, HttpServer, make_listener, serve_socket
-from magnetodb.storage import ENGINES, open_storage
+from magnetodb.storage import ENGINES, EngineError, open_storage
 from magnetodb.storage.etcd_settings import ETCD_MAX_REQUEST_BYTES
 from magnetodb.storage.tables import DEFAULT_MAX_ITEM_BYTES
 
@@ -59,6 +65,11 @@ class Config:
         low=1,
     )
     tokens: str | None = _setting(None, "JSON file {token: project_id}; enables X-Auth-Token")
+    insecure_no_auth: bool = _setting(
+        False,
+        "serve a --host other machines reach without tokens: anyone who reaches the port "
+        "reads and deletes every project's tables",
+    )
     sync: bool = _setting(
         False,
         "fsync every LMDB commit (survives power loss; default: survives kill -9 only;"
@@ -209,8 +220,16 @@ class Supervisor:
     def run(self) -> int:
         cfg = self.cfg
         if cfg.engine == "lmdb":
-            _open_storage(cfg).close()  # create the store before forking; fail early
-        self._reserve_port()
+            try:  # create the store before forking; fail early
+                _open_storage(cfg).close()
+            except (OSError, EngineError) as exc:
+                log.error("magnetodb: --data-dir %s: cannot open the store: %s", cfg.data_dir, exc)
+                return 2
+        try:
+            self._reserve_port()
+        except OSError as exc:
+            log.error("magnetodb: cannot bind %s:%d: %s", cfg.host, cfg.port, exc.strerror or exc)
+            return 2
         r, w = os.pipe()
         for n in range(cfg.workers):
             self._fork(n, w)
@@ -243,7 +262,7 @@ class Supervisor:
             store,
             cfg.workers,
             cfg.sync or cfg.engine == "etcd",  # etcd fsyncs every commit, always
-            "tokens" if cfg.tokens else "off",
+            "tokens" if cfg.tokens else ("off-insecure" if cfg.insecure_no_auth else "off"),
             os.getpid(),
         )
         if cfg.ready_file:
@@ -285,21 +304,73 @@ class Supervisor:
             self.children.pop(pid, None)
 
 
-def serve(cfg: Config) -> int:
+def is_loopback(host: str) -> bool:
+    """Whether every address ``host`` stands for is a loopback one (only this machine)."""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return False
+    try:
+        return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+    except ValueError:
+        return False
+
+
+def data_dir_problem(path: str) -> str | None:
+    """Why an LMDB store cannot live in ``path``, as the end of a sentence; None if it can."""
+    full = os.path.abspath(path)
+    if os.path.exists(full):
+        if not os.path.isdir(full):
+            return "is not a directory"
+        if not os.access(full, os.W_OK | os.X_OK):
+            return "is not writable"
+        return None
+    parent = os.path.dirname(full)
+    if not os.path.isdir(parent):
+        return f"cannot be created: its parent {parent} does not exist"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot be created: its parent {parent} is not writable"
+    return None
+
+
+def config_problem(cfg: Config) -> str | None:
+    """What in ``cfg`` the server must refuse before it starts, in one line; None if nothing."""
     if cfg.engine == "lmdb" and not cfg.data_dir:
-        log.error("magnetodb: --data-dir is required with --engine lmdb")
-        return 2
+        return "--data-dir is required with --engine lmdb"
     if cfg.engine == "etcd" and not cfg.etcd_endpoints:
-        log.error("magnetodb: --etcd-endpoints HOST:PORT,... is required with --engine etcd")
-        return 2
+        return "--etcd-endpoints HOST:PORT,... is required with --engine etcd"
     if cfg.etcd_endpoints and cfg.engine != "etcd":
-        log.error("magnetodb: --etcd-endpoints is an option of --engine etcd")
-        return 2
+        return "--etcd-endpoints is an option of --engine etcd"
+    if cfg.tokens and cfg.insecure_no_auth:
+        return "--tokens and --insecure-no-auth exclude each other"
     if cfg.engine == "memory" and cfg.workers != 1:
-        log.error("magnetodb: the memory engine cannot be shared; use --workers 1")
-        return 2
+        return "the memory engine cannot be shared; use --workers 1"
     if cfg.workers < 1:
-        log.error("magnetodb: --workers must be at least 1")
+        return "--workers must be at least 1"
+    if cfg.engine == "lmdb" and cfg.data_dir:
+        problem = data_dir_problem(cfg.data_dir)
+        if problem:
+            return f"--data-dir {cfg.data_dir} {problem}"
+    if cfg.tokens:
+        try:
+            load_tokens(cfg.tokens)
+        except OSError as exc:
+            return f"--tokens {cfg.tokens}: {exc.strerror or exc}"
+        except ValueError as exc:
+            return f"--tokens {cfg.tokens}: {exc}"
+    elif not cfg.insecure_no_auth and not is_loopback(cfg.host):
+        return (
+            f"refusing to serve {cfg.host} without authentication: other machines reach it; "
+            "give --tokens FILE, or --insecure-no-auth to let anyone who reaches the port "
+            "read and delete every project's tables"
+        )
+    return None
+
+
+def serve(cfg: Config) -> int:
+    problem = config_problem(cfg)
+    if problem is not None:
+        log.error("magnetodb: %s", problem)
         return 2
     return Supervisor(cfg).run()
 

@@ -1,9 +1,14 @@
 """Pure functions from request JSON to typed request objects; they raise ValidationError.
 
-Nothing here touches storage or HTTP. Messages follow MagnetoDB's where tempest
-asserts them ("Unexpected properties were found for 'body': ...", "Required
-property 'x' wasn't found or it's value is null", "Wrong attribute name '' found",
-"Return values type 'x' isn't allowed", ...).
+Nothing here touches storage or HTTP. The checks run in MagnetoDB's order (each property
+as it is read, the unexpected ones last) and say what MagnetoDB's said
+(``magnetodb/api/validation.py``, ``api/openstack/v1/parser.py`` and ``storage/models.py``
+of its last live commit), since its clients and its tempest suite match on those texts:
+"Required property 'item' wasn't found or it's value is null", "Wrong 'limit' type.
+Integer is expected, but "abc" found", "Unexpected properties were found for 'body':
+{"x": 1}", "IndexedCondition of type['GT'] requires exactly 1 arguments, but 2 found".
+Values in messages are JSON, as MagnetoDB's ``json.dumps`` wrote them. A null optional
+property counts as absent (MagnetoDB refused a few such nulls).
 """
 
 from __future__ import annotations
@@ -15,10 +20,9 @@ from typing import Any
 from magnetodb import typed
 from magnetodb.errors import ValidationError
 from magnetodb.model import (
-    KEY_OPS,
+    CONDITION_CLASSES,
+    PRIMITIVE_ONLY,
     PROJECTION_TYPES,
-    SCALAR_ARG_OPS,
-    SCAN_OPS,
     Condition,
     Expected,
     IndexDef,
@@ -34,66 +38,124 @@ SELECT_TYPES = ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUT
 MAX_LSI = 255
 MAX_TOTAL_SEGMENTS = 4096
 MAX_LIMIT = 1 << 31
+_INTEGER_RE = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
 
 
-# ---------------------------------------------------------------- primitives
+# ---------------------------------------------------------------- primitives (api/validation.py)
 
 
-def obj(value: Any, where: str, allowed: frozenset[str], required: tuple[str, ...] = ()) -> dict:
-    """A JSON object with only ``allowed`` keys and every ``required`` key non-null."""
+def required(value: Any, name: str) -> Any:
+    if value is None:
+        raise ValidationError(f"Required property '{name}' wasn't found or it's value is null")
+    return value
+
+
+def _wrong_type(value: Any, name: str, json_type: str) -> ValidationError:
+    required(value, name)
+    return ValidationError(
+        f"Wrong '{name}' type. {json_type} is expected, but {typed.as_json(value)} found"
+    )
+
+
+def obj(value: Any, name: str) -> dict:
     if type(value) is not dict:
-        raise ValidationError(f"'{where}' must be a JSON object")
-    extra = value.keys() - allowed
-    if extra:
-        shown = {k: value[k] for k in sorted(extra)[:10]}
-        raise ValidationError(f"Unexpected properties were found for '{where}': {shown}")
-    for name in required:
-        if value.get(name) is None:
-            raise ValidationError(f"Required property '{name}' wasn't found or it's value is null")
+        raise _wrong_type(value, name, "Object")
     return value
 
 
 def string(value: Any, name: str) -> str:
     if type(value) is not str:
-        raise ValidationError(f"Property '{name}' must be a string")
+        raise _wrong_type(value, name, "String")
     return value
 
 
 def boolean(value: Any, name: str) -> bool:
     if type(value) is not bool:
-        raise ValidationError(f"Property '{name}' must be a boolean")
+        raise _wrong_type(value, name, "Boolean")
     return value
 
 
-def integer(value: Any, name: str, lo: int = 0, hi: int = MAX_LIMIT) -> int:
+def integer(value: Any, name: str, lo: int | None = 0, hi: int | None = MAX_LIMIT) -> int:
     """A JSON integer, or a string of decimal digits (MagnetoDB accepts both)."""
-    if type(value) is str and value.isascii() and value.strip().lstrip("-").isdigit():
+    if type(value) is str and _INTEGER_RE.fullmatch(value):
         value = int(value)
     if type(value) is not int:
-        raise ValidationError(f"Property '{name}' must be an integer")
-    if not lo <= value <= hi:
-        raise ValidationError(f"Property '{name}' must be between {lo} and {hi}")
+        raise _wrong_type(value, name, "Integer")
+    if lo is not None and value < lo:
+        raise ValidationError(f"'{name}' property value[{value}] is less then min_value[{lo}].")
+    if hi is not None and value > hi:
+        raise ValidationError(f"'{name}' property value[{value}] is more then max_value[{hi}].")
     return value
 
 
-def enum(value: Any, name: str, allowed: tuple[str, ...], message: str | None = None) -> str:
-    if type(value) is not str or value not in allowed:
+def _list(value: Any, name: str) -> list:
+    if type(value) is not list:
+        raise _wrong_type(value, name, "List")
+    return value
+
+
+def _objects(value: Any, name: str) -> list[dict]:
+    if type(value) is not list or any(type(x) is not dict for x in value):
+        raise _wrong_type(value, name, "List" if type(value) is not list else "List of Objects")
+    return value
+
+
+def _unique(value: Any, name: str) -> list:
+    _list(value, name)
+    try:
+        duplicates = len(set(value)) < len(value)
+    except TypeError:  # unhashable elements: the name checks refuse them
+        duplicates = False
+    if duplicates:
+        raise _wrong_type(value, name, "List of unique values")
+    return value
+
+
+def unexpected(value: dict, known: frozenset[str], name: str) -> None:
+    """Properties outside ``known``, all of them, as JSON (MagnetoDB checked them last)."""
+    if value.keys() - known:
+        extra = {k: v for k, v in value.items() if k not in known}
         raise ValidationError(
-            (message or f"Property '{name}' value '{{}}' isn't allowed").format(_short(value))
+            f"Unexpected properties were found for '{name}': {typed.as_json(extra)}"
         )
+
+
+def unexpected_params(pairs: list[tuple[str, str]]) -> None:
+    """Query parameters left over, shown as MagnetoDB showed its webob MultiDict (Python 2)."""
+    if pairs:
+        shown = ", ".join(f"(u{k!a}, u{v!a})" for k, v in pairs)
+        raise ValidationError(
+            f"Unexpected properties were found for 'params': MultiDict([{shown}])"
+        )
+
+
+def enum(value: Any, name: str, allowed: tuple[str, ...], message: str) -> str:
+    """``value`` if it is in ``allowed``, else ``message`` naming it (a string, given)."""
+    string(value, name)
+    if value not in allowed:
+        raise ValidationError(message.format(value))
     return value
 
 
-def table_name(value: Any, what: str = "table") -> str:
-    if type(value) is not str or not TABLE_NAME_RE.fullmatch(value):
-        raise ValidationError(f"Wrong {what} name '{_short(value)}' found")
+def _name(value: Any, what: str, pattern: re.Pattern[str]) -> str:
+    string(value, f"{what} name")
+    if not pattern.fullmatch(value):
+        raise ValidationError(f"Wrong {what} name '{value}' found")
     return value
+
+
+def table_name(value: Any) -> str:
+    return _name(value, "table", TABLE_NAME_RE)
+
+
+def index_name(value: Any) -> str:
+    return _name(value, "index", TABLE_NAME_RE)
 
 
 def attr_name(value: Any) -> str:
-    if type(value) is not str or not ATTR_NAME_RE.fullmatch(value):
-        raise ValidationError(f"Wrong attribute name '{_short(value)}' found")
-    return value
+    if type(value) is str and ATTR_NAME_RE.fullmatch(value):
+        return value
+    return _name(value, "attribute", ATTR_NAME_RE)
 
 
 def project_id(value: str) -> str:
@@ -107,29 +169,21 @@ def _short(v: Any) -> str:
     return s if len(s) <= 80 else s[:77] + "..."
 
 
-def _list(value: Any, name: str, min_len: int = 0) -> list:
-    if type(value) is not list:
-        raise ValidationError(f"Property '{name}' must be a JSON array")
-    if len(value) < min_len:
-        raise ValidationError(f"Property '{name}' must have at least {min_len} element(s)")
-    return value
-
-
-def _map(value: Any, name: str) -> dict:
-    if type(value) is not dict:
-        raise ValidationError(f"Property '{name}' must be a JSON object")
-    return value
-
-
 # ---------------------------------------------------------------- typed values and items
+
+
+def _typed(value: Any, name: str) -> tuple[str, Any]:
+    if type(value) is not dict:
+        obj(value, name)
+    return typed.parse_typed(value, name)
 
 
 def item(value: Any, name: str = "item") -> Item:
     """Attribute name -> typed value, canonicalized."""
     out: Item = {}
-    for k, tv in _map(value, name).items():
+    for k, tv in obj(value, name).items():
         attr_name(k)
-        tc, wire = typed.parse_typed(tv, k)
+        tc, wire = _typed(tv, k)
         out[k] = {tc: wire}
     return out
 
@@ -144,31 +198,27 @@ def key(value: Any, name: str = "key") -> Item:
     return out
 
 
-def attributes_to_get(value: Any) -> list[str]:
-    names = [attr_name(n) for n in _list(value, "attributes_to_get", 1)]
-    if len(set(names)) != len(names):
-        raise ValidationError("Property 'attributes_to_get' must not contain duplicates")
-    return names
-
-
-_EXPECTED_KEYS = frozenset(("value", "exists"))
+def _attribute_names(value: list) -> list[str]:
+    return [attr_name(n) for n in value]
 
 
 def expected(value: Any) -> dict[str, Expected]:
     out: dict[str, Expected] = {}
-    for name, cond in _map(value, "expected").items():
+    for name, cond in obj(value, "expected").items():
         attr_name(name)
-        obj(cond, f"expected.{name}", _EXPECTED_KEYS)
-        has_value, has_exists = "value" in cond, "exists" in cond
-        if has_value == has_exists:
+        obj(cond, name)
+        if len(cond) != 1:
             raise ValidationError(
-                f"Expected condition for '{name}' must have exactly one of 'value' or 'exists'"
+                f"Can't recognize attribute expected condition format: '{typed.as_json(cond)}'"
             )
-        if has_value:
-            tc, wire = typed.parse_typed(cond["value"], name)
+        ((kind, arg),) = cond.items()
+        if kind == "value":
+            tc, wire = _typed(arg, "value")
             out[name] = Expected(value={tc: wire})
+        elif kind == "exists":
+            out[name] = Expected(exists=boolean(arg, "exists"))
         else:
-            out[name] = Expected(exists=boolean(cond["exists"], f"expected.{name}.exists"))
+            raise ValidationError(f"Unsupported condition type found: {kind}")
     return out
 
 
@@ -178,54 +228,85 @@ def return_values(value: Any, allowed: tuple[str, ...]) -> str:
     return enum(value, "return_values", allowed, "Return values type '{}' isn't allowed")
 
 
+# ---------------------------------------------------------------- conditions
+
 _COND_KEYS = frozenset(("comparison_operator", "attribute_value_list"))
 
 
-def conditions(value: Any, name: str, key_ops: bool) -> dict[str, Condition]:
+def conditions(value: Any, name: str, cls: str) -> dict[str, Condition]:
+    """Key conditions (``cls`` IndexedCondition) or a scan filter (ScanCondition)."""
     out: dict[str, Condition] = {}
-    for attr, cond in _map(value, name).items():
+    for attr, cond in obj(value, name).items():
         attr_name(attr)
-        obj(cond, f"{name}.{attr}", _COND_KEYS, ("comparison_operator",))
-        op = cond["comparison_operator"]
-        if key_ops:
-            enum(op, "comparison_operator", tuple(KEY_OPS), "Condition type '{}' isn't allowed")
-            lo = hi = KEY_OPS[op]
-        else:
-            enum(op, "comparison_operator", tuple(SCAN_OPS), "Condition type '{}' isn't allowed")
-            lo, hi = SCAN_OPS[op]
-        raw_args = cond.get("attribute_value_list")
-        raw_args = [] if raw_args is None else _list(raw_args, "attribute_value_list")
-        if not lo <= len(raw_args) <= hi:
-            raise ValidationError(
-                f"Condition '{op}' on '{attr}' takes {lo}..{hi} argument(s), got {len(raw_args)}"
-            )
-        args = tuple(typed.parse_typed(a, attr) for a in raw_args)
-        if key_ops or op in SCALAR_ARG_OPS:
-            for tc, _ in args:
-                if tc not in typed.SCALAR_TYPES:
-                    raise ValidationError(f"Condition '{op}' needs scalar arguments, got '{tc}'")
-        if op == "BETWEEN" and args[0][0] != args[1][0]:
-            raise ValidationError("BETWEEN arguments must have the same type")
-        if op == "BEGINS_WITH" and args[0][0] not in ("S", "B"):
-            raise ValidationError("BEGINS_WITH works on S and B values only")
+        obj(cond, attr)
+        op = cond.get("comparison_operator")
+        raw = cond.get("attribute_value_list")
+        args: tuple[tuple[str, Any], ...] = ()
+        if raw:  # MagnetoDB: `if attribute_list:`, so [] and {} are no arguments
+            args = tuple(typed.parse_typed(a) for a in _objects(raw, "attribute_value_list"))
+        _check_condition(cls, op, args)
+        unexpected(cond, _COND_KEYS, attr)
         out[attr] = Condition(op, args)
     return out
 
 
-def _select(body: dict, allowed: tuple[str, ...] = SELECT_TYPES) -> tuple[str, list[str] | None]:
-    attrs = body.get("attributes_to_get")
-    attrs = attributes_to_get(attrs) if attrs is not None else None
-    sel = body.get("select")
-    if sel is None:
-        return ("SPECIFIC_ATTRIBUTES" if attrs else "ALL_ATTRIBUTES"), attrs
-    sel = enum(sel, "select", allowed, "Select type '{}' isn't allowed")
-    if attrs is not None and sel != "SPECIFIC_ATTRIBUTES":
+def _check_condition(cls: str, op: Any, args: tuple[tuple[str, Any], ...]) -> None:
+    """MagnetoDB's parse_attribute_condition: BETWEEN and BEGINS_WITH as GE (and LE)."""
+    if op == "BETWEEN":
+        if len(args) != 2:
+            raise ValidationError(
+                f"BETWEEN condition type requires exactly 2 arguments, but {len(args)} given"
+            )
+        if args[0][0] != args[1][0]:
+            raise ValidationError(
+                "BETWEEN condition type requires arguments of the same type, "
+                "but different types given"
+            )
+        _check_class(cls, "GE", args[:1])
+        _check_class(cls, "LE", args[1:])
+    elif op == "BEGINS_WITH":
+        _check_class(cls, "GE", args)
+        if args[0][0] == "N":  # MagnetoDB's text, its missing space included
+            raise ValidationError(
+                "BEGINS_WITH condition type is not allowed forargument of the N type"
+            )
+    else:
+        _check_class(cls, op, args)
+
+
+def _check_class(cls: str, op: Any, args: tuple[tuple[str, Any], ...]) -> None:
+    counts = CONDITION_CLASSES[cls].get(op) if type(op) is str else None
+    if counts is None:
+        raise ValidationError(f"{cls} of type['{op}'] is not allowed")
+    lo, hi = counts
+    n = len(args)
+    if not lo <= n <= hi:
+        if lo == hi:
+            raise ValidationError(
+                f"{cls} of type['{op}'] requires exactly {lo} arguments, but {n} found"
+            )
+        raise ValidationError(
+            f"{cls} of type['{op}'] requires from {lo} to {hi} arguments provided, but {n} found"
+        )
+    if op in PRIMITIVE_ONLY[cls] and any(tc not in typed.SCALAR_TYPES for tc, _ in args):
+        raise ValidationError(f"{cls} of type['{op}'] allows only primitive arguments")
+
+
+def _select(
+    select: Any, attrs: list[str] | None, allowed: tuple[str, ...] = SELECT_TYPES
+) -> tuple[str, list[str] | None]:
+    """MagnetoDB's SelectType: (select, attributes, None for the whole item)."""
+    if select is None:
+        select = "SPECIFIC_ATTRIBUTES" if attrs else "ALL_ATTRIBUTES"
+    else:
+        enum(select, "select", allowed, "Select type '{}' isn't allowed")
+    if attrs is not None and select != "SPECIFIC_ATTRIBUTES":
         raise ValidationError(
             "Attribute list is only expected with select_type 'SPECIFIC_ATTRIBUTES'"
         )
-    if sel == "SPECIFIC_ATTRIBUTES" and attrs is None:
-        raise ValidationError("Select type 'SPECIFIC_ATTRIBUTES' needs 'attributes_to_get'")
-    return sel, attrs
+    if select == "SPECIFIC_ATTRIBUTES" and not attrs:  # no names: MagnetoDB read everything
+        return "ALL_ATTRIBUTES", None
+    return select, attrs
 
 
 # ---------------------------------------------------------------- requests
@@ -242,15 +323,16 @@ _PUT = frozenset(("item", "expected", "return_values", "time_to_live"))
 
 
 def put_item(body: Any) -> PutItem:
-    obj(body, "body", _PUT, ("item",))
-    if body.get("time_to_live") is not None:
-        integer(body["time_to_live"], "time_to_live")  # accepted and ignored, as in MagnetoDB
+    obj(body, "body")
     exp = body.get("expected")
-    return PutItem(
-        item(body["item"]),
-        expected(exp) if exp is not None else None,
-        return_values(body.get("return_values"), ("NONE", "ALL_OLD", "ALL_NEW")),
-    )
+    exp = expected(exp) if exp is not None else None
+    new = item(required(body.get("item"), "item"))
+    rv = return_values(body.get("return_values"), ("NONE", "ALL_OLD", "ALL_NEW"))
+    ttl = body.get("time_to_live")
+    if ttl is not None:
+        integer(ttl, "time_to_live", 0, None)  # accepted and ignored, as in MagnetoDB
+    unexpected(body, _PUT, "body")
+    return PutItem(new, exp, rv)
 
 
 @dataclass(slots=True)
@@ -263,11 +345,19 @@ _GET = frozenset(("key", "attributes_to_get", "consistent_read"))
 
 
 def get_item(body: Any) -> GetItem:
-    obj(body, "body", _GET, ("key",))
-    if body.get("consistent_read") is not None:
-        boolean(body["consistent_read"], "consistent_read")
+    obj(body, "body")
     attrs = body.get("attributes_to_get")
-    return GetItem(key(body["key"]), attributes_to_get(attrs) if attrs is not None else None)
+    # MagnetoDB: `if attributes_to_get:`, so an empty list is the whole item
+    attrs = _attribute_names(_unique(attrs, "attributes_to_get")) if attrs else None
+    k = required(body.get("key"), "key")
+    if type(k) is not dict:
+        obj(k, "key")
+    cr = body.get("consistent_read")
+    if cr is not None:
+        boolean(cr, "consistent_read")
+    if len(body) > 1:
+        unexpected(body, _GET, "body")
+    return GetItem(key(k), attrs)
 
 
 @dataclass(slots=True)
@@ -280,40 +370,35 @@ class UpdateItem:
 
 _UPDATE = frozenset(("key", "attribute_updates", "expected", "return_values"))
 _ACTION = frozenset(("action", "value"))
+_ACTIONS = ("PUT", "ADD", "DELETE")
 
 
 def update_item(body: Any) -> UpdateItem:
-    obj(body, "body", _UPDATE, ("key", "attribute_updates"))
-    updates: dict[str, UpdateAction] = {}
-    for name, upd in _map(body["attribute_updates"], "attribute_updates").items():
-        attr_name(name)
-        obj(upd, f"attribute_updates.{name}", _ACTION)
-        action = enum(
-            upd.get("action", "PUT"),
-            "action",
-            ("PUT", "ADD", "DELETE"),
-            "Update action '{}' isn't allowed",
-        )
-        raw = upd.get("value")
-        if raw is None:
-            if action != "DELETE":
-                raise ValidationError(f"Action '{action}' on '{name}' needs a value")
-            updates[name] = UpdateAction(action)
-            continue
-        tc, wire = typed.parse_typed(raw, name)
-        if action == "DELETE" and tc not in typed.SET_TYPES:
-            raise ValidationError(f"DELETE with a value on '{name}' needs a set value, got '{tc}'")
-        updates[name] = UpdateAction(action, {tc: wire})
+    obj(body, "body")
     exp = body.get("expected")
-    return UpdateItem(
-        key(body["key"]),
-        updates,
-        expected(exp) if exp is not None else None,
-        return_values(
-            body.get("return_values"),
-            ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"),
-        ),
+    exp = expected(exp) if exp is not None else None
+    updates: dict[str, UpdateAction] = {}
+    for name, upd in obj(body.get("attribute_updates"), "attribute_updates").items():
+        attr_name(name)
+        obj(upd, name)
+        action = string(upd.get("action", "PUT"), "action")  # MagnetoDB required it
+        raw = upd.get("value")
+        value = None
+        if raw:  # MagnetoDB: `if value_json:`
+            tc, wire = _typed(raw, "value")
+            value = {tc: wire}
+        enum(action, "action", _ACTIONS, "Update action '{}' isn't allowed")
+        if value is None and action != "DELETE":
+            raise ValidationError(f"Action '{action}' on '{name}' needs a value")
+        unexpected(upd, _ACTION, name)
+        updates[name] = UpdateAction(action, value)
+    k = key(required(body.get("key"), "key"))
+    rv = return_values(
+        body.get("return_values"),
+        ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"),
     )
+    unexpected(body, _UPDATE, "body")
+    return UpdateItem(k, updates, exp, rv)
 
 
 @dataclass(slots=True)
@@ -327,13 +412,13 @@ _DELETE = frozenset(("key", "expected", "return_values"))
 
 
 def delete_item(body: Any) -> DeleteItem:
-    obj(body, "body", _DELETE, ("key",))
+    obj(body, "body")
     exp = body.get("expected")
-    return DeleteItem(
-        key(body["key"]),
-        expected(exp) if exp is not None else None,
-        return_values(body.get("return_values"), ("NONE", "ALL_OLD")),
-    )
+    exp = expected(exp) if exp else None
+    k = key(required(body.get("key"), "key"))
+    rv = return_values(body.get("return_values"), ("NONE", "ALL_OLD"))
+    unexpected(body, _DELETE, "body")
+    return DeleteItem(k, exp, rv)
 
 
 @dataclass(slots=True)
@@ -362,26 +447,32 @@ _QUERY = frozenset(
 
 
 def query(body: Any) -> Query:
-    obj(body, "body", _QUERY, ("key_conditions",))
-    conds = conditions(body["key_conditions"], "key_conditions", key_ops=True)
+    obj(body, "body")
+    attrs = body.get("attributes_to_get")
+    if attrs is not None:
+        attrs = _attribute_names(_list(attrs, "attributes_to_get"))
+    index = body.get("index_name")
+    if index is not None:
+        index_name(index)
+    sel, attrs = _select(body.get("select"), attrs)
+    start = body.get("exclusive_start_key")
+    start = key(start, "exclusive_start_key") if start is not None else None
+    conds = conditions(
+        required(body.get("key_conditions"), "key_conditions"),
+        "key_conditions",
+        "IndexedCondition",
+    )
     if not conds:
         raise ValidationError("Property 'key_conditions' must not be empty")
-    sel, attrs = _select(body)
-    if body.get("consistent_read") is not None:
-        boolean(body["consistent_read"], "consistent_read")
-    fwd = body.get("scan_index_forward")
-    index = body.get("index_name")
-    start = body.get("exclusive_start_key")
+    cr = body.get("consistent_read")
+    if cr is not None:
+        boolean(cr, "consistent_read")
     limit = body.get("limit")
-    return Query(
-        conds,
-        table_name(index, "index") if index is not None else None,
-        sel,
-        attrs,
-        integer(limit, "limit", 1) if limit is not None else None,
-        key(start, "exclusive_start_key") if start is not None else None,
-        boolean(fwd, "scan_index_forward") if fwd is not None else True,
-    )
+    limit = integer(limit, "limit", 1) if limit is not None else None
+    fwd = body.get("scan_index_forward")
+    fwd = boolean(fwd, "scan_index_forward") if fwd is not None else True
+    unexpected(body, _QUERY, "body")
+    return Query(conds, index, sel, attrs, limit, start, fwd)
 
 
 @dataclass(slots=True)
@@ -391,8 +482,8 @@ class Scan:
     count_only: bool
     limit: int | None
     exclusive_start_key: Item | None
-    segment: int | None
-    total_segments: int | None
+    segment: int
+    total_segments: int
 
 
 _SCAN = frozenset(
@@ -409,50 +500,53 @@ _SCAN = frozenset(
 
 
 def scan(body: Any) -> Scan:
-    obj(body, "body", _SCAN)
-    flt = body.get("scan_filter")
-    sel, attrs = _select(body, ("ALL_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT"))
-    seg, total = body.get("segment"), body.get("total_segments")
-    if (seg is None) != (total is None):
-        raise ValidationError("'segment' and 'total_segments' must be given together")
-    if total is not None:
-        total = integer(total, "total_segments", 1, MAX_TOTAL_SEGMENTS)
-        seg = integer(seg, "segment", 0, total - 1)
-    limit = body.get("limit")
-    start = body.get("exclusive_start_key")
-    return Scan(
-        conditions(flt, "scan_filter", key_ops=False) if flt is not None else None,
-        attrs,
-        sel == "COUNT",
-        integer(limit, "limit", 1) if limit is not None else None,
-        key(start, "exclusive_start_key") if start is not None else None,
-        seg,
-        total,
+    obj(body, "body")
+    attrs = body.get("attributes_to_get")
+    names = _attribute_names(_list(attrs, "attributes_to_get")) if attrs else attrs
+    sel, names = _select(
+        body.get("select"), names, ("ALL_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT")
     )
+    limit = body.get("limit")
+    limit = integer(limit, "limit", 1) if limit is not None else None
+    start = body.get("exclusive_start_key")
+    start = key(start, "exclusive_start_key") if start is not None else None
+    flt = body.get("scan_filter")
+    flt = conditions(flt, "scan_filter", "ScanCondition") if flt else None
+    total = body.get("total_segments")
+    total = 1 if total is None else integer(total, "total_segments", 1, MAX_TOTAL_SEGMENTS)
+    seg = body.get("segment")
+    seg = 0 if seg is None else integer(seg, "segment", 0, total)
+    unexpected(body, _SCAN, "body")
+    return Scan(flt, names, sel == "COUNT", limit, start, seg, total)
 
 
 _BATCH = frozenset(("request_items",))
-_PUT_REQ = frozenset(("put_request", "delete_request"))
+_PUT_REQUEST = frozenset(("item",))
+_DELETE_REQUEST = frozenset(("key",))
 
 
 def batch_write_item(body: Any) -> dict[str, list[tuple[str, Item]]]:
-    obj(body, "body", _BATCH, ("request_items",))
+    obj(body, "body")
+    tables = obj(body.get("request_items"), "request_items")
+    unexpected(body, _BATCH, "body")
     out: dict[str, list[tuple[str, Item]]] = {}
-    for table, reqs in _map(body["request_items"], "request_items").items():
+    for table, reqs in tables.items():
         table_name(table)
         parsed: list[tuple[str, Item]] = []
-        for req in _list(reqs, f"request_items.{table}", 1):
-            obj(req, "write request", _PUT_REQ)
-            if len(req) != 1:
-                raise ValidationError(
-                    "A write request has exactly one of put_request or delete_request"
-                )
-            if "put_request" in req:
-                r = obj(req["put_request"], "put_request", frozenset(("item",)), ("item",))
-                parsed.append(("put", item(r["item"])))
-            else:
-                r = obj(req["delete_request"], "delete_request", frozenset(("key",)), ("key",))
-                parsed.append(("delete", key(r["key"])))
+        for req in _objects(reqs, table):
+            for kind, inner in req.items():  # MagnetoDB ran every request a dict names
+                if kind == "put_request":
+                    obj(inner, kind)
+                    new = item(required(inner.get("item"), "item"))
+                    unexpected(inner, _PUT_REQUEST, kind)
+                    parsed.append(("put", new))
+                elif kind == "delete_request":
+                    obj(inner, kind)
+                    k = key(required(inner.get("key"), "key"))
+                    unexpected(inner, _DELETE_REQUEST, kind)
+                    parsed.append(("delete", k))
+                else:
+                    raise ValidationError(f"Unsupported request type found: {kind}")
         out[table] = parsed
     return out
 
@@ -461,16 +555,22 @@ _BATCH_GET_TABLE = frozenset(("keys", "attributes_to_get", "consistent_read"))
 
 
 def batch_get_item(body: Any) -> dict[str, tuple[list[Item], list[str] | None]]:
-    obj(body, "body", _BATCH, ("request_items",))
+    obj(body, "body")
+    tables = obj(body.get("request_items"), "request_items")
+    unexpected(body, _BATCH, "body")
     out: dict[str, tuple[list[Item], list[str] | None]] = {}
-    for table, req in _map(body["request_items"], "request_items").items():
+    for table, req in tables.items():
         table_name(table)
-        obj(req, f"request_items.{table}", _BATCH_GET_TABLE, ("keys",))
-        if req.get("consistent_read") is not None:
-            boolean(req["consistent_read"], "consistent_read")
+        obj(req, table)
+        cr = req.get("consistent_read")
+        if cr is not None:
+            boolean(cr, "consistent_read")
         attrs = req.get("attributes_to_get")
-        keys = [key(k) for k in _list(req["keys"], "keys", 1)]
-        out[table] = (keys, attributes_to_get(attrs) if attrs is not None else None)
+        if attrs is not None:  # an empty list reads whole items, as MagnetoDB's driver did
+            attrs = _attribute_names(_unique(attrs, "attributes_to_get")) or None
+        keys = _list(req.get("keys"), "keys")
+        unexpected(req, _BATCH_GET_TABLE, table)
+        out[table] = ([key(k) for k in keys], attrs)
     return out
 
 
@@ -482,23 +582,26 @@ _CREATE = frozenset(
 _ATTR_DEF = frozenset(("attribute_name", "attribute_type"))
 _KEY_ELEM = frozenset(("attribute_name", "key_type"))
 _LSI = frozenset(("index_name", "key_schema", "projection"))
-_PROJECTION = frozenset(("projection_type", "non_key_attributes"))
 
 
-def _key_schema(value: Any, where: str) -> tuple[str | None, str | None]:
+def _key_schema(value: Any) -> tuple[str, str | None]:
     hash_key = range_key = None
-    for elem in _list(value, where, 1):
-        obj(elem, f"{where} element", _KEY_ELEM, ("attribute_name", "key_type"))
-        name = attr_name(elem["attribute_name"])
-        kt = enum(elem["key_type"], "key_type", ("HASH", "RANGE"), "Key type '{}' isn't allowed")
+    for elem in _objects(value, "key_schema"):
+        name = attr_name(elem.get("attribute_name"))
+        kt = elem.get("key_type")
         if kt == "HASH":
             if hash_key is not None:
                 raise ValidationError("Only one 'HASH' key is allowed")
             hash_key = name
-        else:
+        elif kt == "RANGE":
             if range_key is not None:
                 raise ValidationError("Only one 'RANGE' key is allowed")
             range_key = name
+        else:
+            raise ValidationError(
+                f"Only 'RANGE' or 'HASH' key types are allowed, but '{kt}' is found"
+            )
+        unexpected(elem, _KEY_ELEM, "key_definition")
     if hash_key is None:
         raise ValidationError("HASH key is missing")
     if hash_key == range_key:
@@ -507,84 +610,79 @@ def _key_schema(value: Any, where: str) -> tuple[str | None, str | None]:
 
 
 def create_table(body: Any) -> tuple[str, TableSchema]:
-    obj(body, "body", _CREATE, ("table_name", "attribute_definitions", "key_schema"))
-    name = table_name(body["table_name"])
+    obj(body, "body")
+    name = table_name(body.get("table_name"))
     types: dict[str, str] = {}
-    for d in _list(body["attribute_definitions"], "attribute_definitions", 1):
-        obj(d, "attribute_definitions element", _ATTR_DEF, ("attribute_name", "attribute_type"))
-        an = attr_name(d["attribute_name"])
-        at = d["attribute_type"]
+    for d in _objects(body.get("attribute_definitions"), "attribute_definitions"):
+        an = attr_name(d.get("attribute_name"))
+        at = d.get("attribute_type")
         if type(at) is not str or at not in typed.ALL_TYPES:
-            raise ValidationError(f"Attribute type '{_short(at)}' is not recognized")
-        if an in types:
-            raise ValidationError(f"Attribute '{an}' is defined more than once")
-        types[an] = at
-    hash_key, range_key = _key_schema(body["key_schema"], "key_schema")
-    for k in (hash_key, range_key):
-        if k is None:
-            continue
-        if k not in types:
-            raise ValidationError(f"Definition for attribute['{k}'] wasn't found")
-        if types[k] not in typed.SCALAR_TYPES:
-            raise ValidationError(f"Type '{types[k]}' is not a scalar type")
-    indexes: dict[str, IndexDef] = {}
+            raise ValidationError(f"Attribute type '{at}' is not recognized")
+        unexpected(d, _ATTR_DEF, "attribute_definition")
+        types[an] = at  # a name defined twice: the last definition, as MagnetoDB's dict kept
+    hash_key, range_key = _key_schema(body.get("key_schema"))
     lsis = body.get("local_secondary_indexes")
-    if lsis is not None:
-        lsis = _list(lsis, "local_secondary_indexes")
-        if lsis and range_key is None:
+    parsed = [_lsi(lsi) for lsi in _objects(lsis, "local_secondary_indexes")] if lsis else []
+    if len({p[0] for p in parsed}) < len(parsed):
+        raise ValidationError("Two or more indexes with the same name")
+    if parsed and range_key is None:
+        raise ValidationError("Table without range key in primary key schema can not have indices")
+    ranges = [r for r in (range_key, *(p[2] for p in parsed)) if r is not None]
+    if len(set(ranges)) < len(ranges):
+        raise ValidationError("Table and its indices must have unique key schema")
+    if len(parsed) > MAX_LSI:
+        raise ValidationError(f"A table can have at most {MAX_LSI} local secondary indexes")
+    unexpected(body, _CREATE, "body")
+    for k in (hash_key, range_key):  # MagnetoDB's TableSchema checks, after the body's
+        if k is not None:
+            _scalar_definition(types, k)
+    indexes: dict[str, IndexDef] = {}
+    for ordinal, (iname, ih, ir, ptype, nka) in enumerate(parsed):
+        if ih != hash_key:
             raise ValidationError(
-                "Table without range key in primary key schema can not have indices"
+                f"Hash key of index '{iname}' must be the same as primary key's hash key."
             )
-        if len(lsis) > MAX_LSI:
-            raise ValidationError(f"A table can have at most {MAX_LSI} local secondary indexes")
-        used_ranges = {range_key}
-        for ordinal, lsi in enumerate(lsis):
-            obj(
-                lsi,
-                "local_secondary_indexes element",
-                _LSI,
-                ("index_name", "key_schema", "projection"),
-            )
-            iname = table_name(lsi["index_name"], "index")
-            if iname in indexes:
-                raise ValidationError(f"Index name '{iname}' is used more than once")
-            ih, ir = _key_schema(lsi["key_schema"], f"index '{iname}' key_schema")
-            if ih != hash_key:
-                raise ValidationError(
-                    f"Hash key of index '{iname}' must be the same as primary key's hash key."
-                )
-            if ir is None:
-                raise ValidationError("Range key in index wasn't specified")
-            if ir not in types:
-                raise ValidationError(f"Definition for attribute['{ir}'] wasn't found")
-            if types[ir] not in typed.SCALAR_TYPES:
-                raise ValidationError(f"Type '{types[ir]}' is not a scalar type")
-            if ir in used_ranges:
-                raise ValidationError("Table and its indices must have unique key schema")
-            used_ranges.add(ir)
-            ptype, nka = _projection(lsi["projection"])
-            indexes[iname] = IndexDef(iname, ir, ordinal, ptype, nka)
-    return name, TableSchema(types, hash_key, range_key, indexes)  # type: ignore[arg-type]
+        _scalar_definition(types, ir)
+        indexes[iname] = IndexDef(iname, ir, ordinal, ptype, nka)
+    return name, TableSchema(types, hash_key, range_key, indexes)
 
 
-def _projection(value: Any) -> tuple[str, tuple[str, ...] | None]:
-    obj(value, "projection", _PROJECTION)
-    ptype = enum(
-        value.get("projection_type", "INCLUDE"),
-        "projection_type",
-        PROJECTION_TYPES,
-        "Projection type '{}' isn't allowed",
-    )
-    nka = value.get("non_key_attributes")
-    if nka is not None:
-        if ptype != "INCLUDE":
-            raise ValidationError(
-                "'non_key_attributes' is only allowed with projection type INCLUDE"
-            )
-        names = tuple(attr_name(n) for n in _list(nka, "non_key_attributes"))
-        if len(set(names)) != len(names):
-            raise ValidationError("'non_key_attributes' must not contain duplicates")
-        return ("INCLUDE", names) if names else ("KEYS_ONLY", None)
-    if ptype == "INCLUDE":
+def _scalar_definition(types: dict[str, str], name: str) -> None:
+    if name not in types:
+        raise ValidationError(f"Definition for attribute['{name}'] wasn't found")
+    if types[name] not in typed.SCALAR_TYPES:
+        raise ValidationError(f"Type '{types[name]}' is not a scalar type")
+
+
+def _lsi(lsi: dict) -> tuple[str, str, str, str, tuple[str, ...] | None]:
+    """(index name, hash key, range key, projection type, non-key attributes)."""
+    ih, ir = _key_schema(_list(lsi.get("key_schema"), "key_schema"))
+    if ir is None:
+        raise ValidationError("Range key in index wasn't specified")
+    iname = index_name(lsi.get("index_name"))
+    proj = obj(lsi.get("projection"), "projection")
+    unexpected(lsi, _LSI, "local_secondary_index")
+    ptype, nka = _projection(proj)
+    return iname, ih, ir, ptype, nka
+
+
+def _projection(value: dict) -> tuple[str, tuple[str, ...] | None]:
+    ptype = value.get("projection_type", "INCLUDE")
+    if ptype not in PROJECTION_TYPES:  # MagnetoDB's template was broken; the text it meant
+        raise ValidationError(
+            "Only 'ALL', 'KEYS_ONLY' of 'INCLUDE' projection types are allowed, "
+            f"but '{ptype}' is found"
+        )
+    nka = value.get("non_key_attributes") if ptype == "INCLUDE" else None
+    known = _PROJECTION_INCLUDE if ptype == "INCLUDE" else _PROJECTION_TYPE
+    unexpected(value, known, "projection")
+    if ptype != "INCLUDE":
+        return ptype, None
+    if nka is None:
         return "ALL", None
-    return ptype, None
+    names = tuple(_attribute_names(_unique(nka, "non_key_attributes")))
+    return ("INCLUDE", names) if names else ("KEYS_ONLY", None)
+
+
+_PROJECTION_TYPE = frozenset(("projection_type",))
+_PROJECTION_INCLUDE = frozenset(("projection_type", "non_key_attributes"))

@@ -111,16 +111,19 @@ class LmdbEngine(Engine):
         self.path = path
         self.sync = sync
         self.durable_commits = sync
-        self.env = lmdb.open(
-            path,
-            map_size=map_size,
-            sync=sync,
-            metasync=sync,
-            max_dbs=0,
-            max_readers=max_readers,
-            readahead=False,
-            lock=True,
-        )
+        try:
+            self.env = lmdb.open(
+                path,
+                map_size=map_size,
+                sync=sync,
+                metasync=sync,
+                max_dbs=0,
+                max_readers=max_readers,
+                readahead=False,
+                lock=True,
+            )
+        except lmdb.Error as exc:
+            raise EngineError(f"LMDB cannot open {path}: {exc}") from exc
         self.env.reader_check()  # free slots left by processes killed earlier
 
     def describe(self) -> str:

@@ -71,7 +71,8 @@ class SelectOps:
             extra = set(conditions) - {schema.hash_key}
             if extra - {range_attr} or (extra and range_attr is None):
                 raise ValidationError(
-                    f"Specified query conditions {sorted(conditions)} don't match table schema"
+                    f"Specified query conditions {typed.as_json(sorted(conditions))} "
+                    "don't match table schema"
                 )
             hkb = self._cond_kb(schema, schema.hash_key, hash_cond.args[0])
             if index:

@@ -174,7 +174,9 @@ class Storage(SelectOps):
 
         def create(txn: Txn) -> None:
             if txn.get(mk) is not None:
-                raise TableAlreadyExistsException(f"Table '{name}' already exists")
+                raise TableAlreadyExistsException(
+                    f"Table {name} already exists"
+                )  # MagnetoDB's text
             txn.put(mk, meta.to_bytes())
 
         self.engine.transact(create)
@@ -501,8 +503,8 @@ class Storage(SelectOps):
                         kb = b"i" + meta.prefix + self._key_of_key(meta, body)
                     if kb in seen:
                         raise ValidationError(
-                            f"More than one operation requested for item with keys "
-                            f"{self._key_repr(meta, body)} in table '{table}'"
+                            "Can't execute request: More than one operation requested for "
+                            f"item with keys {self._key_repr(meta, body)} in table '{table}'"
                         )
                     seen.add(kb)
                     plan.append((table, kind, body))
@@ -547,7 +549,7 @@ class Storage(SelectOps):
 
     @staticmethod
     def _key_repr(meta: TableMeta, body: Item) -> str:
-        return str({n: body.get(n) for n in meta.schema.key_names})
+        return typed.as_json({n: body.get(n) for n in meta.schema.key_names})
 
     def batch_get(
         self, project_: str, requests: dict[str, tuple[list[Item], list[str] | None]]

@@ -90,6 +90,10 @@ def test_services_volume_and_wiring(services: dict[str, dict[str, Any]]) -> None
     assert "--worker" in worker
     assert _option(worker, "--master-host") == "locust-master"
     assert services["locust-master"]["depends_on"]["magnetodb"]["condition"] == "service_healthy"
+    server = services["magnetodb"]["command"]
+    if "--tokens" not in server:  # serve refuses 0.0.0.0 open unless told; then keep it local
+        assert "--insecure-no-auth" in server
+        assert all(port.startswith("127.0.0.1:") for port in services["magnetodb"]["ports"])
 
 
 def test_every_command_exists_here(services: dict[str, dict[str, Any]]) -> None:

@@ -178,22 +178,42 @@ TOKENS = {"tok-a": "proj-a", "tok-b": "projb"}
 
 
 def _auth_checks(make: Any) -> None:
-    ok = make("proja", "tok-a")  # the token's project with dashes removed
+    ok = make("proj-a", "tok-a")  # a token opens its own project, spelled exactly
     make_table(ok, "secure", range_key=None)
     ok.put_item("secure", {"h": S("x")})
     with pytest.raises(Unauthorized) as err:
-        make("proja", None).get_item("secure", {"h": S("x")})
+        make("proj-a", None).get_item("secure", {"h": S("x")})
     assert err.value.status == 401
     with pytest.raises(Unauthorized):
-        make("proja", "wrong-token").list_tables()
+        make("proj-a", "wrong-token").list_tables()
     with pytest.raises(Forbidden) as forb:
-        make("proja", "tok-b").get_item("secure", {"h": S("x")})
+        make("proj-a", "tok-b").get_item("secure", {"h": S("x")})
     assert forb.value.status == 403
     assert forb.value.message == "No access to project"
+    with pytest.raises(Forbidden):  # MagnetoDB dropped the dashes: proj-a's token opened proja
+        make("proja", "tok-a").list_tables()
+    assert make("proj-a", None).healthcheck() == {"API": "OK"}  # the health check stays open
+    # the monitoring API has the data API's token check
+    assert ok.table_usage("secure")["item_count"] == 1
+    with pytest.raises(Unauthorized):
+        make("proj-a", None).table_usage("secure")
     with pytest.raises(Forbidden):
-        make("proj-a", "tok-a").list_tables()
-    assert make("proja", None).healthcheck() == {"API": "OK"}
-    assert make("proja", None).table_usage("secure")["item_count"] == 1  # monitoring: no auth
+        make("proj-a", "tok-b").table_usage("secure")
+    for path in ("/v1/monitoring/projects/proj-a", "/v1/monitoring/projects"):
+        with pytest.raises(Unauthorized):
+            make("proj-a", None).request("m", "GET", path)
+    with pytest.raises(Forbidden):
+        make("projb", "tok-b").request("m", "GET", "/v1/monitoring/projects/proj-a")
+    b = make("projb", "tok-b")
+    make_table(b, "other_tbl", range_key=None)
+    # every project's usage, as far as the token may see: its own project's tables only
+    assert [(e["tenant"], e["name"]) for e in b.request("m", "GET", "/v1/monitoring/projects")] == [
+        ("projb", "other_tbl")
+    ]
+    mine = ok.request("m", "GET", "/v1/monitoring/projects")
+    assert [(e["tenant"], e["name"]) for e in mine] == [("proj-a", "secure")]
+    after = "/v1/monitoring/projects?last_evaluated_project=proj-a&last_evaluated_table=secure"
+    assert ok.request("m", "GET", after) == []
 
 
 def test_token_auth_over_http(tmp_path: Any) -> None:
@@ -279,6 +299,11 @@ def test_healthcheck(client: MagnetoClient) -> None:
     full = client.healthcheck(fullcheck=True)
     assert full["API"] == "OK"
     assert full["Storage"] == "OK"
+    assert "Storage engine" not in full  # MagnetoDB's answer, unless asked for ours
+    ours = client.healthcheck(engine=True)
+    assert ours["Storage"] == "OK"
+    assert ours["Storage engine"] in ("memory", "lmdb", "etcd")
+    assert ours["Durability"]
 
 
 def test_graceful_stop_and_worker_restart(tmp_path: Any) -> None:

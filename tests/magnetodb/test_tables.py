@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -161,7 +162,7 @@ def _lsi(rng: str, hash_: str = "h", **extra: Any) -> dict[str, Any]:
     [
         ({"table_name": "ab"}, "Wrong table name 'ab' found"),
         ({"table_name": "bad name"}, "Wrong table name"),
-        ({"table_name": None}, "Required property 'table_name'"),
+        ({"table_name": None}, "Required property 'table name' wasn't found"),
         ({"extra": 1}, "Unexpected properties were found for 'body'"),
         (
             {"attribute_definitions": [{"attribute_name": "h", "attribute_type": "KK"}]},
@@ -211,9 +212,12 @@ def _lsi(rng: str, hash_: str = "h", **extra: Any) -> dict[str, Any]:
                     _lsi("i", projection={"projection_type": "ALL", "non_key_attributes": ["x"]})
                 ]
             },
-            "only allowed with projection type INCLUDE",
+            re.escape("Unexpected properties were found for 'projection': {\"non_key_attributes"),
         ),
-        ({"local_secondary_indexes": [_lsi("i"), _lsi("i")]}, "used more than once"),
+        (
+            {"local_secondary_indexes": [_lsi("i"), _lsi("i")]},
+            "Two or more indexes with the same name",
+        ),
         (
             {
                 "key_schema": [{"attribute_name": "h", "key_type": "HASH"}],

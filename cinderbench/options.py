@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 
 from bench.drive.faults import DEFAULT_PLAN, PLANS, FaultOptions, parse_plan
+from bench.drive.kills import NodeKill
 from bench.drive.spec import RunSpec
 from bench.workload.datasets import DatasetSpec
 from bench.workload.generators import DISTRIBUTIONS
@@ -70,6 +71,17 @@ def known(check: Callable[[str], object], what: str) -> Callable[[str], str]:
 
 MIX = known(resolve_mix, "mix")
 FAULT_PLAN = known(parse_plan, "fault plan")
+
+
+def node_kill(text: str) -> NodeKill:
+    """An argparse type: ``SIDE:N@SECONDS``."""
+    try:
+        return NodeKill.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+node_kill.__name__ = "node kill"
 POSITIVE_INT = bounded(int, 1)
 COUNT = bounded(int, 0)
 POSITIVE_FLOAT = bounded(float, 1e-9)
@@ -120,6 +132,29 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="overwrite an existing -o directory")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     add_fault_arguments(parser)
+    add_cluster_arguments(parser)
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """A node lost mid-run, and where the run finds the clusters (``bench.drive.kills``)."""
+    group = parser.add_argument_group("clusters")
+    group.add_argument(
+        "--kill-node",
+        action="append",
+        type=node_kill,
+        default=[],
+        metavar="SIDE:N@SECONDS",
+        help="kill -9 node N of the cluster serving SIDE, SECONDS into the measured phase"
+        " (repeatable); the run goes on",
+    )
+    group.add_argument(
+        "--cluster-root",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a cluster started by `cinderbench cluster up --root DIR` (default: each side's"
+        " default root)",
+    )
 
 
 def add_fault_arguments(parser: argparse.ArgumentParser) -> None:
@@ -174,4 +209,5 @@ def run_spec(args: argparse.Namespace, backends: Sequence[tuple[str, str]]) -> R
         threads=args.threads,
         pace=args.rate / args.threads if args.rate else None,
         faults=fault_options(args),
+        node_kills=tuple(args.kill_node),
     )

@@ -42,3 +42,42 @@ def magnetodb_server_url(tmp_path_factory: pytest.TempPathFactory):
     data_dir = tmp_path_factory.mktemp("magnetodb")
     with ServerProcess(str(data_dir), workers=2) as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def galera_cluster():
+    """A 3-node MariaDB Galera cluster for this session (a unique root under /tmp, where its
+    nodes' service user reaches it), always taken down. A test that kills a node restarts it;
+    tests keep to databases of their own."""
+    from bench.drive.clusters import new_root
+    from bench.drive.clusters.galera import GaleraCluster
+
+    with GaleraCluster(new_root("sql"), size=3) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def galera_database_url(galera_cluster) -> Iterator[str]:
+    """A one-writer URL of the session's cluster naming a database of this session (and
+    xdist worker), dropped after."""
+    import uuid
+
+    from cinderdb.sql import galera
+    from cinderdb.sql.core import drop_mysql_database
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    nodes = galera.parse(galera_cluster.backend_url())
+    nodes = nodes.with_database(f"cbtest_{worker}_{uuid.uuid4().hex[:8]}")
+    yield nodes.render(hide_password=False)
+    drop_mysql_database(galera.first_live_url(nodes))
+
+
+@pytest.fixture(scope="session")
+def galera_backend(galera_database_url: str):
+    """One SQL backend on this session's Galera database; tests empty it between them."""
+    from cinderdb import open_backend
+
+    backend = open_backend(galera_database_url)
+    backend.create_schema()
+    yield backend
+    backend.close()

@@ -23,9 +23,13 @@ from cinderdb.base import Backend
 #: Where the MySQL tests find a server; the database name is made per session.
 MYSQL_SERVER_URL = server_url()
 
-#: Every backend the contract suite knows how to provision; it runs on all of
-#: them unless CINDERBENCH_TEST_BACKENDS names fewer.
+#: Every backend the contract suite runs on by default; CINDERBENCH_TEST_BACKENDS
+#: may name fewer, or add an opt-in one.
 ALL_BACKENDS = ("sqlite", "mysql", "magnetodb+inproc", "magnetodb")
+#: Backends that run only when CINDERBENCH_TEST_BACKENDS names them: the SQL backend
+#: on a 3-node Galera cluster (its own CI tests, tests/clusters, always run; the whole
+#: suite on it takes minutes).
+OPT_IN_BACKENDS = ("galera",)
 
 
 def selected_backends() -> list[str]:
@@ -33,9 +37,10 @@ def selected_backends() -> list[str]:
     if not wanted:
         return list(ALL_BACKENDS)
     names = [name.strip() for name in wanted.split(",") if name.strip()]
-    unknown = set(names) - set(ALL_BACKENDS)
+    known = ALL_BACKENDS + OPT_IN_BACKENDS
+    unknown = set(names) - set(known)
     if unknown:
-        raise pytest.UsageError(f"unknown test backends {sorted(unknown)}; known: {ALL_BACKENDS}")
+        raise pytest.UsageError(f"unknown test backends {sorted(unknown)}; known: {known}")
     return names
 
 
@@ -53,9 +58,19 @@ def _sqlite(request: pytest.FixtureRequest) -> Iterator[Backend]:
 
 @contextlib.contextmanager
 def _mysql(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    yield _emptied(request.getfixturevalue("mysql_backend"))
+
+
+@contextlib.contextmanager
+def _galera(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    # One database on the session's Galera cluster (one writer), emptied between tests.
+    yield _emptied(request.getfixturevalue("galera_backend"))
+
+
+def _emptied(backend: Backend) -> Backend:
+    """A session's MySQL backend with every table emptied and the default class re-seeded."""
     from cinderdb.sql import models
 
-    backend = request.getfixturevalue("mysql_backend")
     with backend.engine.begin() as connection:
         # quality_of_service_specs references itself; InnoDB checks row by row.
         connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
@@ -63,7 +78,7 @@ def _mysql(request: pytest.FixtureRequest) -> Iterator[Backend]:
             connection.execute(table.delete())
         connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
     backend.create_schema()  # re-seeds the default quota class
-    yield backend
+    return backend
 
 
 @contextlib.contextmanager
@@ -95,4 +110,5 @@ PROVISIONERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager
     "mysql": _mysql,
     "magnetodb+inproc": _magnetodb_inproc,
     "magnetodb": _magnetodb_http,
+    "galera": _galera,
 }

@@ -54,15 +54,28 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def pid_alive(pid: int | None) -> bool:
+    """Is ``pid`` a running process? An exited child of ours is reaped here, and a zombie
+    (a killed node whose parent has not reaped it yet, seen from another process) is dead."""
     if not pid:
         return False
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 @dataclass
@@ -251,8 +264,6 @@ def wait_gone(pid: int | None, timeout: float) -> bool:
     """Wait until ``pid`` has exited (reaping it when it is our child); True if it has."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)  # type: ignore[arg-type]
         if not pid_alive(pid):
             return True
         time.sleep(0.05)

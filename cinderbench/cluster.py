@@ -62,6 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for action, summary, func in (
         ("down", "stop every node and remove the cluster's directory", main_down),
         ("status", "show each node of a cluster", main_status),
+        ("url", "print the backend URL that reaches a cluster (for --sql, --backend)", main_url),
     ):
         sub = actions.add_parser(action, help=summary)
         sub.add_argument(
@@ -72,6 +73,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         )
         sub.add_argument("--root", help="the cluster's directory (instead of a side's default)")
         sub.set_defaults(func=func)
+        if action == "url":
+            sub.add_argument(
+                "--choice",
+                action="append",
+                default=[],
+                metavar="KEY=VALUE",
+                help="a choice of the URL (Galera: policy=all-writers, reads=any, sync_wait=0)",
+            )
 
 
 def _add_root(parser: argparse.ArgumentParser, side: str) -> None:
@@ -140,6 +149,26 @@ def main_status(args: argparse.Namespace) -> int:
         print(f"backend URL: {cluster.backend_url()}")
     if not found:
         print("no cluster in " + ", ".join(str(default_root(side)) for side in sorted(CLUSTERS)))
+    return 0
+
+
+def main_url(args: argparse.Namespace) -> int:
+    choices = {}
+    for text in args.choice:
+        key, sep, value = text.partition("=")
+        if not sep or not key:
+            raise CommandError(f"--choice takes KEY=VALUE, not {text!r}")
+        choices[key] = value
+    clusters = [c for c in (_load(root) for root in _roots(args)) if c is not None]
+    if len(clusters) != 1:
+        where = ", ".join(str(root) for root in _roots(args))
+        raise CommandError(
+            f"no cluster in {where}" if not clusters else "clusters of several sides: name one"
+        )
+    try:
+        print(clusters[0].backend_url(**choices))
+    except ValueError as error:
+        raise CommandError(str(error)) from error
     return 0
 
 

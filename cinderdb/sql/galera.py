@@ -10,8 +10,8 @@ or, the same, the nodes' own URLs joined by commas
 parameters (every other one goes to the driver, as on a single-node URL):
 
 ``galera=one-writer`` (the default)
-    HAProxy as OpenStack's deployment tools configure it in front of Galera for
-    Cinder: one server active, the others ``backup``. Every connection goes to the
+    HAProxy as OpenStack-Ansible configures it in front of Galera by default: the
+    first node the backend, the others ``backup``. Every connection goes to the
     first node that answers (and is Synced, as HAProxy's ``clustercheck`` asks);
     when it dies, new connections go to the next one. Liberty's Cinder has one
     ``[database] connection`` and no read/write split, so its reads go to the writer

@@ -118,6 +118,8 @@ def test_cluster_command_leaves_nothing_running_or_on_disk() -> None:
         assert all(pid_alive(pid) for pid in pids)
         status = cinderbench("status", "--root", str(root))
         assert "Synced (cluster of 1)" in status.stdout
+        url = cinderbench("url", "--root", str(root), "--choice", "policy=all-writers")
+        assert url.stdout.strip() == f"{state['url'].split('?')[0]}?galera=all-writers"
         again = cinderbench("up", "sql", "--root", str(root))
         assert again.returncode == 2
         assert "runs in" in again.stderr

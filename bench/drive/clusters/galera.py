@@ -122,6 +122,9 @@ class GaleraCluster(Cluster):
     def backend_url(self, **choices: Any) -> str:
         """``mysql+pymysql://root@N1,N2,.../DB?galera=POLICY`` (``cinderdb.sql.galera``);
         ``policy``, ``reads`` and ``sync_wait`` choices override the cluster's."""
+        unknown = set(choices) - {"policy", "reads", "sync_wait"}
+        if unknown:
+            raise ValueError(f"unknown URL choices {sorted(unknown)}: policy, reads, sync_wait")
         policy = choices.get("policy") or self.options["policy"]
         hosts = ",".join(node.address for node in self.nodes)
         query = f"galera={policy}"

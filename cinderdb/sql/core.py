@@ -272,8 +272,15 @@ class SQLCore(Backend):
             drop_mysql_database(sibling)
 
     def ping(self) -> None:
-        with translate_errors(), self.engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1").scalar()
+        """``SELECT 1``; a MySQL server that lacks the URL's database answers too (loading a
+        dataset creates it: ``create_schema``)."""
+        with translate_errors():
+            try:
+                with self.engine.connect() as connection:
+                    connection.exec_driver_sql("SELECT 1").scalar()
+            except exc.OperationalError as error:
+                if not _is_unknown_database(error):
+                    raise
 
     def round_trip_probe(self) -> RoundTrip:
         """``SELECT 1`` on a connection of its own (the pool's checkout is not timed)."""

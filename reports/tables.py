@@ -367,6 +367,7 @@ def kills_table(results: Results) -> Table | None:
             "served again",
             "writes served again",
             "errors in failover",
+            "failed calls in failover",
             "errors after the kill",
         ]
     )
@@ -379,12 +380,14 @@ def kills_table(results: Results) -> Table | None:
                 _seconds(effect.get("served_again_s"), effect.get("first_ok_operation")),
                 _seconds(effect.get("writes_served_again_s"), effect.get("first_ok_write")),
                 _errors(effect.get("errors") or {}),
+                _errors(effect.get("call_errors") or {}),
                 _errors(effect.get("errors_after_kill") or {}),
             )
     table.caption = (
         "served again: from the kill to the end of the first operation started after it that"
         " succeeded (writes: the first that writes); failover: operations in flight at the"
-        " kill or started before writes were served again"
+        " kill or started before writes were served again; failed calls count those whose"
+        " operation went on (Cinder swallows a failed quota commit)"
     )
     return table
 

@@ -12,7 +12,11 @@ cluster served:
 - ``errors``: per operation and exception class, the error outcomes of the
   operations in flight at the kill or started before the side served writes
   again (the failover window), and ``errors_after_kill``, every error from the
-  kill to the end of the run.
+  kill to the end of the run;
+- ``call_errors``: per DB API function and exception class, the calls that
+  failed in the failover window, whether or not their operation failed (Cinder
+  swallows a failed ``QUOTAS.commit``: the operation succeeds, the usage misses
+  its change).
 
 Times are wall-clock: an operation of a backend started when the step did plus
 the service times of the backends that ran before it in the step's order.
@@ -70,8 +74,16 @@ def _effects(runs: list[tuple[str, float, float, dict[str, Any]]], killed: float
     recovered = (first_write or first_ok or (None, None, float("inf")))[2]
     window: dict[str, Counter] = {}
     late: dict[str, Counter] = {}
+    calls: dict[str, Counter] = {}
     for op, start, end, run in runs:
-        if run.get("outcome") != "error" or end < killed:
+        if end < killed:
+            continue
+        if start <= recovered:
+            for call in run.get("calls") or ():
+                outcome = call.get("outcome") or {}
+                if outcome.get("ok") is False:
+                    calls.setdefault(call["fn"], Counter())[outcome.get("error") or "error"] += 1
+        if run.get("outcome") != "error":
             continue
         name = run.get("error") or "error"
         late.setdefault(op, Counter())[name] += 1
@@ -84,5 +96,6 @@ def _effects(runs: list[tuple[str, float, float, dict[str, Any]]], killed: float
         "first_ok_write": None if first_write is None else first_write[0],
         "errors": {op: dict(counts) for op, counts in sorted(window.items())},
         "errors_after_kill": {op: dict(counts) for op, counts in sorted(late.items())},
+        "call_errors": {fn: dict(counts) for fn, counts in sorted(calls.items())},
         "operations_after_kill": len(after),
     }

@@ -70,6 +70,7 @@ def test_the_run_command_refuses_a_kill_it_cannot_carry_out(tmp_path, capsys) ->
 
 
 def _line(seq: int, t: float, op: str, outcome: str, us: int, fn: str, error=None) -> dict:
+    failed = {"ok": False, "error": error} if error else {"ok": True}
     return {
         "seq": seq,
         "op": op,
@@ -80,7 +81,7 @@ def _line(seq: int, t: float, op: str, outcome: str, us: int, fn: str, error=Non
                 "outcome": outcome,
                 "error": error,
                 "us": us,
-                "calls": [{"fn": fn}],
+                "calls": [{"fn": fn, "outcome": failed}],
             }
         },
     }
@@ -94,6 +95,19 @@ def test_failover_facts_time_the_first_read_and_the_first_write_served_after_the
         _line(2, 100.2, "show", "ok", 300_000, "volume_get"),  # read served at +0.5 s
         _line(3, 100.3, "extend", "error", 100_000, "volume_update", "DBDeadlock"),
         _line(4, 100.4, "create", "ok", 5_600_000, "volume_create"),  # write served at +6 s
+        {  # an operation that succeeds although one of its calls failed (QUOTAS.commit)
+            **_line(6, 100.5, "create", "ok", 6_000_000, "quota_reserve"),
+            "runs": {
+                "galera": {
+                    "outcome": "ok",
+                    "us": 6_000_000,
+                    "calls": [
+                        {"fn": "quota_reserve", "outcome": {"ok": True}},
+                        {"fn": "reservation_commit", "outcome": {"ok": False, "error": "DBError"}},
+                    ],
+                }
+            },
+        },
         _line(5, 107.0, "delete", "error", 1_000, "volume_destroy", "DBError"),  # after failover
     ]
     kills = [{"killed": True, "epoch": killed, "labels": ["galera"]}, {"killed": False}]
@@ -108,5 +122,10 @@ def test_failover_facts_time_the_first_read_and_the_first_write_served_after_the
         "extend": {"DBDeadlock": 1},
     }
     assert effect["errors_after_kill"] == {**effect["errors"], "delete": {"DBError": 1}}
-    assert effect["operations_after_kill"] == 4
+    assert effect["call_errors"] == {
+        "volume_create": {"DBConnectionError": 1},
+        "volume_update": {"DBDeadlock": 1},
+        "reservation_commit": {"DBError": 1},
+    }
+    assert effect["operations_after_kill"] == 5
     assert "effects" not in kills[1]

@@ -33,6 +33,7 @@ from bench.measure.recorder import Recorder
 from bench.measure.sql_counters import count_sql
 from cinderdb import exception, get_admin_context, open_backend
 from cinderdb.sql import galera
+from reports.build import write_report
 from tests.contract.quota_helpers import RESOURCES, UNLIMITED, later
 from tests.provision import PROVISIONERS
 
@@ -317,6 +318,10 @@ def test_kill_node_during_a_run_records_when_the_side_served_again(
         )
         window = sum(n for per in effect["errors_after_kill"].values() for n in per.values())
         assert errors >= window
+        report = write_report([output], output / "report.html").read_text()
+        for text in ("<h3>Topology</h3>", "<h3>Node kills</h3>", "sql node1 (", "one writer ("):
+            assert text in report
+        assert report.count(">Synced</td>") == 3
     finally:
         if not galera_cluster.nodes[0].alive:
             galera_cluster.restart_node(0)

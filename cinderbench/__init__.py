@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "gate": "cinderbench.gate",
     "diff": "cinderbench.diff",
     "validate": "cinderbench.validate",
+    "cluster": "cinderbench.cluster",
 }
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from cinderdb import BACKENDS, backend_class
+from cinderdb import BACKENDS, backend_class, features_of
 
 if TYPE_CHECKING:
     from bench.measure.results import Results
@@ -30,12 +30,13 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def backend_url(text: str) -> str:
-    """An argparse type for ``[LABEL=]URL``: a URL whose scheme a backend serves."""
+    """An argparse type for ``[LABEL=]URL``: a URL whose scheme a backend serves, in a form
+    that backend accepts (``features_of`` parses it without connecting)."""
     label, sep, url = text.partition("=")
     if not sep or "://" in label:
         url = text
     try:
-        backend_class(url)
+        features_of(url)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text

@@ -3,7 +3,9 @@
 With no options it runs on embedded defaults: a file SQLite database in a
 temporary directory, and a MagnetoDB server it starts itself (``ServerProcess``
 over a temporary LMDB store). ``--sql URL`` and ``--magnetodb URL`` switch to
-real servers.
+real servers (``--sql`` takes a Galera cluster's node list too); ``--cluster N``
+starts an N-node cluster for each side that has one (``bench.drive.clusters``)
+and no URL given, and takes it down at the end.
 
 It seeds both backends with the same dataset (5,000 volumes by default: the
 ``DatasetSpec`` defaults), runs the standard mix for 30 s with every planned
@@ -17,35 +19,83 @@ from __future__ import annotations
 import argparse
 import contextlib
 import tempfile
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
+from bench.drive.arguments import POSITIVE_INT
+from bench.drive.clusters import CLUSTERS, Cluster, ClusterError, cluster_class, new_root
 from bench.drive.scratch import FSYNC_CHOICES, magnetodb_durability
 from bench.measure.results import Results
-from cinderbench.checks import backend_url, reachable, results_directory
+from cinderbench.checks import CommandError, backend_url, reachable, results_directory
 from cinderbench.options import add_dataset_arguments, add_run_arguments, run_spec
 from cinderdb import embedded_store
 
 
+@dataclass
+class Backends:
+    """What compare runs on: ``(label, url)`` pairs, notes on how they were chosen, and the
+    clusters it started (side -> cluster)."""
+
+    pairs: list[tuple[str, str]]
+    notes: list[str] = field(default_factory=list)
+    clusters: dict[str, Cluster] = field(default_factory=dict)
+
+
 @contextlib.contextmanager
-def backends_for(args: argparse.Namespace) -> Iterator[tuple[list[tuple[str, str]], list[str]]]:
-    """The ``(label, url)`` pairs to compare, and notes on how they were chosen."""
+def backends_for(args: argparse.Namespace) -> Iterator[Backends]:
+    """The backends to compare; clusters and servers it starts are stopped on exit."""
     from bench.drive.job import backend_labels
 
     notes: list[str] = []
+    clusters: dict[str, Cluster] = {}
     with (
         tempfile.TemporaryDirectory(prefix="cinderbench-compare-") as scratch,
         contextlib.ExitStack() as stack,
     ):
-        sql = args.sql or stack.enter_context(embedded_store("sql", scratch))
+        given = {"sql": args.sql, "magnetodb": args.magnetodb}
+        for side, url in list(given.items()):
+            if args.cluster and url is None and side in CLUSTERS:
+                cluster, seconds = stack.enter_context(started_cluster(side, args.cluster))
+                clusters[side] = cluster
+                given[side] = cluster.backend_url()
+                notes.append(f"{side}: {describe_cluster(cluster, seconds)}")
+        sql = given["sql"] or stack.enter_context(embedded_store("sql", scratch))
         if args.sql:
             reachable([("sql", args.sql)])  # before a MagnetoDB server is started for it
-        second = args.magnetodb
+        second = given["magnetodb"]
         if second is None:
             sync, why = magnetodb_durability(sql, args.magnetodb_fsync)
             second = stack.enter_context(embedded_store("magnetodb", scratch, durable=sync))
             notes.append(f"MagnetoDB: a server started over a temporary LMDB store ({why})")
-        specs = [sql, second]
-        yield backend_labels(specs), notes
+        yield Backends(backend_labels([sql, second]), notes, clusters)
+
+
+@contextlib.contextmanager
+def started_cluster(side: str, size: int) -> Iterator[tuple[Cluster, float]]:
+    """An N-node cluster of ``side`` in a fresh root and the seconds it took to serve;
+    taken down (root removed) on exit."""
+    cluster = cluster_class(side)(new_root(side), size=size)
+    started = time.perf_counter()
+    try:
+        try:
+            cluster.up()
+        except (ClusterError, OSError) as error:
+            raise CommandError(f"the {side} cluster did not start: {error}") from error
+        yield cluster, time.perf_counter() - started
+    finally:
+        cluster.down()
+
+
+def describe_cluster(cluster: Cluster, seconds: float) -> str:
+    """One line for the run's notes: nodes, root, start time, the class's own options."""
+    options = ", ".join(
+        f"{key} {value}" for key, value in cluster.options.items() if key not in ("name", "user")
+    )
+    return (
+        f"a {len(cluster.nodes)}-node {type(cluster).__name__} started for this run in "
+        f"{seconds:.1f} s ({options})"
+    )
 
 
 def after_run(results: Results, backends: list[tuple[str, str]]) -> None:
@@ -66,7 +116,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__.split("\n\n")[1],
     )
     parser.add_argument(
-        "--sql", metavar="URL", type=backend_url, help="SQL backend URL (default: temp SQLite)"
+        "--sql",
+        metavar="URL",
+        type=backend_url,
+        help="SQL backend URL (default: temp SQLite); a Galera cluster as URL1,URL2,URL3 or"
+        " mysql+pymysql://USER@HOST:PORT,HOST:PORT,.../DB[?galera=one-writer|all-writers]",
     )
     parser.add_argument(
         "--magnetodb",
@@ -81,6 +135,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="whether the MagnetoDB server it starts fsyncs every commit (auto: as the SQL"
         " side does)",
     )
+    parser.add_argument(
+        "--cluster",
+        type=POSITIVE_INT,
+        metavar="N",
+        help="start an N-node cluster for each side that has one and no URL given"
+        f" ({', '.join(sorted(CLUSTERS))}), take it down after",
+    )
     add_dataset_arguments(parser)
     add_run_arguments(parser)
     parser.set_defaults(func=main)
@@ -90,24 +151,29 @@ def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from bench.drive.job import run_job
+    from cinderbench.cluster import clusters_for_run
     from reports.console import print_counters, print_summary
 
     console = Console()
     output = results_directory(args.output, args.force)
-    with backends_for(args) as (backends, notes):
-        spec = run_spec(args, backends)
+    with backends_for(args) as chosen:
+        spec = run_spec(args, chosen.pairs)
         reachable(spec.backends)
-        for note in notes:
+        clusters = clusters_for_run(
+            spec.node_kills, args.cluster_root, spec.backends, chosen.clusters
+        )
+        for note in chosen.notes:
             console.print(f"[yellow]{note}[/yellow]")
         results = run_job(
             spec,
             output,
             progress=not args.quiet,
             command="compare",
-            extra={"compare": {"notes": notes}},
+            extra={"compare": {"notes": chosen.notes}},
+            clusters=clusters,
         )
         print_summary(results)
         print_counters(results)
-        after_run(results, backends)
+        after_run(results, chosen.pairs)
     console.print(f"results: {results.path}")
     return 0

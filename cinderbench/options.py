@@ -11,7 +11,15 @@ import argparse
 import dataclasses
 from collections.abc import Sequence
 
-from bench.drive.arguments import COUNT, FAULT_PLAN, FRACTION, MIX, POSITIVE_FLOAT, POSITIVE_INT
+from bench.drive.arguments import (
+    COUNT,
+    FAULT_PLAN,
+    FRACTION,
+    MIX,
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
+    node_kill,
+)
 from bench.drive.faults import DEFAULT_PLAN, PLANS, FaultOptions
 from bench.drive.spec import RunSpec
 from bench.workload.datasets import DatasetSpec
@@ -83,6 +91,29 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="overwrite an existing -o directory")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     add_fault_arguments(parser)
+    add_cluster_arguments(parser)
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """A node lost mid-run, and where the run finds the clusters (``bench.drive.kills``)."""
+    group = parser.add_argument_group("clusters")
+    group.add_argument(
+        "--kill-node",
+        action="append",
+        type=node_kill,
+        default=[],
+        metavar="SIDE:N@SECONDS",
+        help="kill -9 node N of the cluster serving SIDE, SECONDS into the measured phase"
+        " (repeatable); the run goes on",
+    )
+    group.add_argument(
+        "--cluster-root",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a cluster started by `cinderbench cluster up --root DIR` (default: each side's"
+        " default root)",
+    )
 
 
 def add_fault_arguments(parser: argparse.ArgumentParser) -> None:
@@ -137,4 +168,5 @@ def run_spec(args: argparse.Namespace, backends: Sequence[tuple[str, str]]) -> R
         threads=args.threads,
         pace=args.rate / args.threads if args.rate else None,
         faults=fault_options(args),
+        node_kills=tuple(args.kill_node),
     )

@@ -21,7 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         required=True,
         metavar="[LABEL=]URL",
         type=backend_url,
-        help="backend URL (twice for a side-by-side run), e.g. sqlite:///cinder.sqlite",
+        help="backend URL (twice for a side-by-side run), e.g. sqlite:///cinder.sqlite; a"
+        " Galera cluster as mysql+pymysql://USER@HOST:PORT,HOST:PORT,.../DB or its node URLs"
+        " joined by commas",
     )
     parser.add_argument(
         "--no-load", action="store_true", help="the dataset is already loaded (same options)"
@@ -34,11 +36,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     from bench.drive.job import backend_labels, run_job
     from cinderbench.checks import reachable, results_directory
+    from cinderbench.cluster import clusters_for_run
     from reports.console import print_summary
 
     output = results_directory(args.output, args.force)
     spec = run_spec(args, backend_labels(args.backend))
     reachable(spec.backends)
-    results = run_job(spec, output, load=not args.no_load, progress=not args.quiet, command="run")
+    clusters = clusters_for_run(spec.node_kills, args.cluster_root, spec.backends)
+    results = run_job(
+        spec,
+        output,
+        load=not args.no_load,
+        progress=not args.quiet,
+        command="run",
+        clusters=clusters,
+    )
     print_summary(results)
     return 0

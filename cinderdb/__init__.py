@@ -5,6 +5,7 @@ driver only then (SQLAlchemy's dialect registry in miniature)::
 
     sqlite:///PATH  sqlite://                 SQL backend on SQLite (file, memory)
     mysql+pymysql://USER@HOST:PORT/DB         SQL backend on MySQL/MariaDB
+    mysql+pymysql://USER@H1:P1,H2:P2/DB       SQL backend on a Galera cluster (cinderdb.sql.galera)
     magnetodb://HOST:PORT/PROJECT             MagnetoDB design over HTTP
     magnetodb+inproc:///PROJECT[?data_dir=D]  MagnetoDB design, server in-process
 """

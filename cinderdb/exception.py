@@ -23,8 +23,8 @@ The tree (HTTP code in brackets)::
     ├── Duplicate [409]
     │   └── VolumeTypeExists, VolumeTypeAccessExists, QoSSpecsExists
     ├── VolumeTypeInUse, QoSSpecsInUse, OverQuota
-    └── DBError ─ DBDuplicateEntry, DBReferenceError, DBConflict
-        (storage failures that are not API outcomes)
+    └── DBError ─ DBDuplicateEntry, DBReferenceError, DBConflict, DBDeadlock,
+        DBConnectionError (storage failures that are not API outcomes)
 """
 
 from __future__ import annotations
@@ -252,3 +252,20 @@ class DBConflict(DBError):
     """Optimistic concurrency gave up after its bounded retries (key-value backends)."""
 
     message = "Concurrent update conflict on %(target)s after %(attempts)s attempts."
+
+
+class DBDeadlock(DBError):
+    """The store chose this transaction as a deadlock victim (oslo.db's ``DBDeadlock``):
+    MySQL's 1213 and 1205, and Galera's certification failure, which MariaDB reports as
+    1213 at commit. Liberty retries it in the functions it decorates with
+    ``_retry_on_deadlock``; elsewhere it reaches the caller."""
+
+    message = "Deadlock: %(reason)s"
+
+
+class DBConnectionError(DBError):
+    """The connection to the store was lost or could not be made (oslo.db's
+    ``DBConnectionError``): the transaction in flight is lost to the caller, who cannot
+    tell whether it committed; the next connection may reach another node."""
+
+    message = "Connection to the database failed: %(reason)s"

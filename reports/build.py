@@ -92,6 +92,22 @@ def _join_rows(results: Results) -> tuple[list[dict[str, float]], str | None, st
     return rows, sql, mdb
 
 
+def kill_events(results: Results) -> list[tuple[float, str, str | None]]:
+    """The over-time chart's marks: each node kill, and when each backend it served
+    served writes again."""
+    events: list[tuple[float, str, str | None]] = []
+    for kill in results.meta.get("node_kills") or ():
+        if not kill.get("killed"):
+            continue
+        second = float(kill["second"])
+        events.append((second, f"kill {kill.get('side')} {kill.get('name')}", None))
+        for label, effect in (kill.get("effects") or {}).items():
+            again = effect.get("writes_served_again_s") or effect.get("served_again_s")
+            if again is not None:
+                events.append((second + again, f"{label} writes again +{again:.1f} s", label))
+    return events
+
+
 def context(runs: Sequence[Results]) -> dict[str, Any]:
     """Everything the template shows, for the newest of ``runs``."""
     results = runs[-1]
@@ -131,7 +147,12 @@ def context(runs: Sequence[Results]) -> dict[str, Any]:
             _percentile_panels(results, order[MAIN_PANELS:]), results.backends
         ),
         "rest_count": max(len(order) - MAIN_PANELS, 0),
-        "timeseries": charts.timeseries_chart(results.timeseries(), results.backends),
+        "timeseries": charts.timeseries_chart(
+            results.timeseries(), results.backends, kill_events(results)
+        ),
+        "kills": tables.kills_table(results),
+        "topology": facts.topology_table(results),
+        "members": facts.members_table(results),
         "join_chart": charts.join_chart(join_rows, join_sql or "", join_mdb or ""),
         "joins": tables.join_table(results),
         "call_joins": tables.call_join_table(results),

@@ -160,31 +160,60 @@ def percentile_grid(
     return to_data_uri(figure)
 
 
-def timeseries_chart(rows: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> str | None:
-    """Operations per second, and p50/p99 service time per second, per backend."""
+def timeseries_chart(
+    rows: Sequence[Mapping[str, Any]],
+    labels: Sequence[str],
+    events: Sequence[tuple[float, str, str | None]] = (),
+) -> str | None:
+    """Operations per second, and p50/p99 service time per second, per backend.
+
+    ``events`` are ``(second, text, backend or None)`` marks: a node kill (a red dashed
+    line across both panels) and when a backend served again (a dotted line in its
+    colour)."""
     if not rows:
         return None
     palette = colours(labels)
     figure = _figure(11, 5.2)
     top, bottom = figure.subplots(2, 1, sharex=True)
     for label in labels:
-        mine = [r for r in rows if r["backend"] == label]
+        mine = {int(r["second"]): r for r in rows if r["backend"] == label}
         if not mine:
             continue
-        seconds = [r["second"] for r in mine]
-        top.plot(seconds, [r["operations"] for r in mine], color=palette[label], label=label)
-        errors = [r["second"] for r in mine if r["errors"]]
+        # a second in which nothing completed is a 0 (the blip of a stall), not a gap
+        seconds = list(range(min(mine), max(mine) + 1))
+        none: dict[str, Any] = {}
+        top.plot(
+            seconds,
+            [mine.get(s, none).get("operations", 0) for s in seconds],
+            color=palette[label],
+            label=label,
+        )
+        errors = [s for s in seconds if mine.get(s, none).get("errors")]
         if errors:
             top.plot(errors, [0] * len(errors), "x", color=palette[label], label=f"{label} errors")
-        bottom.plot(
-            seconds, [r["p50_us"] / 1000 for r in mine], color=palette[label], label=f"{label} p50"
-        )
-        bottom.plot(
-            seconds,
-            [r["p99_us"] / 1000 for r in mine],
-            color=palette[label],
-            linestyle=":",
-            label=f"{label} p99",
+        for key, style in (("p50_us", "-"), ("p99_us", ":")):
+            bottom.plot(
+                seconds,
+                [mine[s][key] / 1000 if s in mine else math.nan for s in seconds],
+                color=palette[label],
+                linestyle=style,
+                label=f"{label} {key[:3]}",
+            )
+    for second, text, backend in events:
+        colour = "#cf222e" if backend is None else palette.get(backend, "#57606a")
+        style = "--" if backend is None else ":"
+        for axes in (top, bottom):
+            axes.axvline(second, color=colour, linestyle=style, linewidth=1.2)
+        top.annotate(
+            text,
+            (second, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -3),
+            textcoords="offset points",
+            fontsize=7,
+            color=colour,
+            va="top",
+            rotation=90,
         )
     top.set_ylabel("operations / s")
     top.legend(fontsize=8, loc="upper right")

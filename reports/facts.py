@@ -70,9 +70,20 @@ def summary_facts(results: Results) -> list[tuple[str, str]]:
         ("skipped draws", _mapping_text(totals.get("skipped") or {})),
         ("harness failures", fmt.count(totals.get("harness_failures", 0))),
     ]
+    for kill in meta.get("node_kills") or ():
+        facts.append(("node kill", _kill_text(kill)))
     notes = (meta.get("compare") or {}).get("notes") or []
     facts += [("note", str(note)) for note in notes]
     return facts
+
+
+def _kill_text(kill: dict[str, Any]) -> str:
+    if not kill.get("killed"):
+        return f"{kill.get('request')}: not reached (the run ended first)"
+    return (
+        f"{kill.get('request')}: {kill.get('side')} {kill.get('name')} ({kill.get('address')},"
+        f" pid {kill.get('pid')}) killed -9 at second {fmt.number(kill.get('second'))}"
+    )
 
 
 def _divergent_text(divergent: dict[str, int]) -> str:
@@ -96,7 +107,9 @@ def engines_table(results: Results) -> Table:
         engine = dict(backend.get("engine") or {})
         label = backend.get("label", "?")
         details = ", ".join(
-            f"{k} {v}" for k, v in engine.items() if k not in ("backend", "engine", "url") and v
+            f"{k} {v}"
+            for k, v in engine.items()
+            if k not in ("backend", "engine", "url", "topology") and v
         )
         measured = floor.get(label) or {}
         table.add(
@@ -111,6 +124,58 @@ def engines_table(results: Results) -> Table:
             else "not measured",
         )
     return table
+
+
+def topology(results: Results, label: str) -> dict[str, Any]:
+    """The ``topology`` a backend reported (``engine_info``); a single node when it gave none."""
+    for backend in results.meta.get("backends", []):
+        if backend.get("label") == label:
+            return (backend.get("engine") or {}).get("topology") or {}
+    return {}
+
+
+def topology_table(results: Results) -> Table:
+    """One row per backend: its shape (single node or a cluster of N), how clients spread
+    over the nodes, and how durable a commit is."""
+    table = Table(["label", "shape", "nodes", "routing", "durability"])
+    for backend in results.meta.get("backends", []):
+        label = backend.get("label", "?")
+        engine = backend.get("engine") or {}
+        shape = topology(results, label)
+        if not shape:
+            table.add(
+                label, "single node", "1", fmt.DASH, str(engine.get("durability") or fmt.DASH)
+            )
+            continue
+        table.add(
+            label,
+            str(shape.get("kind", "cluster")),
+            fmt.count(shape.get("nodes")),
+            str(shape.get("routing") or shape.get("policy") or fmt.DASH),
+            str(shape.get("durability") or engine.get("durability") or fmt.DASH),
+        )
+    return table
+
+
+def members_table(results: Results) -> Table | None:
+    """Each node of each clustered backend as the node reported itself when the run
+    started (None when no backend is a cluster)."""
+    table = Table(["label", "node", "address", "state", "details"])
+    for label in results.backends:
+        for member in topology(results, label).get("members") or ():
+            details = ", ".join(
+                f"{k} {v}"
+                for k, v in member.items()
+                if k not in ("name", "address", "state") and v is not None
+            )
+            table.add(
+                label,
+                str(member.get("name") or fmt.DASH),
+                str(member.get("address") or fmt.DASH),
+                str(member.get("state") or fmt.DASH),
+                details or fmt.DASH,
+            )
+    return table if table.rows else None
 
 
 def dataset_table(results: Results) -> Table:

@@ -350,3 +350,56 @@ def transport_table(rows: list[dict[str, Any]], mdb: str, sql: str | None) -> Ta
             ),
         )
     return table
+
+
+def kills_table(results: Results) -> Table | None:
+    """Per node kill and backend it served: when it served again (any operation, a
+    writing one) and the errors of the failover window, per operation and class
+    (``bench.measure.failover``); None for a run without kills."""
+    kills = [kill for kill in results.meta.get("node_kills") or () if kill.get("killed")]
+    if not kills:
+        return None
+    table = Table(
+        [
+            "kill",
+            "backend",
+            "at second",
+            "served again",
+            "writes served again",
+            "errors in failover",
+            "failed calls in failover",
+            "errors after the kill",
+        ]
+    )
+    for kill in kills:
+        for label, effect in (kill.get("effects") or {}).items():
+            table.add(
+                f"{kill.get('side')} {kill.get('name')} ({kill.get('address')})",
+                label,
+                fmt.number(kill.get("second")),
+                _seconds(effect.get("served_again_s"), effect.get("first_ok_operation")),
+                _seconds(effect.get("writes_served_again_s"), effect.get("first_ok_write")),
+                _errors(effect.get("errors") or {}),
+                _errors(effect.get("call_errors") or {}),
+                _errors(effect.get("errors_after_kill") or {}),
+            )
+    table.caption = (
+        "served again: from the kill to the end of the first operation started after it that"
+        " succeeded (writes: the first that writes); failover: operations in flight at the"
+        " kill or started before writes were served again; failed calls count those whose"
+        " operation went on (Cinder swallows a failed quota commit)"
+    )
+    return table
+
+
+def _seconds(value: float | None, operation: str | None) -> Cell:
+    if value is None:
+        return Cell("never", "loss")
+    return Cell(f"{fmt.number(value)} s", "", f"first: {operation}")
+
+
+def _errors(errors: Mapping[str, Mapping[str, int]]) -> Cell:
+    if not errors:
+        return Cell("none")
+    parts = [f"{op} {name} {count}" for op, per in errors.items() for name, count in per.items()]
+    return Cell(", ".join(parts), "loss")

@@ -265,6 +265,12 @@ def _caveats(results: Results, sides: tuple[str, str] | None) -> list[str]:
                 f"{len(few)} operations have fewer than {FEW_PAIRS} pairs; their intervals are "
                 "wide (run longer for them)."
             )
+    for kill in meta.get("node_kills") or ():
+        if kill.get("killed"):
+            caveats.append(
+                f"{kill.get('side')} {kill.get('name')} was killed at second "
+                f"{kill.get('second')}: the figures include the failover (Over time, Node kills)."
+            )
     failures = (meta.get("totals") or {}).get("harness_failures") or 0
     if failures:
         caveats.append(f"{failures} harness failures (bugs in the harness, not outcomes) happened.")

@@ -65,6 +65,18 @@ def etcd_cluster(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
+def galera_cluster():
+    """A 3-node MariaDB Galera cluster for this session (a unique root under /tmp, where its
+    nodes' service user reaches it), always taken down. A test that kills a node restarts it;
+    tests keep to databases of their own."""
+    from bench.drive.clusters import new_root
+    from bench.drive.clusters.galera import GaleraCluster
+
+    with GaleraCluster(new_root("sql"), size=3) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
 def magnetodb_etcd_server(etcd_cluster):
     """A MagnetoDB API server (2 workers) over the session's etcd cluster."""
     from magnetodb.server.process import ServerProcess
@@ -78,3 +90,30 @@ def magnetodb_etcd_server(etcd_cluster):
 def short_run(tmp_path_factory: pytest.TempPathFactory) -> ShortRun:
     """The results directory of the CI's short compare (``ci/compare.args``), made once."""
     return short_compare(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def galera_database_url(galera_cluster) -> Iterator[str]:
+    """A one-writer URL of the session's cluster naming a database of this session (and
+    xdist worker), dropped after."""
+    import uuid
+
+    from cinderdb.sql import galera
+    from cinderdb.sql.core import drop_mysql_database
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    nodes = galera.parse(galera_cluster.backend_url())
+    nodes = nodes.with_database(f"cbtest_{worker}_{uuid.uuid4().hex[:8]}")
+    yield nodes.render(hide_password=False)
+    drop_mysql_database(galera.first_live_url(nodes))
+
+
+@pytest.fixture(scope="session")
+def galera_backend(galera_database_url: str):
+    """One SQL backend on this session's Galera database; tests empty it between them."""
+    from cinderdb import open_backend
+
+    backend = open_backend(galera_database_url)
+    backend.create_schema()
+    yield backend
+    backend.close()

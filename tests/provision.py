@@ -27,9 +27,9 @@ MYSQL_SERVER_URL = server_url()
 #: may name fewer, or add an opt-in one.
 ALL_BACKENDS = ("sqlite", "mysql", "magnetodb+inproc", "magnetodb")
 #: Backends that run only when CINDERBENCH_TEST_BACKENDS names them: the MagnetoDB
-#: server over a 3-node etcd cluster (its own CI tests always run, the whole suite
-#: on it takes minutes).
-OPT_IN_BACKENDS = ("magnetodb+etcd",)
+#: server over a 3-node etcd cluster, and the SQL backend on a 3-node Galera cluster
+#: (their own CI tests always run; the whole suite on one takes minutes).
+OPT_IN_BACKENDS = ("magnetodb+etcd", "galera")
 
 
 def selected_backends() -> list[str]:
@@ -58,9 +58,19 @@ def _sqlite(request: pytest.FixtureRequest) -> Iterator[Backend]:
 
 @contextlib.contextmanager
 def _mysql(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    yield _emptied(request.getfixturevalue("mysql_backend"))
+
+
+@contextlib.contextmanager
+def _galera(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    # One database on the session's Galera cluster (one writer), emptied between tests.
+    yield _emptied(request.getfixturevalue("galera_backend"))
+
+
+def _emptied(backend: Backend) -> Backend:
+    """A session's MySQL backend with every table emptied and the default class re-seeded."""
     from cinderdb.sql import models
 
-    backend = request.getfixturevalue("mysql_backend")
     with backend.engine.begin() as connection:
         # quality_of_service_specs references itself; InnoDB checks row by row.
         connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
@@ -68,7 +78,7 @@ def _mysql(request: pytest.FixtureRequest) -> Iterator[Backend]:
             connection.execute(table.delete())
         connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
     backend.create_schema()  # re-seeds the default quota class
-    yield backend
+    return backend
 
 
 @contextlib.contextmanager
@@ -115,4 +125,5 @@ PROVISIONERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager
     "magnetodb+inproc": _magnetodb_inproc,
     "magnetodb": _magnetodb_http,
     "magnetodb+etcd": _magnetodb_etcd,
+    "galera": _galera,
 }

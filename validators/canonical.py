@@ -90,7 +90,16 @@ IGNORE_RULES: tuple[IgnoreRule, ...] = (
         "storage_error_text",
         "DBError and its subclasses carry the storage engine's own message (SQLAlchemy "
         "or MagnetoDB error JSON); the class is compared, the engine's words are not",
-        errors=frozenset({"DBError", "DBDuplicateEntry", "DBReferenceError", "DBConflict"}),
+        errors=frozenset(
+            {
+                "DBError",
+                "DBDuplicateEntry",
+                "DBReferenceError",
+                "DBConflict",
+                "DBDeadlock",
+                "DBConnectionError",
+            }
+        ),
         fields=frozenset({"reason", "target", "attempts"}),
     ),
 )

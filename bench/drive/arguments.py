@@ -1,5 +1,5 @@
 """argparse types for a run's options, shared by ``cinderbench``'s commands and the locust
-workloads' options: numbers within the range a run accepts, a known mix, a fault plan.
+workloads' options: numbers within the range a run accepts, a known mix, a fault plan, a node kill.
 
 Each refuses a bad value with one line (argparse's ``ArgumentTypeError``), so a user's
 mistake stops the command before anything starts.
@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 
 from bench.drive.faults import parse_plan
+from bench.drive.kills import NodeKill
 from bench.workload.mixes import resolve_mix
 
 
@@ -61,3 +62,14 @@ COUNT = bounded(int, 0)
 POSITIVE_FLOAT = bounded(float, 1e-9)
 NON_NEGATIVE_FLOAT = bounded(float, 0.0)
 FRACTION = bounded(float, 0.0, 1.0)
+
+
+def node_kill(text: str) -> NodeKill:
+    """An argparse type: ``SIDE:N@SECONDS`` (``bench.drive.kills``)."""
+    try:
+        return NodeKill.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+node_kill.__name__ = "node kill"

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.drive.clusters.base import Cluster
 from bench.drive.faults import install as install_faults
+from bench.drive.kills import KillSchedule
 from bench.drive.runner import Run, run_workload
 from bench.drive.spec import RunSpec
+from bench.measure.failover import failover_facts
 from bench.measure.floor import measure_floor
+from bench.measure.oplog import read_oplog
 from bench.measure.provenance import git_revision, machine, versions
 from bench.measure.results import Results, load_results, write_results
 from bench.workload.datasets import Dataset, build_dataset, load_dataset
@@ -54,11 +58,14 @@ def run_metadata(
     timing: dict[str, Any],
     parameters: dict[str, Any],
     dataset: Dataset,
+    engines: Mapping[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """``run.json`` (without ``format``) for a finished run; the locust workloads use it too.
 
     ``timing`` has ``started_epoch``, ``ended_epoch``, ``duration_s`` and ``operations``.
+    ``engines`` (label -> ``engine_info()``) as taken before the run; asked now otherwise.
     """
+    engines = engines or {}
     return {
         "command": command,
         "argv": sys.argv,
@@ -70,7 +77,11 @@ def run_metadata(
             "records": {name: len(records) for name, records in dataset.data.sections()},
         },
         "backends": [
-            {"label": label, "url": backend.url, "engine": backend.engine_info()}
+            {
+                "label": label,
+                "url": backend.url,
+                "engine": engines[label] if label in engines else backend.engine_info(),
+            }
             for label, backend in backends
         ],
         "versions": versions(),
@@ -94,10 +105,14 @@ def run_job(
     progress: bool = True,
     command: str = "run",
     extra: dict[str, Any] | None = None,
+    clusters: Mapping[str, Cluster] | None = None,
 ) -> Results:
     """Open each backend of ``spec``, load the dataset (resetting the schema), run, write
     the results directory and return it. Faults (``spec.faults``) are installed on the
-    MagnetoDB backends once loaded; what they injected goes to ``faults.jsonl``."""
+    MagnetoDB backends once loaded; what they injected goes to ``faults.jsonl``.
+    ``spec.node_kills`` kill nodes of ``clusters`` (side -> cluster) during the measured
+    phase; run.json's ``node_kills`` says when, and what each backend it served saw."""
+    kills = KillSchedule(spec.node_kills, clusters or {}, spec.backends)
     directory = Path(output) if output else default_output(command)
     directory.mkdir(parents=True, exist_ok=True)
     mix = resolve_mix(spec.mix)
@@ -117,6 +132,8 @@ def run_job(
             injector = install_faults(backend, spec.faults, directory / "faults.jsonl")
             if injector is not None:
                 injectors.append(injector)
+        # as the run starts: a node killed during it must not change the topology reported
+        engines = {label: backend.engine_info() for label, backend in opened}
         oplog = directory / "oplog.jsonl"
         oplog.unlink(missing_ok=True)
         run = Run(
@@ -127,9 +144,19 @@ def run_job(
             distribution=spec.distribution,
             oplog_path=oplog if spec.oplog else None,
         )
-        timing = run_workload(run, spec, progress=progress)
+        try:
+            timing = run_workload(run, spec, progress=progress, on_start=kills.start)
+        finally:
+            killed = kills.stop()
         parameters = {**spec.parameters(), "mix_weights": mix}
-        meta = run_metadata(command, run, opened, timing, parameters, dataset)
+        meta = run_metadata(command, run, opened, timing, parameters, dataset, engines)
+        if clusters:
+            meta["clusters"] = {side: cluster.state() for side, cluster in clusters.items()}
+        if killed:
+            if run.oplog is not None:
+                run.oplog.flush()
+                failover_facts(read_oplog(run.oplog.path), killed)
+            meta["node_kills"] = killed
         meta["dataset"].update(loaded=load, load_seconds=loads)
         meta["floor"] = measure_floor(opened)  # transport floor per backend, for the report
         if spec.faults.active:

@@ -18,7 +18,7 @@ import threading
 import time
 import traceback
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -295,20 +295,32 @@ def _drive(run: Run, worker: Worker, spec: RunSpec, budget: _Budget, start: int)
                 budget.stopped.set()
 
 
-def run_workload(run: Run, spec: RunSpec, progress: bool = True) -> dict[str, Any]:
-    """Drive ``run`` with ``spec.threads`` threads; return timing facts for run.json."""
+def run_workload(
+    run: Run,
+    spec: RunSpec,
+    progress: bool = True,
+    on_start: Callable[[float], None] | None = None,
+) -> dict[str, Any]:
+    """Drive ``run`` with ``spec.threads`` threads; return timing facts for run.json.
+
+    ``on_start(epoch)`` is called as the measured phase begins (node kills are timed
+    from it)."""
     if spec.duration is None and spec.operations is None:
         raise ValueError("give a duration, an operation count, or both")
     with frozen_heap():
-        return _drive_threads(run, spec, progress)
+        return _drive_threads(run, spec, progress, on_start)
 
 
-def _drive_threads(run: Run, spec: RunSpec, progress: bool) -> dict[str, Any]:
+def _drive_threads(
+    run: Run, spec: RunSpec, progress: bool, on_start: Callable[[float], None] | None
+) -> dict[str, Any]:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     budget = _Budget(spec)
     workers = [run.worker(i) for i in range(spec.threads)]
     started_epoch, start = time.time(), time.perf_counter_ns()
+    if on_start is not None:
+        on_start(started_epoch)
     threads = [
         threading.Thread(target=_drive, args=(run, w, spec, budget, start), daemon=True)
         for w in workers

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.drive.faults import FaultOptions
+from bench.drive.kills import NodeKill
 from bench.workload.datasets import DatasetSpec
 
 
@@ -41,6 +42,8 @@ class RunSpec:
     #: never waits on the network, see ``workloads.harness.serialized``)
     serialize: str = "auto"
     faults: FaultOptions = field(default_factory=FaultOptions)
+    #: nodes of clusters killed during the measured phase (``--kill-node SIDE:N@SECONDS``)
+    node_kills: tuple[NodeKill, ...] = ()
     #: keep the operation log (the differential replay and attribution need it)
     oplog: bool = True
 
@@ -72,6 +75,7 @@ class RunSpec:
         data["backends"] = [list(pair) for pair in self.backends]
         data["dataset"] = self.dataset.to_dict()
         data["faults"] = self.faults.to_dict()
+        data["node_kills"] = [str(kill) for kill in self.node_kills]
         return data
 
     @classmethod
@@ -81,4 +85,5 @@ class RunSpec:
         values["dataset"] = DatasetSpec.from_dict(values.get("dataset", {}))
         faults = {k: v for k, v in (values.get("faults") or {}).items() if k != "rules"}
         values["faults"] = FaultOptions(**faults)
+        values["node_kills"] = tuple(NodeKill.parse(k) for k in values.get("node_kills", ()))
         return cls(**values)

@@ -150,7 +150,7 @@ class MagnetoProbe:
 #: The probe of each side: SQL statements from its engine's cursor events, MagnetoDB
 #: requests from its client's hooks (the design's derived tables count as dual writes).
 PROBES: dict[str, Callable[[Any], Probe]] = {
-    "sql": lambda backend: SQLProbe(backend.engine),
+    "sql": lambda backend: SQLProbe(backend.engines),
     "magnetodb": lambda backend: MagnetoProbe(backend.client, backend.derived_tables),
 }
 

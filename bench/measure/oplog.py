@@ -195,6 +195,12 @@ class OpLogWriter:
             self._stream.write(line)
             self.lines += 1
 
+    def flush(self) -> None:
+        """Write what is buffered, so a reader of the file sees every line so far."""
+        with self._lock:
+            if not self._stream.closed:
+                self._stream.flush()
+
     def close(self) -> None:
         with self._lock:
             if not self._stream.closed:

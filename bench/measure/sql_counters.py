@@ -54,7 +54,7 @@ import contextlib
 import functools
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -212,10 +212,11 @@ def parse_statement(sql: str) -> StatementShape:
 
 
 class SQLCounter:
-    """Counts statements sent to one engine, per measurement, per thread."""
+    """Counts statements sent to an engine (or to each of several: a Galera backend's
+    writers' and readers' engines), per measurement, per thread."""
 
-    def __init__(self, engine: Engine, *, keep_statements: bool = False) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine | Sequence[Engine], *, keep_statements: bool = False) -> None:
+        self.engines = tuple(engine) if isinstance(engine, Sequence) else (engine,)
         self.keep_statements = keep_statements
         self._local = threading.local()
         self._listeners = (
@@ -227,13 +228,15 @@ class SQLCounter:
     # -- attaching
 
     def attach(self) -> None:
-        for name, listener in self._listeners:
-            event.listen(self.engine, name, listener)
+        for engine in self.engines:
+            for name, listener in self._listeners:
+                event.listen(engine, name, listener)
 
     def detach(self) -> None:
-        for name, listener in self._listeners:
-            if event.contains(self.engine, name, listener):
-                event.remove(self.engine, name, listener)
+        for engine in self.engines:
+            for name, listener in self._listeners:
+                if event.contains(engine, name, listener):
+                    event.remove(engine, name, listener)
 
     @contextlib.contextmanager
     def attached(self) -> Iterator[SQLCounter]:
@@ -319,7 +322,9 @@ def _row_count(shape: StatementShape, cursor: Any, context: Any) -> int:
 
 
 @contextlib.contextmanager
-def count_sql(engine: Engine, *, keep_statements: bool = True) -> Iterator[SQLCounts]:
+def count_sql(
+    engine: Engine | Sequence[Engine], *, keep_statements: bool = True
+) -> Iterator[SQLCounts]:
     """Count what the current thread sends to ``engine`` inside the block (one-off use)."""
     counter = SQLCounter(engine, keep_statements=keep_statements)
     with counter.attached(), counter.measure() as counts:

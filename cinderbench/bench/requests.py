@@ -449,7 +449,7 @@ def all_cases() -> list[tuple[str, str, RequestContext, Prepare]]:
 
 def _measure_sql(api: Any, cases: list) -> list[SQLCounts]:
     seeded = seed(api)
-    counter = SQLCounter(api.engine)
+    counter = SQLCounter(api.engines)
     results = []
     with counter.attached():
         for function, _case, context, prepare in cases:

@@ -338,7 +338,7 @@ def measure(api: Any) -> list[Measured]:
     if missing:
         raise SystemExit(f"sql-queries: no case for read functions {missing}")
     seeded = seed(api)
-    counter = SQLCounter(api.engine, keep_statements=True)
+    counter = SQLCounter(api.engines, keep_statements=True)
     results = []
     with counter.attached():
         for function, case, context, arguments in CASES:

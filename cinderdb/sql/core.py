@@ -23,17 +23,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool, StaticPool
 
 from cinderdb import exception
-from cinderdb.base import Backend, Features, RoundTrip
+from cinderdb.api import READ_FUNCTIONS
+from cinderdb.base import Backend, Features, RoundTrip, current_call
 from cinderdb.context import RequestContext
 from cinderdb.quota import DEFAULT_QUOTA_CLASS, DEFAULT_QUOTA_CLASS_LIMITS
 from cinderdb.records import Record, column_names, utcnow
-from cinderdb.sql import models
+from cinderdb.sql import galera, models
 from cinderdb.sql.features import features_for
+from cinderdb.sql.mysql_errors import CONNECTION_ERRORS, DEADLOCK_ERRORS, error_code
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: MySQL error codes that mean "try the transaction again".
-_RETRYABLE_MYSQL_ERRORS = {1213, 1205}  # deadlock, lock wait timeout
 DEADLOCK_RETRIES = 20
 
 
@@ -90,16 +90,15 @@ def _begin_immediate(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _is_retryable(error: exc.DBAPIError) -> bool:
-    args = getattr(error.orig, "args", ())
-    return bool(args) and args[0] in _RETRYABLE_MYSQL_ERRORS
-
-
 def retry_on_deadlock(fn: F) -> F:
-    """Run the function again when MySQL picks its transaction as a deadlock victim.
+    """Liberty's ``_retry_on_deadlock``: run the function again on ``DBDeadlock`` (a MySQL
+    deadlock victim, a lock wait timeout, a Galera certification failure).
 
-    Liberty retries forever every 0.5 s; a benchmark must not hang, so this
-    gives up after ``DEADLOCK_RETRIES`` tries with a short random back-off.
+    Liberty decorates the functions that take row locks or write many rows
+    (``quota_reserve``, ``reservation_commit``..., the destroys, the metadata
+    updates and deletes); the SQL backend decorates the same ones. Liberty retries
+    forever every 0.5 s; a benchmark must not hang, so this gives up after
+    ``DEADLOCK_RETRIES`` tries with a short random back-off.
     """
 
     @functools.wraps(fn)
@@ -107,10 +106,8 @@ def retry_on_deadlock(fn: F) -> F:
         for attempt in range(DEADLOCK_RETRIES):
             try:
                 return fn(*args, **kwargs)
-            except exception.DBError as error:
-                cause = error.__cause__
-                retryable = isinstance(cause, exc.DBAPIError) and _is_retryable(cause)
-                if not retryable or attempt == DEADLOCK_RETRIES - 1:
+            except exception.DBDeadlock:
+                if attempt == DEADLOCK_RETRIES - 1:
                     raise
                 time.sleep(random.uniform(0.001, 0.01) * (attempt + 1))
         raise AssertionError("unreachable")
@@ -128,7 +125,8 @@ def is_foreign_key_violation(error: exc.IntegrityError) -> bool:
 
 @contextlib.contextmanager
 def translate_errors() -> Iterator[None]:
-    """Re-raise SQLAlchemy errors as Cinder's, once, at the backend boundary."""
+    """Re-raise SQLAlchemy errors as Cinder's, once, at the backend boundary, as oslo.db's
+    exception filters do (deadlocks and lost connections get classes of their own)."""
     try:
         yield
     except exc.IntegrityError as error:
@@ -138,6 +136,11 @@ def translate_errors() -> Iterator[None]:
     except exc.DataError as error:
         raise exception.InvalidInput(reason=str(error.orig)) from error
     except exc.DBAPIError as error:
+        code = error_code(error)
+        if code in DEADLOCK_ERRORS:
+            raise exception.DBDeadlock(reason=str(error.orig)) from error
+        if error.connection_invalidated or code in CONNECTION_ERRORS:
+            raise exception.DBConnectionError(reason=str(error.orig)) from error
         raise exception.DBError(reason=str(error.orig)) from error
     except exc.SQLAlchemyError as error:
         raise exception.DBError(reason=str(error)) from error
@@ -172,8 +175,7 @@ def drop_mysql_database(url: str | sa.URL) -> None:
 
 def _is_unknown_database(error: exc.DBAPIError) -> bool:
     """MySQL's ER_BAD_DB_ERROR (1049): the URL names a database the server does not have."""
-    args = getattr(error.orig, "args", ())
-    return bool(args) and args[0] == 1049
+    return error_code(error) == 1049
 
 
 def read_deleted_clause(model: type, read_deleted: str) -> Any:
@@ -186,19 +188,43 @@ def read_deleted_clause(model: type, read_deleted: str) -> Any:
 
 
 class SQLCore(Backend):
-    """The SQL backend's plumbing: one engine, short sessions, Liberty's query filters."""
+    """The SQL backend's plumbing: one engine, short sessions, Liberty's query filters.
+
+    On a Galera URL (``cinderdb.sql.galera``) a second engine may serve the
+    read-only API functions; ``session()`` picks it by the API call running.
+    """
 
     side = "sql"
 
     def __init__(self, url: str, **engine_options: Any) -> None:
         self._url = url
         self.features = features_for(url)
-        self.engine = create_sql_engine(url, **engine_options)
+        #: the Galera nodes behind the URL, or None for a single server
+        self.nodes = galera.parse(url)
+        if self.nodes is None:
+            self.engine = create_sql_engine(url, **engine_options)
+            self._read_engine = self.engine
+        else:
+            self.engine, self._read_engine = galera.create_engines(self.nodes, **engine_options)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self._read_sessions = (
+            self._sessions
+            if self._read_engine is self.engine
+            else sessionmaker(self._read_engine, expire_on_commit=False, autoflush=False)
+        )
 
     @property
     def url(self) -> str:
+        if self.nodes is not None:
+            return self.nodes.render(hide_password=True)
         return make_url(self._url).render_as_string(hide_password=True)
+
+    @property
+    def engines(self) -> tuple[Engine, ...]:
+        """Every engine the backend sends statements to (the counters listen on each)."""
+        if self._read_engine is self.engine:
+            return (self.engine,)
+        return (self.engine, self._read_engine)
 
     @property
     def dialect(self) -> str:
@@ -211,6 +237,8 @@ class SQLCore(Backend):
 
     @classmethod
     def default_label(cls, url: str) -> str:
+        if galera.parse(url) is not None:
+            return "galera"
         return make_url(url).get_backend_name()
 
     @classmethod
@@ -227,7 +255,17 @@ class SQLCore(Backend):
     def sibling_store(cls, url: str) -> Iterator[str]:
         """An empty store next to ``url`` on the same engine, for as long as the block runs:
         another memory database, a file with ``-2`` appended, or a new MySQL database on
-        the same server (dropped after)."""
+        the same server or Galera cluster (dropped after)."""
+        nodes = galera.parse(url)
+        if nodes is not None:
+            name = f"{nodes.database}_2_{uuid.uuid4().hex[:8]}"
+            server = galera.first_live_url(nodes, name)
+            create_mysql_database(server)
+            try:
+                yield nodes.with_database(name).render(hide_password=False)
+            finally:
+                drop_mysql_database(galera.first_live_url(nodes, name))
+            return
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
             if parsed.database in (None, "", ":memory:"):
@@ -244,8 +282,15 @@ class SQLCore(Backend):
             drop_mysql_database(sibling)
 
     def ping(self) -> None:
-        with translate_errors(), self.engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1").scalar()
+        """``SELECT 1``; a MySQL server that lacks the URL's database answers too (loading a
+        dataset creates it: ``create_schema``)."""
+        with translate_errors():
+            try:
+                with self.engine.connect() as connection:
+                    connection.exec_driver_sql("SELECT 1").scalar()
+            except exc.OperationalError as error:
+                if not _is_unknown_database(error):
+                    raise
 
     def round_trip_probe(self) -> RoundTrip:
         """``SELECT 1`` on a connection of its own (the pool's checkout is not timed)."""
@@ -254,10 +299,18 @@ class SQLCore(Backend):
             "SELECT 1", lambda: connection.exec_driver_sql("SELECT 1").scalar(), connection.close
         )
 
-    def durable_commits(self) -> bool:
+    def durable_commits(self) -> bool | None:
         """MySQL at ``innodb_flush_log_at_trx_commit=1`` (its default) flushes the redo log at
         every commit; SQLite does at ``synchronous=FULL`` or above (the default file database
-        runs WAL at NORMAL: a commit survives the process, not power loss)."""
+        runs WAL at NORMAL: a commit survives the process, not power loss). A Galera cluster
+        is durable when every node flushes at commit: a write set acknowledged by nodes
+        that keep it in memory only is lost when the machine(s) they share lose power
+        (None when no node answers)."""
+        if self.nodes is not None:
+            answering = [n for n in galera.node_facts(self.nodes) if n["state"] != "down"]
+            if not answering:
+                return None
+            return all(n["innodb_flush_log_at_trx_commit"] == 1 for n in answering)
         with self.engine.connect() as connection:
             if self.dialect == "sqlite":
                 if self.engine.url.database in (None, "", ":memory:"):
@@ -267,6 +320,10 @@ class SQLCore(Backend):
             return int(flush.scalar()) == 1
 
     def engine_info(self) -> dict[str, Any]:
+        """Engine, version and durability; on Galera, a ``topology`` with each node's own
+        report (version, flush setting, Galera state) and the routing policy."""
+        if self.nodes is not None:
+            return {**super().engine_info(), **self._galera_info()}
         with self.engine.connect() as connection:
             if self.dialect == "sqlite":
                 version = connection.exec_driver_sql("select sqlite_version()").scalar()
@@ -284,6 +341,33 @@ class SQLCore(Backend):
             "engine": self.dialect,
             "server_version": version,
             "durability": durability,
+        }
+
+    def _galera_info(self) -> dict[str, Any]:
+        assert self.nodes is not None
+        members = galera.node_facts(self.nodes)
+        answering = [m for m in members if m["state"] != "down"]
+        flushes = sorted({m["innodb_flush_log_at_trx_commit"] for m in answering})
+        durability = (
+            f"innodb_flush_log_at_trx_commit={flushes[0]} on every node"
+            if len(flushes) == 1
+            else f"innodb_flush_log_at_trx_commit={','.join(map(str, flushes))} (differs by node)"
+            if flushes
+            else "unknown (no node answers)"
+        )
+        versions = sorted({m["server_version"] for m in answering})
+        return {
+            "engine": "mysql",
+            "server_version": ", ".join(versions) or "unknown",
+            "durability": durability,
+            "topology": {
+                "kind": "galera",
+                "nodes": len(members),
+                "policy": self.nodes.policy,
+                "routing": self.nodes.describe(),
+                "durability": durability,
+                "members": members,
+            },
         }
 
     # ------------------------------------------------------------- schema
@@ -323,18 +407,26 @@ class SQLCore(Backend):
                     raise
 
     def _create_database(self) -> None:
-        if self.dialect == "mysql" and self.engine.url.database:
+        if self.nodes is not None:
+            create_mysql_database(galera.first_live_url(self.nodes))
+        elif self.dialect == "mysql" and self.engine.url.database:
             create_mysql_database(self.engine.url)
 
     def close(self) -> None:
-        self.engine.dispose()
+        for engine in self.engines:
+            engine.dispose()
 
     # ------------------------------------------------------------ sessions
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
-        """One transaction: committed on success, rolled back on any error."""
-        with translate_errors(), self._sessions.begin() as session:
+        """One transaction: committed on success, rolled back on any error. A read-only API
+        call goes to the readers' engine (the same one unless a Galera URL sends reads
+        elsewhere)."""
+        sessions = self._sessions
+        if sessions is not self._read_sessions and current_call() in READ_FUNCTIONS:
+            sessions = self._read_sessions
+        with translate_errors(), sessions.begin() as session:
             yield session
 
     # ------------------------------------------------------------- queries

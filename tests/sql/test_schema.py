@@ -60,3 +60,23 @@ def test_other_connection_errors_are_still_raised(missing_database_url):
             backend.create_schema()
     finally:
         backend.close()
+
+
+def test_a_server_without_the_database_answers_the_ping(missing_database_url):
+    """``run`` and ``compare`` ping every backend before loading (``cinderbench.checks``):
+    a server that lacks the database answers, and the load creates it."""
+    from cinderdb.exception import DBError
+
+    url, name = missing_database_url
+    backend = open_backend(url)
+    try:
+        backend.ping()
+        assert _databases(name) == []
+    finally:
+        backend.close()
+    stranger = open_backend(url.replace("root@", "no_such_user_cb@"))
+    try:
+        with pytest.raises(DBError):
+            stranger.ping()
+    finally:
+        stranger.close()

@@ -19,12 +19,31 @@ import signal
 import socket
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar
 
 STATE_FILE = "cluster.json"
+
+
+class ClusterError(Exception):
+    """A cluster that cannot start, or a cluster asked for that is not there: one line for
+    the user (what failed and where its log is), not a traceback."""
+
+
+@dataclass(frozen=True)
+class ClusterOption:
+    """A side-specific option of ``cinderbench cluster up SIDE`` (``--api-servers``,
+    ``--flush``...): declared by the cluster class, passed to it as the keyword ``dest``."""
+
+    flag: str
+    dest: str
+    help: str
+    type: Callable[[str], Any] = str
+    default: Any = None
+    choices: tuple[Any, ...] | None = None
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -35,15 +54,28 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def pid_alive(pid: int | None) -> bool:
+    """Is ``pid`` a running process? An exited child of ours is reaped here, and a zombie
+    (a killed node whose parent has not reaped it yet, seen from another process) is dead."""
     if not pid:
         return False
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 @dataclass
@@ -75,6 +107,8 @@ class Cluster(ABC):
 
     #: which side of the comparison it serves: "sql" or "magnetodb"
     side: ClassVar[str]
+    #: the options of ``cinderbench cluster up SIDE`` beyond ``--nodes`` and ``--root``
+    options_spec: ClassVar[tuple[ClusterOption, ...]] = ()
 
     def __init__(self, root: str | Path, nodes: list[Node] | None = None, **options: Any) -> None:
         self.root = Path(root)
@@ -95,10 +129,36 @@ class Cluster(ABC):
         """Start a stopped or killed node again and wait until it has rejoined."""
 
     def down(self, timeout: float = 20.0) -> None:
-        """Stop every node (SIGTERM, then SIGKILL) and remove the root directory."""
-        for node in reversed(self.nodes):
-            stop_process(node.pid, timeout)
+        """Stop every node (SIGTERM to all at once, then SIGKILL) with the processes it
+        started (its process group: a state transfer's helpers), and remove the root."""
+        stop_processes([node.pid for node in self.nodes], timeout)
         shutil.rmtree(self.root, ignore_errors=True)
+
+    @property
+    def running(self) -> bool:
+        """Is any node's process alive?"""
+        return any(node.alive for node in self.nodes)
+
+    def serves(self, url: str) -> bool:
+        """Does the backend URL ``url`` reach this cluster (names one of its nodes)?"""
+        return any(node.address in url for node in self.nodes)
+
+    def node_url(self, node: Node) -> str:
+        """What a client of this one node connects to (its address unless a class knows more)."""
+        return node.address
+
+    def status(self) -> list[dict[str, Any]]:
+        """One entry per node: name, role, address, pid, alive (classes add engine state)."""
+        return [
+            {
+                "name": node.name,
+                "role": node.role,
+                "address": node.address,
+                "pid": node.pid,
+                "alive": node.alive,
+            }
+            for node in self.nodes
+        ]
 
     def kill_node(self, index: int) -> Node:
         """SIGKILL one node, as a crash would; the others go on."""
@@ -161,6 +221,33 @@ class Cluster(ABC):
         self.down()
 
 
+def stop_processes(pids: list[int | None], timeout: float = 20.0) -> None:
+    """SIGTERM every process (its whole group when it leads one) at once, wait up to
+    ``timeout`` for all, SIGKILL what is left."""
+    live = [pid for pid in pids if pid_alive(pid)]
+    for pid in live:
+        _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for pid in live:
+        if not wait_gone(pid, max(0.0, deadline - time.monotonic())):
+            _signal_group(pid, signal.SIGKILL)
+            wait_gone(pid, 10.0)
+    for pid in live:  # helpers left in a group whose leader exited (an SST's rsync)
+        _signal_group(pid, signal.SIGKILL, leader_gone=True)
+
+
+def _signal_group(pid: int, signum: int, *, leader_gone: bool = False) -> None:
+    """Signal ``pid``'s process group when ``pid`` leads one (nodes start in sessions of
+    their own), else ``pid`` alone."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if leader_gone or os.getpgid(pid) == pid:
+            os.killpg(pid, signum)
+            return
+    if not leader_gone:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+
 def stop_process(pid: int | None, timeout: float = 20.0) -> None:
     """SIGTERM ``pid`` and wait; SIGKILL it if it is still there after ``timeout``."""
     if not pid_alive(pid):
@@ -177,8 +264,6 @@ def wait_gone(pid: int | None, timeout: float) -> bool:
     """Wait until ``pid`` has exited (reaping it when it is our child); True if it has."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)  # type: ignore[arg-type]
         if not pid_alive(pid):
             return True
         time.sleep(0.05)

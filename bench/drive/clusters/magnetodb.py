@@ -27,7 +27,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.drive.clusters.base import Node, free_port, stop_process, wait_gone
+from bench.drive.arguments import POSITIVE_INT
+from bench.drive.clusters.base import ClusterOption, Node, free_port, stop_process, wait_gone
 from bench.drive.clusters.etcd import LOOPBACK, EtcdCluster, tail
 from magnetodb.server.serve import Config
 
@@ -40,6 +41,25 @@ class MagnetoDBCluster(EtcdCluster):
     """An etcd cluster of ``size`` members and ``api_servers`` MagnetoDB API servers over it."""
 
     side = "magnetodb"
+    options_spec = (
+        ClusterOption(
+            "--api-servers",
+            "api_servers",
+            "MagnetoDB API servers over the etcd cluster, each on its own port (2)",
+            type=POSITIVE_INT,
+            default=2,
+        ),
+        ClusterOption(
+            "--workers",
+            "workers",
+            f"worker processes per API server ({API_WORKERS})",
+            type=POSITIVE_INT,
+            default=API_WORKERS,
+        ),
+        ClusterOption(
+            "--project", "project", "the project the URL names (cinderbench)", default="cinderbench"
+        ),
+    )
 
     def __init__(
         self,

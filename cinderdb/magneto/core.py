@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import orjson
+
 from cinderdb import exception
 from cinderdb.api import FUNCTIONS
 from cinderdb.base import Backend, Features, RoundTrip
@@ -32,6 +34,14 @@ from cinderdb.magneto.entries import (
 from cinderdb.magneto.features import features_for
 from cinderdb.magneto.items import Wire, n, s
 from cinderdb.magneto.journal import Undo
+from cinderdb.magneto.keys import (
+    decode_item,
+    encode_item,
+    encode_key,
+    encode_updates,
+    holds_key,
+    projection,
+)
 from cinderdb.magneto.tables import DERIVED_TABLES, TABLE_BY_NAME, TABLES, Table
 from cinderdb.quota import DEFAULT_QUOTA_CLASS, DEFAULT_QUOTA_CLASS_LIMITS
 from cinderdb.records import utcnow
@@ -102,8 +112,9 @@ def parse_url(url: str) -> tuple[str, str | None, str, str | None]:
     raise ValueError(f"not a MagnetoDB URL: {url!r}")
 
 
-def key_of(table: Table, *values: Any) -> Wire:
-    """The wire key of an item of ``table`` from its hash (and range) value."""
+def natural_key(table: Table, *values: Any) -> Wire:
+    """The key of an item of ``table`` from its hash (and range) value, as the design
+    writes it (``key_of`` is what the store is asked for)."""
     names = table.key_attributes()
     if len(values) != len(names):
         raise ValueError(f"{table.name} keys are {names}, got {values!r}")
@@ -111,6 +122,11 @@ def key_of(table: Table, *values: Any) -> Wire:
         name: (n(value) if table.key_types.get(name) == "N" else s(value))
         for name, value in zip(names, values, strict=True)
     }
+
+
+def key_of(table: Table, *values: Any) -> Wire:
+    """The wire key the store is asked for: long string parts in digest form (``keys.py``)."""
+    return encode_key(table, natural_key(table, *values))
 
 
 class MagnetoCore(Backend):
@@ -204,7 +220,9 @@ class MagnetoCore(Backend):
                 }
                 with contextlib.suppress(ConditionalCheckFailedException):
                     self.client.put_item(
-                        "quota_classes", item, expected={"class_name": {"exists": False}}
+                        "quota_classes",
+                        encode_item(quota_classes, item),
+                        expected={"class_name": {"exists": False}},
                     )
 
     def drop_schema(self) -> None:
@@ -223,11 +241,14 @@ class MagnetoCore(Backend):
 
     def get(self, table: str, *key: Any, consistent: bool = True) -> Wire | None:
         """One item by key, or None."""
+        spec = self.tables[table]
+        wanted = natural_key(spec, *key)
         with translate_errors():
             answer = self.client.get_item(
-                table, key_of(self.tables[table], *key), consistent_read=consistent
+                table, encode_key(spec, wanted), consistent_read=consistent
             )
-        return answer.get("item")
+        item = decode_item(spec, answer.get("item"))
+        return item if item is None or holds_key(item, wanted) else None
 
     def get_many(
         self, keys_by_table: Mapping[str, Sequence[tuple[Any, ...]]]
@@ -235,11 +256,17 @@ class MagnetoCore(Backend):
         """Items of several tables by key, with as few batch_get_item requests as the batch
         size allows; unprocessed keys are asked for again. Order is not preserved."""
         found: dict[str, list[Wire]] = {table: [] for table in keys_by_table}
-        pending: list[tuple[str, Wire]] = [
-            (table, key_of(self.tables[table], *key))
-            for table, keys in keys_by_table.items()
-            for key in dict.fromkeys(keys)
-        ]
+        pending: list[tuple[str, Wire]] = []
+        #: (table, stored key) -> the key asked for, where they differ (a digested part)
+        digested: dict[tuple[str, bytes], Wire] = {}
+        for table, keys in keys_by_table.items():
+            spec = self.tables[table]
+            for key in dict.fromkeys(keys):
+                wanted = natural_key(spec, *key)
+                stored = encode_key(spec, wanted)
+                if stored != wanted:
+                    digested[(table, orjson.dumps(stored))] = wanted
+                pending.append((table, stored))
         with translate_errors():
             while pending:
                 chunk, pending = pending[:BATCH_GET_SIZE], pending[BATCH_GET_SIZE:]
@@ -250,10 +277,27 @@ class MagnetoCore(Backend):
                     )
                 answer = self.client.batch_get_item(request)
                 for table, items in answer.get("responses", {}).items():
-                    found[table].extend(items)
+                    found[table].extend(self._decoded(table, items, digested))
                 for table, rest in answer.get("unprocessed_keys", {}).items():
                     pending.extend((table, key) for key in rest.get("keys", []))
         return found
+
+    def _decoded(
+        self, table: str, items: list[Wire], digested: Mapping[tuple[str, bytes], Wire]
+    ) -> list[Wire]:
+        """Items of a batch as the design wrote them; one whose key part is in digest form
+        must hold the value asked for (else a digest collided: not the item asked for)."""
+        spec = self.tables[table]
+        kept = []
+        for raw in items:
+            item = decode_item(spec, raw)
+            assert item is not None
+            if digested:
+                wanted = digested.get((table, orjson.dumps(_key_attributes(spec, raw))))
+                if wanted is not None and not holds_key(item, wanted):
+                    continue
+            kept.append(item)
+        return kept
 
     def _send(self, request: Callable[[], Wire], known: Undo | None = None) -> Wire:
         """One write request. ``known`` (a compensation that needs nothing from the answer)
@@ -288,19 +332,21 @@ class MagnetoCore(Backend):
 
     def _put_item(self, table: str, item: Wire, expected: Wire | None) -> None:
         spec = self.tables[table]
+        stored = encode_item(spec, item)
         if _asserts_absent(spec, expected):  # a create: its undo is known before it is sent
             self._send(
-                lambda: self.client.put_item(table, item, expected=expected),
+                lambda: self.client.put_item(table, stored, expected=expected),
                 self.restore(table, None, item),
             )
             return
         if journal.current(self) is None:
-            self.client.put_item(table, item, expected=expected)
+            self.client.put_item(table, stored, expected=expected)
             return
         answer = self._send(
-            lambda: self.client.put_item(table, item, expected=expected, return_values="ALL_OLD")
+            lambda: self.client.put_item(table, stored, expected=expected, return_values="ALL_OLD")
         )
-        self._learned(self.restore(table, answer.get("attributes") or None, item))
+        old = decode_item(spec, answer.get("attributes") or None)
+        self._learned(self.restore(table, old, item))
 
     def delete(self, table: str, *key: Any, expected: Wire | None = None) -> None:
         with translate_errors():
@@ -330,7 +376,8 @@ class MagnetoCore(Backend):
                 table, wire_key, expected=expected, return_values="ALL_OLD"
             )
         )
-        self._learned(self.restore(table, answer.get("attributes") or None, None))
+        old = decode_item(self.tables[table], answer.get("attributes") or None)
+        self._learned(self.restore(table, old, None))
 
     def update(
         self,
@@ -379,21 +426,23 @@ class MagnetoCore(Backend):
     ) -> Wire:
         """The update; in a call, sent with ``ALL_OLD`` (the compensation restores what it
         changed) and the answer the caller asked for computed from it."""
-        wire_key = key_of(self.tables[table], *key)
+        spec = self.tables[table]
+        wanted = natural_key(spec, *key)
+        stored_key, sent = encode_key(spec, wanted), encode_updates(spec, wanted, updates)
         if journal.current(self) is None or compensate is False:
             answer = self._send(
                 lambda: self.client.update_item(
-                    table, wire_key, updates, expected=expected, return_values=return_values
+                    table, stored_key, sent, expected=expected, return_values=return_values
                 )
             )
-            return answer.get("attributes", {})
+            return decode_item(spec, answer.get("attributes", {})) or {}
         answer = self._send(
             lambda: self.client.update_item(
-                table, wire_key, updates, expected=expected, return_values="ALL_OLD"
+                table, stored_key, sent, expected=expected, return_values="ALL_OLD"
             )
         )
-        old = answer.get("attributes") or None
-        new = applied(wire_key, old, updates)
+        old = decode_item(spec, answer.get("attributes") or None)
+        new = applied(wanted, old, updates)
         build = self.restore_of(table) if compensate is True else compensate
         self._learned(build(old, new))
         return _answer(return_values, updates, old, new)
@@ -401,9 +450,18 @@ class MagnetoCore(Backend):
     def update_members(self, table: str, key: Sequence[Any], updates: Wire, undo: Undo) -> None:
         """An update whose compensation needs nothing from its answer (members ADDed to a set,
         which may be megabytes: no old item is asked for), registered before it is sent."""
-        wire_key = key_of(self.tables[table], *key)
         with translate_errors():
-            self._send(lambda: self.client.update_item(table, wire_key, updates), undo)
+            self._send(lambda: self.send_update(table, key, updates), undo)
+
+    def send_update(
+        self, table: str, key: Sequence[Any], updates: Wire, expected: Wire | None = None
+    ) -> Wire:
+        """One update_item, key and updates as stored, nothing journaled (compensations)."""
+        spec = self.tables[table]
+        wanted = natural_key(spec, *key)
+        return self.client.update_item(
+            table, encode_key(spec, wanted), encode_updates(spec, wanted, updates), expected
+        )
 
     def write_items(
         self,
@@ -424,10 +482,12 @@ class MagnetoCore(Backend):
     def _batch_write(self, writes: Sequence[ItemWrite]) -> Wire:
         pending: list[tuple[str, Wire]] = []
         for write in writes:
+            spec = self.tables[write.table]
             if write.after is not None:
-                pending.append((write.table, {"put_request": {"item": write.after}}))
+                item = encode_item(spec, write.after)
+                pending.append((write.table, {"put_request": {"item": item}}))
             else:
-                key = _key_attributes(self.tables[write.table], write.before)
+                key = encode_key(spec, _key_attributes(spec, write.before))
                 pending.append((write.table, {"delete_request": {"key": key}}))
         while pending:
             body: dict[str, list[Wire]] = {}
@@ -452,10 +512,11 @@ class MagnetoCore(Backend):
     ) -> list[Wire]:
         """Every item under one hash key, following ``last_evaluated_key``."""
         spec = self.tables[table]
+        wanted = _scalar(spec, spec.hash_key, hash_value)
         conditions: Wire = {
             spec.hash_key: {
                 "comparison_operator": "EQ",
-                "attribute_value_list": [_scalar(spec, spec.hash_key, hash_value)],
+                "attribute_value_list": [encode_key(spec, {spec.hash_key: wanted})[spec.hash_key]],
             }
         }
         if range_condition:
@@ -468,12 +529,16 @@ class MagnetoCore(Backend):
                     table,
                     conditions,
                     index_name=index_name,
-                    attributes_to_get=list(attributes_to_get) if attributes_to_get else None,
+                    attributes_to_get=projection(spec, attributes_to_get or None),
                     limit=PAGE_SIZE,
                     exclusive_start_key=start,
                     consistent_read=True,
                 )
-                items.extend(answer.get("items", []))
+                for raw in answer.get("items", []):
+                    item = decode_item(spec, raw)
+                    assert item is not None
+                    if item.get(spec.hash_key, wanted) == wanted:  # a digest's namesake: not it
+                        items.append(item)
                 start = answer.get("last_evaluated_key")
                 if not start:
                     return items
@@ -486,6 +551,7 @@ class MagnetoCore(Backend):
     ) -> list[Wire]:
         """Every item of a table passing ``scan_filter``: the full scan the design pays for
         a call no key or index can answer."""
+        spec = self.tables[table]
         items: list[Wire] = []
         start: Wire | None = None
         with translate_errors():
@@ -493,11 +559,11 @@ class MagnetoCore(Backend):
                 answer = self.client.scan(
                     table,
                     scan_filter=scan_filter,
-                    attributes_to_get=list(attributes_to_get) if attributes_to_get else None,
+                    attributes_to_get=projection(spec, attributes_to_get or None),
                     limit=PAGE_SIZE,
                     exclusive_start_key=start,
                 )
-                items.extend(answer.get("items", []))
+                items.extend(decode_item(spec, item) for item in answer.get("items", []))
                 start = answer.get("last_evaluated_key")
                 if not start:
                     return items
@@ -521,10 +587,14 @@ class MagnetoCore(Backend):
         Returns the item after the update (or as read, if nothing was done).
         """
         spec = self.tables[table]
-        wire_key = key_of(spec, *key)
+        wanted = natural_key(spec, *key)
+        stored_key = encode_key(spec, wanted)
         for attempt in range(MAX_ATTEMPTS):
             with translate_errors():
-                item = self.client.get_item(table, wire_key, consistent_read=True).get("item")
+                answer = self.client.get_item(table, stored_key, consistent_read=True)
+            item = decode_item(spec, answer.get("item"))
+            if item is not None and not holds_key(item, wanted):
+                item = None  # a digest's namesake holds the key: as good as absent here
             updates = change(item)
             if updates is None:
                 return item
@@ -532,11 +602,12 @@ class MagnetoCore(Backend):
             updates = {**updates, "version": {"action": "ADD", "value": n(1)}}
             # The item read is the item replaced (the condition says so): the restore is
             # known before the request is sent.
-            undo = self.restore(table, item, applied(wire_key, item, updates))
+            undo = self.restore(table, item, applied(wanted, item, updates))
+            sent = encode_updates(spec, wanted, updates)
             try:
                 answer = self._send(
-                    lambda updates=updates, expected=expected: self.client.update_item(
-                        table, wire_key, updates, expected=expected, return_values="ALL_NEW"
+                    lambda sent=sent, expected=expected: self.client.update_item(
+                        table, stored_key, sent, expected=expected, return_values="ALL_NEW"
                     ),
                     undo,
                 )
@@ -545,7 +616,7 @@ class MagnetoCore(Backend):
                 continue
             except MagnetoError as error:
                 raise exception.DBError(reason=f"{type(error).__name__}: {error}") from error
-            return answer.get("attributes")
+            return decode_item(spec, answer.get("attributes"))
         raise exception.DBConflict(target=f"{table} {key!r}", attempts=MAX_ATTEMPTS)
 
     # ------------------------------------------------------- compensations
@@ -560,7 +631,7 @@ class MagnetoCore(Backend):
         spec = self.tables[table]
         ref = after if after is not None else before
         assert ref is not None
-        key = _key_attributes(spec, ref)
+        key = encode_key(spec, _key_attributes(spec, ref))
         names = set(spec.key_attributes())
         client = self.client
         if before is None:
@@ -575,7 +646,7 @@ class MagnetoCore(Backend):
             absent = {spec.hash_key: {"exists": False}}
             return Undo(
                 f"put back the {table} item {key} it deleted",
-                lambda: _done(client.put_item(table, before, expected=absent)),
+                lambda: _done(client.put_item(table, encode_item(spec, before), expected=absent)),
             )
         changed = sorted(
             a

@@ -29,8 +29,8 @@ from cinderdb.magneto.core import MagnetoCore, translate_errors
 from cinderdb.magneto.entries import entry_item, index_entries, rules_for
 from cinderdb.magneto.glance import COPY_SEPARATOR
 from cinderdb.magneto.items import Wire, n, s, ss, ssm, to_item
+from cinderdb.magneto.keys import encode_item
 from cinderdb.magneto.lookups import property_of
-from cinderdb.magneto.names import index_key
 from cinderdb.magneto.shapes import attachment_json
 from cinderdb.records import FIELDS, Record, blank, coerce_metadata, coerce_values
 
@@ -129,7 +129,7 @@ def _qos_and_types(layout: _Layout, data: BulkData) -> None:
         if not row["deleted"] and row["name"] is not None:
             layout.derived["volume_types_by_name"].append(
                 {
-                    "name": s(index_key(row["name"])),
+                    "name": s(row["name"]),
                     "volume_type_id": s(row["id"]),
                     "created_at": _stamp(row),
                 }
@@ -153,7 +153,7 @@ def _qos_and_types(layout: _Layout, data: BulkData) -> None:
         if not row["deleted"] and row["name"] is not None:
             layout.derived["qos_specs_by_name"].append(
                 {
-                    "name": s(index_key(row["name"])),
+                    "name": s(row["name"]),
                     "qos_specs_id": s(row["id"]),
                     "created_at": _stamp(row),
                 }
@@ -350,7 +350,8 @@ class BulkLoadFunctions(MagnetoCore):
             future.result()
 
     def _put_chunk(self, table: str, items: Iterable[Wire]) -> None:
-        requests = [{"put_request": {"item": item}} for item in items]
+        spec = self.tables[table]
+        requests = [{"put_request": {"item": encode_item(spec, item)}} for item in items]
         with translate_errors():
             while requests:
                 answer = self.client.batch_write_item({table: requests})

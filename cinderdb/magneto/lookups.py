@@ -13,7 +13,6 @@ reader checks against the base item.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -22,7 +21,7 @@ import orjson
 from cinderdb import exception
 from cinderdb.context import RequestContext
 from cinderdb.magneto import journal
-from cinderdb.magneto.core import MagnetoCore, key_of
+from cinderdb.magneto.core import MagnetoCore
 from cinderdb.magneto.entries import (
     INDEX_RULE_BY_TABLE,
     INVERTED_RULES,
@@ -35,7 +34,7 @@ from cinderdb.magneto.items import Wire, from_item, n, s, ssm, string_map
 from cinderdb.magneto.journal import Undo
 from cinderdb.magneto.paging import UNMATCHABLE, metadata_filter_value
 from cinderdb.magneto.shapes import volume_record
-from cinderdb.magneto.tables import NULL_KEY, PROPERTY_MAX_BYTES
+from cinderdb.magneto.tables import NULL_KEY
 from cinderdb.records import Record
 
 __all__ = ["NULL_KEY", "Entry", "host_base", "index_entries"]
@@ -62,12 +61,9 @@ def index_hash(table: str, value: Any) -> str | None:
 
 
 def property_of(key: str, value: str) -> str:
-    """The inverted tables' hash key for a key:value pair: the JSON pair ``["key", "value"]``,
-    or its SHA-256 when longer than a storage key may be (the item keeps the pair itself)."""
-    text = orjson.dumps([key, value])
-    if len(text) <= PROPERTY_MAX_BYTES:
-        return text.decode()
-    return "sha256:" + hashlib.sha256(text).hexdigest()
+    """The inverted tables' hash key for a key:value pair: the JSON pair ``["key", "value"]``
+    (unambiguous for any key and value; a long one is stored in digest form: ``keys.py``)."""
+    return orjson.dumps([key, value]).decode()
 
 
 def pair_changes(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[set[Pair], set[Pair]]:
@@ -267,10 +263,9 @@ class Lookups(MagnetoCore):
                 "key": {"action": "PUT", "value": old["key"]},
                 "value": {"action": "PUT", "value": old["value"]},
             }
-            wire_key = key_of(self.tables[table], prop)
             return Undo(
                 f"add {had} back to {table} {prop}",
-                lambda: _undone(self.client.update_item(table, wire_key, updates)),
+                lambda: _undone(self.send_update(table, (prop,), updates)),
             )
 
         after = self.update_if(

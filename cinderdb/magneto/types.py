@@ -341,7 +341,7 @@ class VolumeTypeFunctions(MagnetoCore):
                 for e in entries
             ]
         ids = {e for e in entries if is_uuid_like(e)}
-        by_name = {names.index_key(e) for e in entries if isinstance(e, str)} - ids
+        by_name = {e for e in entries if isinstance(e, str)} - ids
         first = self.get_many(
             {TYPES: [(i,) for i in ids], TYPE_NAMES.table: [(k,) for k in by_name]}
         )
@@ -363,7 +363,7 @@ class VolumeTypeFunctions(MagnetoCore):
                 if item is None or not is_live(item) or not _visible(context, item):
                     raise exception.VolumeTypeNotFound(volume_type_id=entry)
             else:
-                key = names.index_key(entry) if isinstance(entry, str) else None
+                key = entry if isinstance(entry, str) else None
                 item = types.get(holders.get(key, ""))  # type: ignore[arg-type]
                 if not names.confirmed(item, entry):
                     raise exception.VolumeTypeNotFoundByName(volume_type_name=entry)

@@ -442,9 +442,13 @@ class MagnetoCore(Backend):
             )
         )
         old = decode_item(spec, answer.get("attributes") or None)
+        if compensate is True:  # the common case: the new item is computed only if needed
+            self._learned(self._restore_later(table, wanted, old, updates))
+            if return_values not in ("ALL_NEW", "UPDATED_NEW"):
+                return _answer(return_values, updates, old, None)
+            return _answer(return_values, updates, old, applied(wanted, old, updates))
         new = applied(wanted, old, updates)
-        build = self.restore_of(table) if compensate is True else compensate
-        self._learned(build(old, new))
+        self._learned(compensate(old, new))
         return _answer(return_values, updates, old, new)
 
     def update_members(self, table: str, key: Sequence[Any], updates: Wire, undo: Undo) -> None:
@@ -602,7 +606,7 @@ class MagnetoCore(Backend):
             updates = {**updates, "version": {"action": "ADD", "value": n(1)}}
             # The item read is the item replaced (the condition says so): the restore is
             # known before the request is sent.
-            undo = self.restore(table, item, applied(wanted, item, updates))
+            undo = self._restore_later(table, wanted, item, updates)
             sent = encode_updates(spec, wanted, updates)
             try:
                 answer = self._send(
@@ -639,13 +643,13 @@ class MagnetoCore(Backend):
             holds = {a: {"value": v} for a, v in after.items() if a not in names}
             expected = holds or {spec.hash_key: {"exists": True}}
             return Undo(
-                f"delete the {table} item {key} it created",
+                lambda: f"delete the {table} item {key} it created",
                 lambda: _done(client.delete_item(table, key, expected=expected)),
             )
         if after is None:
             absent = {spec.hash_key: {"exists": False}}
             return Undo(
-                f"put back the {table} item {key} it deleted",
+                lambda: f"put back the {table} item {key} it deleted",
                 lambda: _done(client.put_item(table, encode_item(spec, before), expected=absent)),
             )
         changed = sorted(
@@ -663,12 +667,19 @@ class MagnetoCore(Backend):
             updates[VERSION] = {"action": "ADD", "value": n(1)}
         expected = {a: {"value": after[a]} if a in after else {"exists": False} for a in changed}
         return Undo(
-            f"restore {', '.join(changed)} of the {table} item {key}",
+            lambda: f"restore {', '.join(changed)} of the {table} item {key}",
             lambda: _done(client.update_item(table, key, updates, expected=expected)),
         )
 
-    def restore_of(self, table: str) -> Compensate:
-        return lambda before, after: self.restore(table, before, after)
+    def _restore_later(self, table: str, key: Wire, before: Wire | None, updates: Wire) -> Undo:
+        """``restore`` of an update, worked out only if a rollback runs it (the item after
+        the update is computed then: most calls never roll back)."""
+
+        def run() -> str:
+            undo = self.restore(table, before, applied(key, before, updates))
+            return undo.run() if undo is not None else journal.UNDONE
+
+        return Undo(lambda: f"restore what an update changed in the {table} item {key}", run)
 
     def _restore_all(self, writes: Sequence[ItemWrite]) -> Undo | None:
         """The restores of several item writes, newest first (each conditional on its own)."""
@@ -676,7 +687,7 @@ class MagnetoCore(Backend):
         if not undos:
             return None
         return Undo(
-            "; ".join(undo.what for undo in undos),
+            lambda: "; ".join(undo.describe() for undo in undos),
             lambda: _all(reversed(undos)),
         )
 
@@ -719,7 +730,8 @@ class MagnetoCore(Backend):
     def _unwritten_entries(self, writes: Sequence[ItemWrite]) -> Undo:
         entries = [_entry_of(self.tables[w.table], w.after) for w in writes if w.after]
         return Undo(
-            f"remove entries {entries} no base item calls for", lambda: self._unwrite(entries)
+            lambda: f"remove entries {entries} no base item calls for",
+            lambda: self._unwrite(entries),
         )
 
     def _unwrite(self, entries: Sequence[Entry]) -> str:
@@ -743,7 +755,7 @@ class MagnetoCore(Backend):
     def _rewritten_entries(self, writes: Sequence[ItemWrite]) -> Undo:
         items = [ItemWrite(w.table, None, w.before) for w in writes]
         return Undo(
-            f"write back entries {[_entry_of(self.tables[w.table], w.before) for w in writes]}",
+            lambda: f"write back entries {[(w.table, w.before) for w in writes]}",
             lambda: _done(self._batch_write(items)),
         )
 

@@ -51,10 +51,14 @@ SKIPPED = "skipped"  # a newer write of someone else stands: kept
 
 @dataclass
 class Undo:
-    """One compensation: ``run()`` returns UNDONE or SKIPPED, or raises when it cannot run."""
+    """One compensation: ``run()`` returns UNDONE or SKIPPED, or raises when it cannot run.
+    ``what`` says what it does (a callable is asked only when a rollback reports)."""
 
-    what: str
+    what: str | Callable[[], str]
     run: Callable[[], str]
+
+    def describe(self) -> str:
+        return self.what if isinstance(self.what, str) else self.what()
 
 
 class RollbackFailed(Exception):
@@ -163,6 +167,6 @@ def _roll_back(name: str, journal: Journal) -> None:
     try:
         done = journal.rollback()
     except RollbackFailed as error:
-        LOG.warning("%s raised and its rollback stopped: %s", name, error)
+        LOG.info("%s raised and its rollback stopped: %s", name, error)
         return
     LOG.debug("%s raised; rolled back: %s", name, "; ".join(done))

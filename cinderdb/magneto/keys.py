@@ -68,47 +68,63 @@ def _shown(value: str) -> str:
     return value
 
 
-def _string_keys(table: Table) -> tuple[str, ...]:
-    return tuple(a for a in table.key_attributes() if table.key_types.get(a, "S") == "S")
+#: table name -> (the table, its string key attributes with their ``.full`` names)
+_STRING_KEYS: dict[str, tuple[Table, tuple[tuple[str, str], ...]]] = {}
+
+
+def _string_keys(table: Table) -> tuple[tuple[str, str], ...]:
+    """(attribute, its ``.full`` attribute) of each string key attribute of a table (on
+    every request's path: computed once per table)."""
+    cached = _STRING_KEYS.get(table.name)
+    if cached is None or cached[0] is not table:
+        names = tuple(
+            (a, a + FULL) for a in table.key_attributes() if table.key_types.get(a, "S") == "S"
+        )
+        cached = _STRING_KEYS[table.name] = (table, names)
+    return cached[1]
+
+
+def _digested(typed: Wire | None) -> str | None:
+    """The digest form a typed key value is stored as, or None when stored as is."""
+    if typed is None or "S" not in typed:
+        return None
+    value = typed["S"]
+    stored = key_part(value)
+    return None if stored == value else stored
 
 
 def encode_key(table: Table, key: Mapping[str, Wire]) -> Wire:
-    """A request ``key`` with each string part as stored."""
-    encoded = dict(key)
-    for attribute in _string_keys(table):
-        typed = key.get(attribute)
-        if typed is not None and "S" in typed:
-            stored = key_part(typed["S"])
-            if stored != typed["S"]:
-                encoded[attribute] = {"S": stored}
-    return encoded
+    """A request ``key`` with each string part as stored (the same dict when none changes)."""
+    encoded = key
+    for attribute, _ in _string_keys(table):
+        stored = _digested(key.get(attribute))
+        if stored is not None:
+            encoded = {**encoded, attribute: {"S": stored}}
+    return encoded  # type: ignore[return-value]
 
 
 def encode_item(table: Table, item: Mapping[str, Wire]) -> Wire:
-    """An item as stored: key parts in digest form where needed, the values kept beside."""
-    encoded = dict(item)
-    for attribute in _string_keys(table):
+    """An item as stored: key parts in digest form where needed, the values kept beside
+    (the same dict when none changes)."""
+    encoded = item
+    for attribute, full in _string_keys(table):
         typed = item.get(attribute)
-        if typed is None or "S" not in typed:
-            continue
-        stored = key_part(typed["S"])
-        if stored != typed["S"]:
-            encoded[attribute] = {"S": stored}
-            encoded[attribute + FULL] = typed
-    return encoded
+        stored = _digested(typed)
+        if stored is not None:
+            encoded = {**encoded, attribute: {"S": stored}, full: typed}  # type: ignore[dict-item]
+    return encoded  # type: ignore[return-value]
 
 
 def encode_updates(table: Table, key: Mapping[str, Wire], updates: Wire) -> Wire:
     """``attribute_updates`` that also keep the values of digested key parts (an update may
     create the item). An update of DELETE actions only creates nothing: left as it is."""
-    if all(update.get("action") == "DELETE" for update in updates.values()):
-        return updates
-    extra = {}
-    for attribute in _string_keys(table):
+    for attribute, full in _string_keys(table):
         typed = key.get(attribute)
-        if typed is not None and key_part(typed["S"]) != typed["S"]:
-            extra[attribute + FULL] = {"action": "PUT", "value": typed}
-    return {**updates, **extra} if extra else updates
+        if _digested(typed) is not None and any(
+            update.get("action") != "DELETE" for update in updates.values()
+        ):
+            updates = {**updates, full: {"action": "PUT", "value": typed}}
+    return updates
 
 
 def encode_request(table: Table, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -131,27 +147,23 @@ def decode_item(table: Table, item: Wire | None) -> Wire | None:
     value is checked against the stored key: a mismatch is a corrupt item, ``DBError``)."""
     if not item:
         return item
-    decoded = None
-    for attribute in _string_keys(table):
-        full = item.get(attribute + FULL)
-        if full is None:
+    decoded = item
+    for attribute, full in _string_keys(table):
+        value = item.get(full)
+        if value is None:
             continue
-        if decoded is None:
-            decoded = dict(item)
-        stored = decoded.pop(attribute + FULL)
-        if attribute in item and key_part(stored["S"]) != item[attribute]["S"]:
-            raise exception.DBError(
-                reason=f"{table.name}: {attribute + FULL} is not the value of its key"
-            )
-        decoded[attribute] = stored
-    return item if decoded is None else decoded
+        if attribute in item and key_part(value["S"]) != item[attribute]["S"]:
+            raise exception.DBError(reason=f"{table.name}: {full} is not the value of its key")
+        decoded = {name: typed for name, typed in decoded.items() if name != full}
+        decoded[attribute] = value
+    return decoded
 
 
 def projection(table: Table, names: Sequence[str] | None) -> list[str] | None:
     """``attributes_to_get`` that also fetch the values of the key parts they name."""
     if names is None:
         return None
-    keys = [a + FULL for a in _string_keys(table) if a in names]
+    keys = [full for attribute, full in _string_keys(table) if attribute in names]
     return [*names, *keys] if keys else list(names)
 
 

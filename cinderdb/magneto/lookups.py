@@ -212,7 +212,7 @@ class Lookups(MagnetoCore):
                     "value": {"action": "PUT", "value": s(value)},
                 },
                 Undo(
-                    f"take {members} back out of {table} {prop}",
+                    lambda prop=prop: f"take {members} back out of {table} {prop}",
                     lambda prop=prop, pair=(key, value): self._unlist(
                         table, prop, pair, attribute, members
                     ),
@@ -264,7 +264,7 @@ class Lookups(MagnetoCore):
                 "value": {"action": "PUT", "value": old["value"]},
             }
             return Undo(
-                f"add {had} back to {table} {prop}",
+                lambda: f"add {had} back to {table} {prop}",
                 lambda: _undone(self.send_update(table, (prop,), updates)),
             )
 

@@ -328,7 +328,7 @@ class ReservationFunctions(MagnetoCore):
                     )
                     return UNDONE
 
-            return Undo(restore.what + f", or unlist {uuids}", run)
+            return Undo(lambda: f"{restore.describe()}, or unlist {uuids}", run)
 
         return (
             self.update_if(USAGES, (project_id, resource), updates, expected, compensate=compensate)

@@ -390,7 +390,7 @@ class VolumeTypeFunctions(MagnetoCore):
             item = self._type(context, type_id)
             if not added:
                 relink = Undo(
-                    f"make {qos_specs_id}'s set agree with {type_id}'s pointer",
+                    lambda: f"make {qos_specs_id}'s set agree with {type_id}'s pointer",
                     lambda: self._reconcile([qos_specs_id], type_id, None) or UNDONE,
                 )
                 if (

@@ -299,16 +299,24 @@ class MagnetoCore(Backend):
             kept.append(item)
         return kept
 
-    def _send(self, request: Callable[[], Wire], known: Undo | None = None) -> Wire:
+    def _send(
+        self, request: Callable[[], Wire], known: Undo | None = None, *, what: str = ""
+    ) -> Wire:
         """One write request. ``known`` (a compensation that needs nothing from the answer)
-        is registered before it is sent, and dropped only if the server refused it."""
+        is registered before it is sent, and dropped only if the server refused it. A
+        request ``what`` names (one whose compensation needs its answer) that fails with an
+        unknown outcome stops the call's rollback: nothing can tell whether it stands."""
         log = journal.current(self)
         token = log.add(known) if log is not None and known is not None else None
         try:
             return request()
         except MagnetoError as error:
-            if token is not None and log is not None and not journal.ambiguous(error):
-                log.discard(token)
+            if log is not None:
+                if not journal.ambiguous(error):
+                    if token is not None:
+                        log.discard(token)
+                elif token is None and what:
+                    log.outcome_unknown(what)
             raise
 
     def _learned(self, undo: Undo | None) -> None:
@@ -343,7 +351,8 @@ class MagnetoCore(Backend):
             self.client.put_item(table, stored, expected=expected)
             return
         answer = self._send(
-            lambda: self.client.put_item(table, stored, expected=expected, return_values="ALL_OLD")
+            lambda: self.client.put_item(table, stored, expected=expected, return_values="ALL_OLD"),
+            what=f"put_item {table}",
         )
         old = decode_item(spec, answer.get("attributes") or None)
         self._learned(self.restore(table, old, item))
@@ -374,7 +383,8 @@ class MagnetoCore(Backend):
         answer = self._send(
             lambda: self.client.delete_item(
                 table, wire_key, expected=expected, return_values="ALL_OLD"
-            )
+            ),
+            what=f"delete_item {table}",
         )
         old = decode_item(self.tables[table], answer.get("attributes") or None)
         self._learned(self.restore(table, old, None))
@@ -439,7 +449,8 @@ class MagnetoCore(Backend):
         answer = self._send(
             lambda: self.client.update_item(
                 table, stored_key, sent, expected=expected, return_values="ALL_OLD"
-            )
+            ),
+            what=f"update_item {table}",
         )
         old = decode_item(spec, answer.get("attributes") or None)
         if compensate is True:  # the common case: the new item is computed only if needed

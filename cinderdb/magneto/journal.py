@@ -40,7 +40,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from magnetodb.errors import ConditionalCheckFailedException, MagnetoError
+from magnetodb.errors import (
+    ConditionalCheckFailedException,
+    MagnetoError,
+    MagnetoTransportError,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -73,6 +77,8 @@ class Journal:
         self._undos: list[Undo | None] = []
         #: compensations write too: nothing they send is journaled
         self._rolling_back = False
+        #: a write whose outcome is unknown and whose compensation needs its answer
+        self.unknown: str | None = None
 
     def __len__(self) -> int:
         return sum(undo is not None for undo in self._undos)
@@ -93,6 +99,13 @@ class Journal:
         """A savepoint: ``rollback(to=mark)`` undoes only what was written after it."""
         return len(self._undos)
 
+    def outcome_unknown(self, what: str) -> None:
+        """A write may or may not have been applied, and nothing can undo it without its
+        answer: the rollback must not run (undoing the writes before it could leave a state
+        no crash leaves; left as it is, the store is as a crash just before or just after
+        that write leaves it)."""
+        self.unknown = self.unknown or what
+
     def keep(self) -> None:
         """Everything written so far stands even if the call raises (Liberty commits some
         writes before raising: quota_reserve's refreshed usages before OverQuota)."""
@@ -102,6 +115,8 @@ class Journal:
         """Run the compensations registered after ``to``, newest first; returns what each
         did. Raises ``RollbackFailed`` at the first that cannot run (the rest stay
         registered: a later rollback does not retry them)."""
+        if self.unknown is not None:
+            raise RollbackFailed(f"the outcome of {self.unknown} is unknown")
         done = []
         self._rolling_back = True
         try:
@@ -134,8 +149,11 @@ def current(owner: Any) -> Journal | None:
 
 
 def ambiguous(error: BaseException) -> bool:
-    """Whether a failed request may still have been applied: the transport failed or the
-    server failed (5xx). A 4xx is a refusal: nothing was written."""
+    """Whether a failed request may still have been applied: the server failed (5xx), or
+    the transport failed after the request may have left. A 4xx is a refusal, and a
+    request the transport never sent (``sent`` False) was not applied either."""
+    if isinstance(error, MagnetoTransportError):
+        return error.sent is not False
     if not isinstance(error, MagnetoError):
         return True
     return error.status is None or error.status >= 500

@@ -134,7 +134,7 @@ class HTTPTransport:
             sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         except OSError as exc:
             raise MagnetoTransportError(
-                f"cannot connect to {self.host}:{self.port}: {exc}"
+                f"cannot connect to {self.host}:{self.port}: {exc}", sent=False
             ) from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return _Conn(sock)
@@ -154,7 +154,7 @@ class HTTPTransport:
         self, method: str, path: str, body: bytes | None, headers: dict[str, str]
     ) -> tuple[int, bytes]:
         if self._closed:
-            raise MagnetoTransportError("transport is closed")
+            raise MagnetoTransportError("transport is closed", sent=False)
         head = f"{method} {self.prefix}{path} HTTP/1.1\r\nHost: {self.host_header}\r\n"
         for k, v in headers.items():
             head += f"{k}: {v}\r\n"

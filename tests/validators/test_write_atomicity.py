@@ -9,9 +9,10 @@ more (counted, not listed by hand) is made to fail at each of its writes with
   validators find nothing, and every table holds exactly what it held before
   the call (the journal undid the writes before the failed one);
 - *the process dies there* (``crash=True``: that request and every later one
-  fail, the rollback's included): the validators find only the states
-  ``docs/magnetodb-design.md`` lists for that function, and the repair plan
-  clears them.
+  fail, the rollback's included), or *the request is applied and its answer
+  lost* (``lost_answer=True``: a timeout; the backend cannot tell): the
+  validators find only the states ``docs/magnetodb-design.md`` lists for that
+  function, and the repair plan clears them.
 """
 
 from __future__ import annotations
@@ -46,12 +47,20 @@ def store() -> Any:
 
 
 def _fail(
-    store: Store, case: Case, arguments: tuple[Any, ...], position: int, *, crash: bool
+    store: Store,
+    case: Case,
+    arguments: tuple[Any, ...],
+    position: int,
+    *,
+    crash: bool,
+    lost_answer: bool = False,
 ) -> BaseException:
     """Make the case's call with its ``position``-th write failing; returns what it raised."""
     function = case[0]
     rule = faults.FaultRule(f"write {position}", calls=frozenset({function}), write=position)
-    options = faults.FaultOptions(rules=(rule,), rate=1.0, max_faults=1, crash=crash)
+    options = faults.FaultOptions(
+        rules=(rule,), rate=1.0, max_faults=1, crash=crash, lost_answer=lost_answer
+    )
     injector = faults.install(store.api, options)
     assert injector is not None
     try:
@@ -79,15 +88,19 @@ def test_a_failed_write_undoes_the_writes_before_it(
     assert not changed, f"{sorted(changed)} differ after the call raised"
 
 
+@pytest.mark.parametrize(("lost_answer"), [False, True], ids=["crash", "lost-answer"])
 @pytest.mark.parametrize(
     ("case", "position"), POSITIONS, ids=[f"{case_id(c)}-write{p}" for c, p in POSITIONS]
 )
 def test_a_crash_leaves_only_documented_states_that_repair_clears(
-    store: Store, case: Case, position: int
+    store: Store, case: Case, position: int, lost_answer: bool
 ) -> None:
+    """``crash``: the process dies before the write; ``lost-answer``: the write is applied
+    and its answer lost, so the backend cannot know (a timeout): what the call cannot undo
+    is left as a crash just before or after that write leaves it."""
     arguments = prepare(store, case)
     assert store.validate().ok, "the store starts clean"
-    _fail(store, case, arguments, position, crash=True)
+    _fail(store, case, arguments, position, crash=not lost_answer, lost_answer=lost_answer)
     validation = store.validate()
     found = {(f.check, f.cls) for f in validation.findings}
     allowed = documented_crash_states().get(case[0], frozenset())

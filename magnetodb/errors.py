@@ -181,12 +181,22 @@ class MagnetoTransportError(MagnetoError):
 
     status = None
     default_message = "transport failure"
+    #: Did the request reach the server? False when it certainly did not (no connection
+    #: was made), None when nobody can tell (a reset or a timeout after it was sent: it
+    #: may have been applied). A client that undoes its writes needs to know.
+    sent: bool | None = None
+
+    def __init__(self, message: str | None = None, *, sent: bool | None = None) -> None:
+        super().__init__(message)
+        if sent is not None:
+            self.sent = sent
 
 
 class MagnetoConnectError(MagnetoTransportError):
     """No connection to the server could be made: the request was never sent."""
 
     default_message = "cannot connect"
+    sent = False
 
 
 #: error.type -> class, for the client side

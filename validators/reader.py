@@ -21,6 +21,7 @@ from typing import Any
 
 from cinderdb.magneto.core import key_of
 from cinderdb.magneto.core import open_client as open_magneto_client
+from cinderdb.magneto.keys import decode_item, projection
 from cinderdb.magneto.tables import TABLE_BY_NAME
 
 Wire = dict[str, Any]
@@ -76,7 +77,10 @@ class Reader:
             names.append(spec.hash_key)
         while True:
             answer = self.client.scan(
-                table, attributes_to_get=names, limit=self.page_size, exclusive_start_key=start
+                table,
+                attributes_to_get=projection(spec, names),
+                limit=self.page_size,
+                exclusive_start_key=start,
             )
             self.requests += 1
             items = answer.get("items", [])
@@ -86,7 +90,7 @@ class Reader:
                 items = [item for item in items if item[hash_key]["S"] <= until]
                 start = None
             self.items += len(items)
-            yield items
+            yield [decode_item(spec, item) for item in items]  # type: ignore[misc]
             if not start:
                 return
 
@@ -163,7 +167,8 @@ class Reader:
             answer = self.client.batch_get_item(request)
             self.requests += 1
             for table, items in answer.get("responses", {}).items():
-                found[table].extend(items)
+                spec = TABLE_BY_NAME[table]
+                found[table].extend(decode_item(spec, item) for item in items)  # type: ignore[misc]
             for table, rest in answer.get("unprocessed_keys", {}).items():
                 pending.extend((table, key) for key in rest.get("keys", []))
         return found

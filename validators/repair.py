@@ -19,6 +19,8 @@ from typing import Any
 
 import orjson
 
+from cinderdb.magneto.keys import encode_request
+from cinderdb.magneto.tables import TABLE_BY_NAME
 from validators.findings import MISSING, ORPHAN, STALE, Finding
 from validators.pairs import Action, PairCheck
 
@@ -95,8 +97,9 @@ def apply_plan(client: Any, plan: RepairPlan) -> RepairPlan:
 
     plan.outcomes = []
     for action in plan.actions:
+        body = encode_request(TABLE_BY_NAME[action.table], action.body)
         try:
-            getattr(client, action.request)(action.table, **action.body)
+            getattr(client, action.request)(action.table, **body)
         except ConditionalCheckFailedException:
             plan.outcomes.append("skipped")
         except MagnetoError as error:

@@ -8,7 +8,9 @@ is not sent and raises ``InjectedFault`` (a transport error: the backend turns
 it into ``DBError``). By default the call then *crashes*: its later requests
 fail too, so no cleanup path runs and the store keeps exactly what a process
 that died between two writes leaves (``crash=False`` fails the one request
-and lets the backend's error handling run). Rules select
+and lets the backend's error handling run: its write journal undoes the call).
+``lost_answer`` sends the chosen request and then fails it (``LostAnswer``): the
+write stands and the backend cannot know, as after a timeout. Rules select
 requests by the call running (``cinderdb.base.current_call()``), the request
 type and table, the request's position among the call's writes ("the 2nd write
 of ``volume_attach``"), or whether it is conditional; a rate fails a matching
@@ -54,6 +56,14 @@ class InjectedFault(MagnetoTransportError):
     """A request the fault injector refused to send (the backend crashed before it)."""
 
     default_message = "injected fault"
+    sent = False
+
+
+class LostAnswer(InjectedFault):
+    """A request the fault injector sent, then lost its answer: the server applied it, the
+    backend cannot know (``FaultOptions(lost_answer=True)``)."""
+
+    sent = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +158,9 @@ class FaultOptions:
     #: a fault kills its call: every later request of that call fails too, so no cleanup
     #: runs (a process crash); False fails the one request (the backend's error path runs)
     crash: bool = True
+    #: a fault sends its request and loses the answer (``LostAnswer``: applied, and the
+    #: backend cannot tell) instead of not sending it
+    lost_answer: bool = False
     rules: tuple[FaultRule, ...] | None = None  # instead of ``plan``
 
     def __post_init__(self) -> None:
@@ -229,11 +242,12 @@ class FaultInjector:
             self._local.state = state
         return state
 
-    def check(self, op: str, table: str | None, body: Any) -> None:
-        """Raise ``InjectedFault`` if this request (of the running call) is to fail."""
+    def check(self, op: str, table: str | None, body: Any) -> Fault | None:
+        """Raise ``InjectedFault`` if this request (of the running call) is to fail; with
+        ``lost_answer``, return the fault instead (the request is sent, then fails)."""
         call = current_call()
         if call is None or not self.rules:
-            return
+            return None
         state = self._state(call)
         if state.crashed is not None:
             raise InjectedFault(f"{state.crashed.message()} (the call has crashed)")
@@ -260,7 +274,7 @@ class FaultInjector:
                     self.options.max_faults is not None
                     and len(self.faults) >= self.options.max_faults
                 ):
-                    return
+                    return None
                 fault = Fault(
                     len(self.faults) + 1,
                     time.time(),
@@ -280,7 +294,10 @@ class FaultInjector:
                 if self._log is not None:
                     self._log.write(orjson.dumps(dataclasses.asdict(fault)) + b"\n")
                     self._log.flush()
+            if self.options.lost_answer:
+                return fault
             raise InjectedFault(fault.message())
+        return None
 
     def _decide(
         self, rate: float, call: str, op: str, table: str | None, pos: int, key: Any
@@ -342,13 +359,16 @@ class FaultTransport:
         op, table = _parse_path(path)
         parsed = functools.cache(lambda: orjson.loads(body) if body else {})
         self.injector.requests += 1
-        self.injector.check(op, table, parsed)
+        lost = self.injector.check(op, table, parsed)
         if self.unsafe and op in ("put_item", "update_item", "delete_item"):
             request = _without_version(parsed())
             if op == "update_item" and _list_map_change(table, request):
                 request = self._rewrite_whole(path, request, headers, table)
             body = orjson.dumps(request)
-        return self.inner.handle_request(method, path, body, headers)
+        answer = self.inner.handle_request(method, path, body, headers)
+        if lost is not None:
+            raise LostAnswer(f"{lost.message()} (sent; its answer was lost)")
+        return answer
 
     def _rewrite_whole(
         self, path: str, request: dict[str, Any], headers: dict[str, str], table: str | None

@@ -67,7 +67,7 @@ class AttachmentFunctions(Lookups):
 
     def volume_attach(self, context: RequestContext, values: Mapping[str, Any]) -> Record:
         """put_item of the row (absent id), then the map ADD on the volume (which must exist,
-        as the foreign key demands); a missing volume takes the row back."""
+        as the foreign key demands; if not, the journal takes the row back)."""
         row = coerce_values("attachment", values)
         if not row.get("id"):
             row["id"] = new_id()
@@ -83,8 +83,7 @@ class AttachmentFunctions(Lookups):
         ):
             raise exception.DBDuplicateEntry(reason=f"attachment {record['id']} exists")
         if not self._set_in_map(record["volume_id"], record):
-            self.delete("volume_attachment", record["id"])
-            raise exception.VolumeNotFound(volume_id=record["volume_id"])
+            raise exception.VolumeNotFound(volume_id=record["volume_id"])  # the row is undone
         return record
 
     def volume_attached(

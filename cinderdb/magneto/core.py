@@ -15,14 +15,35 @@ import functools
 import os
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import orjson
+
 from cinderdb import exception
+from cinderdb.api import FUNCTIONS
 from cinderdb.base import Backend, Features, RoundTrip
+from cinderdb.magneto import journal
+from cinderdb.magneto.entries import (
+    INDEX_RULE_BY_TABLE,
+    Entry,
+    entry_item,
+    index_entries,
+    rules_for,
+)
 from cinderdb.magneto.features import features_for
 from cinderdb.magneto.items import Wire, n, s
+from cinderdb.magneto.journal import Undo
+from cinderdb.magneto.keys import (
+    decode_item,
+    encode_item,
+    encode_key,
+    encode_updates,
+    holds_key,
+    projection,
+)
 from cinderdb.magneto.tables import DERIVED_TABLES, TABLE_BY_NAME, TABLES, Table
 from cinderdb.quota import DEFAULT_QUOTA_CLASS, DEFAULT_QUOTA_CLASS_LIMITS
 from cinderdb.records import FIELDS, utcnow
@@ -32,8 +53,11 @@ from magnetodb.errors import (
     TableAlreadyExistsException,
     TableNotExistsException,
 )
+from magnetodb.model import UpdateAction, apply_updates
 from magnetodb.storage.base import DURABILITY
 
+#: The attribute optimistic writers condition on (``modify``): it only ever grows.
+VERSION = "version"
 #: Attempts of one optimistic read-modify-write before DBConflict.
 MAX_ATTEMPTS = 64
 #: Keys per batch_get_item request, items per batch_write_item request.
@@ -43,6 +67,18 @@ BATCH_WRITE_SIZE = 25
 PAGE_SIZE = 1000
 
 Change = Callable[[Wire | None], Wire | None]
+#: Builds the compensation of an update from the item before and after it.
+Compensate = Callable[[Wire | None, Wire | None], Undo | None]
+
+
+@dataclass(frozen=True)
+class ItemWrite:
+    """One item of a batch write: ``after`` put (None: the item deleted), replacing
+    ``before`` (None: absent), which the compensation puts back."""
+
+    table: str
+    before: Wire | None
+    after: Wire | None
 
 
 @contextlib.contextmanager
@@ -111,8 +147,9 @@ def open_client(url: str, token: str | None = None) -> Any:
     )
 
 
-def key_of(table: Table, *values: Any) -> Wire:
-    """The wire key of an item of ``table`` from its hash (and range) value."""
+def natural_key(table: Table, *values: Any) -> Wire:
+    """The key of an item of ``table`` from its hash (and range) value, as the design
+    writes it (``key_of`` is what the store is asked for)."""
     names = table.key_attributes()
     if len(values) != len(names):
         raise ValueError(f"{table.name} keys are {names}, got {values!r}")
@@ -120,6 +157,11 @@ def key_of(table: Table, *values: Any) -> Wire:
         name: (n(value) if table.key_types.get(name) == "N" else s(value))
         for name, value in zip(names, values, strict=True)
     }
+
+
+def key_of(table: Table, *values: Any) -> Wire:
+    """The wire key the store is asked for: long string parts in digest form (``keys.py``)."""
+    return encode_key(table, natural_key(table, *values))
 
 
 @functools.cache
@@ -154,10 +196,23 @@ def key_can_exist(table: Table, *values: Any) -> bool:
 
 
 class MagnetoCore(Backend):
-    """One project's tables on a MagnetoDB server, and the requests the design makes."""
+    """One project's tables on a MagnetoDB server, and the requests the design makes.
+
+    Every DB API function runs with a write journal (``journal.atomic``): a call
+    that raises has its writes undone, newest first.
+    """
 
     side = "magnetodb"
     derived_tables = DERIVED_TABLES
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Inside the contract's wrapper (``Backend``), so a rollback runs as part of the call
+        # (``current_call()``: counters, fault injection and attribution see it).
+        for name in FUNCTIONS:
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "__magneto_atomic__", False):
+                setattr(cls, name, journal.atomic(name, method))
+        super().__init_subclass__(**kwargs)
 
     def __init__(self, url: str, *, client: Any = None, token: str | None = None) -> None:
         self._url = url
@@ -251,7 +306,9 @@ class MagnetoCore(Backend):
                 }
                 with contextlib.suppress(ConditionalCheckFailedException):
                     self.client.put_item(
-                        "quota_classes", item, expected={"class_name": {"exists": False}}
+                        "quota_classes",
+                        encode_item(quota_classes, item),
+                        expected={"class_name": {"exists": False}},
                     )
 
     def drop_schema(self) -> None:
@@ -264,16 +321,22 @@ class MagnetoCore(Backend):
         self.client.close()
 
     # ----------------------------------------------------------- requests
+    # Every write helper registers its compensation with the running call's journal
+    # (``cinderdb.magneto.journal``): area code writes through these helpers and never
+    # undoes anything itself.
 
     def get(self, table: str, *key: Any, consistent: bool = True) -> Wire | None:
         """One item by key, or None."""
-        if not key_can_exist(self.tables[table], *key):
+        spec = self.tables[table]
+        if not key_can_exist(spec, *key):
             return None
+        wanted = natural_key(spec, *key)
         with translate_errors():
             answer = self.client.get_item(
-                table, key_of(self.tables[table], *key), consistent_read=consistent
+                table, encode_key(spec, wanted), consistent_read=consistent
             )
-        return answer.get("item")
+        item = decode_item(spec, answer.get("item"))
+        return item if item is None or holds_key(item, wanted) else None
 
     def get_many(
         self, keys_by_table: Mapping[str, Sequence[tuple[Any, ...]]]
@@ -281,12 +344,19 @@ class MagnetoCore(Backend):
         """Items of several tables by key, with as few batch_get_item requests as the batch
         size allows; unprocessed keys are asked for again. Order is not preserved."""
         found: dict[str, list[Wire]] = {table: [] for table in keys_by_table}
-        pending: list[tuple[str, Wire]] = [
-            (table, key_of(self.tables[table], *key))
-            for table, keys in keys_by_table.items()
-            for key in dict.fromkeys(keys)
-            if key_can_exist(self.tables[table], *key)
-        ]
+        pending: list[tuple[str, Wire]] = []
+        #: (table, stored key) -> the key asked for, where they differ (a digested part)
+        digested: dict[tuple[str, bytes], Wire] = {}
+        for table, keys in keys_by_table.items():
+            spec = self.tables[table]
+            for key in dict.fromkeys(keys):
+                if not key_can_exist(spec, *key):
+                    continue
+                wanted = natural_key(spec, *key)
+                stored = encode_key(spec, wanted)
+                if stored != wanted:
+                    digested[(table, orjson.dumps(stored))] = wanted
+                pending.append((table, stored))
         with translate_errors():
             while pending:
                 chunk, pending = pending[:BATCH_GET_SIZE], pending[BATCH_GET_SIZE:]
@@ -297,20 +367,122 @@ class MagnetoCore(Backend):
                     )
                 answer = self.client.batch_get_item(request)
                 for table, items in answer.get("responses", {}).items():
-                    found[table].extend(items)
+                    found[table].extend(self._decoded(table, items, digested))
                 for table, rest in answer.get("unprocessed_keys", {}).items():
                     pending.extend((table, key) for key in rest.get("keys", []))
         return found
 
+    def _decoded(
+        self, table: str, items: list[Wire], digested: Mapping[tuple[str, bytes], Wire]
+    ) -> list[Wire]:
+        """Items of a batch as the design wrote them; one whose key part is in digest form
+        must hold the value asked for (else a digest collided: not the item asked for)."""
+        spec = self.tables[table]
+        kept = []
+        for raw in items:
+            item = decode_item(spec, raw)
+            assert item is not None
+            if digested:
+                wanted = digested.get((table, orjson.dumps(_key_attributes(spec, raw))))
+                if wanted is not None and not holds_key(item, wanted):
+                    continue
+            kept.append(item)
+        return kept
+
+    def _send(
+        self, request: Callable[[], Wire], known: Undo | None = None, *, what: str = ""
+    ) -> Wire:
+        """One write request. ``known`` (a compensation that needs nothing from the answer)
+        is registered before it is sent, and dropped only if the server refused it. A
+        request ``what`` names (one whose compensation needs its answer) that fails with an
+        unknown outcome stops the call's rollback: nothing can tell whether it stands."""
+        log = journal.current(self)
+        token = log.add(known) if log is not None and known is not None else None
+        try:
+            return request()
+        except MagnetoError as error:
+            if log is not None:
+                if not journal.ambiguous(error):
+                    if token is not None:
+                        log.discard(token)
+                elif token is None and what:
+                    log.outcome_unknown(what)
+            raise
+
+    def _learned(self, undo: Undo | None) -> None:
+        """Register a compensation built from a write's answer."""
+        log = journal.current(self)
+        if log is not None and undo is not None:
+            log.add(undo)
+
     def put(self, table: str, item: Wire, *, expected: Wire | None = None) -> None:
         with translate_errors():
-            self.client.put_item(table, item, expected=expected)
+            self._put_item(table, item, expected)
+
+    def put_if(self, table: str, item: Wire, expected: Wire) -> bool:
+        """put_item under ``expected``; False (nothing written) when the condition failed."""
+        with translate_errors():
+            try:
+                self._put_item(table, item, expected)
+            except ConditionalCheckFailedException:
+                return False
+        return True
+
+    def _put_item(self, table: str, item: Wire, expected: Wire | None) -> None:
+        spec = self.tables[table]
+        stored = encode_item(spec, item)
+        if _asserts_absent(spec, expected):  # a create: its undo is known before it is sent
+            self._send(
+                lambda: self.client.put_item(table, stored, expected=expected),
+                self.restore(table, None, item),
+            )
+            return
+        if journal.current(self) is None:
+            self.client.put_item(table, stored, expected=expected)
+            return
+        answer = self._send(
+            lambda: self.client.put_item(table, stored, expected=expected, return_values="ALL_OLD"),
+            what=f"put_item {table}",
+        )
+        old = decode_item(spec, answer.get("attributes") or None)
+        self._learned(self.restore(table, old, item))
 
     def delete(self, table: str, *key: Any, expected: Wire | None = None) -> None:
         if not key_can_exist(self.tables[table], *key):
             return
         with translate_errors():
-            self.client.delete_item(table, key_of(self.tables[table], *key), expected=expected)
+            self._delete_item(table, key, expected)
+
+    def delete_if(
+        self, table: str, key: Sequence[Any], expected: Wire, *, compensate: bool = True
+    ) -> bool:
+        """delete_item under ``expected``; False (nothing deleted) when the condition failed
+        (always, for a key no item can have). ``compensate=False``: the caller's own
+        compensation covers this delete."""
+        if not key_can_exist(self.tables[table], *key):
+            return False
+        with translate_errors():
+            try:
+                self._delete_item(table, key, expected, compensate)
+            except ConditionalCheckFailedException:
+                return False
+        return True
+
+    def _delete_item(
+        self, table: str, key: Sequence[Any], expected: Wire | None, compensate: bool = True
+    ) -> None:
+        wire_key = key_of(self.tables[table], *key)
+        if journal.current(self) is None or not compensate:
+            self.client.delete_item(table, wire_key, expected=expected)
+            return
+        answer = self._send(
+            lambda: self.client.delete_item(
+                table, wire_key, expected=expected, return_values="ALL_OLD"
+            ),
+            what=f"delete_item {table}",
+        )
+        old = decode_item(self.tables[table], answer.get("attributes") or None)
+        self._learned(self.restore(table, old, None))
 
     def update(
         self,
@@ -323,46 +495,10 @@ class MagnetoCore(Backend):
     ) -> Wire | None:
         """One update_item; with ``return_new`` the item as it is after the update."""
         with translate_errors():
-            answer = self.client.update_item(
-                table,
-                key_of(self.tables[table], *key),
-                updates,
-                expected=expected,
-                return_values="ALL_NEW" if return_new else None,
+            answer = self._update_item(
+                table, key, updates, expected, "ALL_NEW" if return_new else None
             )
-        return answer.get("attributes") if return_new else None
-
-    def write_tables(
-        self, requests: Mapping[str, tuple[Sequence[Wire], Sequence[Sequence[Any]]]]
-    ) -> None:
-        """Puts and deletes in several tables at once: ``{table: (puts, delete keys)}``, in
-        as few batch_write_item requests as the batch size allows (one request may span
-        tables); not atomic; unprocessed requests are sent again."""
-        pending: list[tuple[str, Wire]] = []
-        for table, (puts, deletes) in requests.items():
-            pending += [(table, {"put_request": {"item": item}}) for item in puts]
-            pending += [
-                (table, {"delete_request": {"key": key_of(self.tables[table], *key)}})
-                for key in deletes
-            ]
-        with translate_errors():
-            while pending:
-                chunk, pending = pending[:BATCH_WRITE_SIZE], pending[BATCH_WRITE_SIZE:]
-                body: dict[str, list[Wire]] = {}
-                for table, request in chunk:
-                    body.setdefault(table, []).append(request)
-                answer = self.client.batch_write_item(body)
-                for table, rest in answer.get("unprocessed_items", {}).items():
-                    pending.extend((table, request) for request in rest)
-
-    def put_if(self, table: str, item: Wire, expected: Wire) -> bool:
-        """put_item under ``expected``; False (nothing written) when the condition failed."""
-        with translate_errors():
-            try:
-                self.client.put_item(table, item, expected=expected)
-            except ConditionalCheckFailedException:
-                return False
-        return True
+        return answer if return_new else None
 
     def update_if(
         self,
@@ -371,36 +507,112 @@ class MagnetoCore(Backend):
         updates: Wire,
         expected: Wire | None = None,
         return_values: str | None = None,
+        *,
+        compensate: Compensate | bool = True,
     ) -> Wire | None:
         """update_item under ``expected``: None when the condition failed (nothing written),
-        else the attributes ``return_values`` names (``{}`` for none). A key no item can
-        have fails every condition: there is no item to update."""
+        else the attributes ``return_values`` names (``{}`` for none). ``compensate``
+        builds the compensation from the old and new item (default: ``restore``; False:
+        the caller's own compensation covers this write). A key no item can have fails
+        every condition: there is no item to update."""
         if not key_can_exist(self.tables[table], *key):
             return None
         with translate_errors():
             try:
-                answer = self.client.update_item(
-                    table,
-                    key_of(self.tables[table], *key),
-                    updates,
-                    expected=expected,
-                    return_values=return_values,
-                )
+                return self._update_item(table, key, updates, expected, return_values, compensate)
             except ConditionalCheckFailedException:
                 return None
-        return answer.get("attributes", {})
 
-    def delete_if(self, table: str, key: Sequence[Any], expected: Wire) -> bool:
-        """delete_item under ``expected``; False (nothing deleted) when the condition failed
-        (always, for a key no item can have)."""
-        if not key_can_exist(self.tables[table], *key):
-            return False
+    def _update_item(
+        self,
+        table: str,
+        key: Sequence[Any],
+        updates: Wire,
+        expected: Wire | None,
+        return_values: str | None,
+        compensate: Compensate | bool = True,
+    ) -> Wire:
+        """The update; in a call, sent with ``ALL_OLD`` (the compensation restores what it
+        changed) and the answer the caller asked for computed from it."""
+        spec = self.tables[table]
+        wanted = natural_key(spec, *key)
+        stored_key, sent = encode_key(spec, wanted), encode_updates(spec, wanted, updates)
+        if journal.current(self) is None or compensate is False:
+            answer = self._send(
+                lambda: self.client.update_item(
+                    table, stored_key, sent, expected=expected, return_values=return_values
+                )
+            )
+            return decode_item(spec, answer.get("attributes", {})) or {}
+        answer = self._send(
+            lambda: self.client.update_item(
+                table, stored_key, sent, expected=expected, return_values="ALL_OLD"
+            ),
+            what=f"update_item {table}",
+        )
+        old = decode_item(spec, answer.get("attributes") or None)
+        if compensate is True:  # the common case: the new item is computed only if needed
+            self._learned(self._restore_later(table, wanted, old, updates))
+            if return_values not in ("ALL_NEW", "UPDATED_NEW"):
+                return _answer(return_values, updates, old, None)
+            return _answer(return_values, updates, old, applied(wanted, old, updates))
+        new = applied(wanted, old, updates)
+        self._learned(compensate(old, new))
+        return _answer(return_values, updates, old, new)
+
+    def update_members(self, table: str, key: Sequence[Any], updates: Wire, undo: Undo) -> None:
+        """An update whose compensation needs nothing from its answer (members ADDed to a set,
+        which may be megabytes: no old item is asked for), registered before it is sent."""
         with translate_errors():
-            try:
-                self.client.delete_item(table, key_of(self.tables[table], *key), expected=expected)
-            except ConditionalCheckFailedException:
-                return False
-        return True
+            self._send(lambda: self.send_update(table, key, updates), undo)
+
+    def send_update(
+        self, table: str, key: Sequence[Any], updates: Wire, expected: Wire | None = None
+    ) -> Wire:
+        """One update_item, key and updates as stored, nothing journaled (compensations)."""
+        spec = self.tables[table]
+        wanted = natural_key(spec, *key)
+        return self.client.update_item(
+            table, encode_key(spec, wanted), encode_updates(spec, wanted, updates), expected
+        )
+
+    def write_items(
+        self,
+        writes: Sequence[ItemWrite],
+        compensate: Callable[[Sequence[ItemWrite]], Undo | None] | None = None,
+    ) -> None:
+        """Puts (``after``) and deletes (``after`` None) in as few batch_write_item requests
+        as the batch size allows (one request may span tables); not atomic; unprocessed
+        requests are sent again. Each request's compensation (``compensate(writes)``, by
+        default restoring each item's ``before``, conditional on its ``after``) is known
+        before it is sent, since batch_write_item returns no old items."""
+        with translate_errors():
+            for start in range(0, len(writes), BATCH_WRITE_SIZE):
+                chunk = writes[start : start + BATCH_WRITE_SIZE]
+                undo = (compensate or self._restore_all)(chunk)
+                self._send(lambda chunk=chunk: self._batch_write(chunk), undo)
+
+    def _batch_write(self, writes: Sequence[ItemWrite]) -> Wire:
+        pending: list[tuple[str, Wire]] = []
+        for write in writes:
+            spec = self.tables[write.table]
+            if write.after is not None:
+                item = encode_item(spec, write.after)
+                pending.append((write.table, {"put_request": {"item": item}}))
+            else:
+                key = encode_key(spec, _key_attributes(spec, write.before))
+                pending.append((write.table, {"delete_request": {"key": key}}))
+        while pending:
+            body: dict[str, list[Wire]] = {}
+            for table, request in pending:
+                body.setdefault(table, []).append(request)
+            answer = self.client.batch_write_item(body)
+            pending = [
+                (table, request)
+                for table, rest in answer.get("unprocessed_items", {}).items()
+                for request in rest
+            ]
+        return {}
 
     def query_all(
         self,
@@ -415,10 +627,11 @@ class MagnetoCore(Backend):
         spec = self.tables[table]
         if not key_can_exist(spec, hash_value):
             return []
+        wanted = _scalar(spec, spec.hash_key, hash_value)
         conditions: Wire = {
             spec.hash_key: {
                 "comparison_operator": "EQ",
-                "attribute_value_list": [_scalar(spec, spec.hash_key, hash_value)],
+                "attribute_value_list": [encode_key(spec, {spec.hash_key: wanted})[spec.hash_key]],
             }
         }
         if range_condition:
@@ -431,12 +644,16 @@ class MagnetoCore(Backend):
                     table,
                     conditions,
                     index_name=index_name,
-                    attributes_to_get=list(attributes_to_get) if attributes_to_get else None,
+                    attributes_to_get=projection(spec, attributes_to_get or None),
                     limit=PAGE_SIZE,
                     exclusive_start_key=start,
                     consistent_read=True,
                 )
-                items.extend(answer.get("items", []))
+                for raw in answer.get("items", []):
+                    item = decode_item(spec, raw)
+                    assert item is not None
+                    if item.get(spec.hash_key, wanted) == wanted:  # a digest's namesake: not it
+                        items.append(item)
                 start = answer.get("last_evaluated_key")
                 if not start:
                     return items
@@ -456,6 +673,7 @@ class MagnetoCore(Backend):
             for typed in condition.get("attribute_value_list", ())
         ):
             return []
+        spec = self.tables[table]
         items: list[Wire] = []
         start: Wire | None = None
         with translate_errors():
@@ -463,11 +681,11 @@ class MagnetoCore(Backend):
                 answer = self.client.scan(
                     table,
                     scan_filter=scan_filter,
-                    attributes_to_get=list(attributes_to_get) if attributes_to_get else None,
+                    attributes_to_get=projection(spec, attributes_to_get or None),
                     limit=PAGE_SIZE,
                     exclusive_start_key=start,
                 )
-                items.extend(answer.get("items", []))
+                items.extend(decode_item(spec, item) for item in answer.get("items", []))
                 start = answer.get("last_evaluated_key")
                 if not start:
                     return items
@@ -497,26 +715,173 @@ class MagnetoCore(Backend):
             if change(None) is None:
                 return None
             raise exception.InvalidInput(reason=f"{table} cannot hold the key {key!r}")
-        wire_key = key_of(spec, *key)
+        wanted = natural_key(spec, *key)
+        stored_key = encode_key(spec, wanted)
         for attempt in range(MAX_ATTEMPTS):
             with translate_errors():
-                item = self.client.get_item(table, wire_key, consistent_read=True).get("item")
+                answer = self.client.get_item(table, stored_key, consistent_read=True)
+            item = decode_item(spec, answer.get("item"))
+            if item is not None and not holds_key(item, wanted):
+                item = None  # a digest's namesake holds the key: as good as absent here
             updates = change(item)
             if updates is None:
                 return item
             expected = _unchanged_since(spec, item)
             updates = {**updates, "version": {"action": "ADD", "value": n(1)}}
+            # The item read is the item replaced (the condition says so): the restore is
+            # known before the request is sent.
+            undo = self._restore_later(table, wanted, item, updates)
+            sent = encode_updates(spec, wanted, updates)
             try:
-                answer = self.client.update_item(
-                    table, wire_key, updates, expected=expected, return_values="ALL_NEW"
+                answer = self._send(
+                    lambda sent=sent, expected=expected: self.client.update_item(
+                        table, stored_key, sent, expected=expected, return_values="ALL_NEW"
+                    ),
+                    undo,
                 )
             except ConditionalCheckFailedException:
                 _back_off(attempt)
                 continue
             except MagnetoError as error:
                 raise exception.DBError(reason=f"{type(error).__name__}: {error}") from error
-            return answer.get("attributes")
+            return decode_item(spec, answer.get("attributes"))
         raise exception.DBConflict(target=f"{table} {key!r}", attempts=MAX_ATTEMPTS)
+
+    # ------------------------------------------------------- compensations
+
+    def restore(self, table: str, before: Wire | None, after: Wire | None) -> Undo | None:
+        """The compensation of a write that turned ``before`` into ``after`` (None: absent):
+        the attributes it changed are put back, conditional on their still holding what it
+        wrote (a newer write of someone else is kept: the compensation is skipped). The
+        ``version`` is not put back but moves on: a compensation is a write too."""
+        if before == after:
+            return None
+        spec = self.tables[table]
+        ref = after if after is not None else before
+        assert ref is not None
+        key = encode_key(spec, _key_attributes(spec, ref))
+        names = set(spec.key_attributes())
+        client = self.client
+        if before is None:
+            assert after is not None
+            holds = {a: {"value": v} for a, v in after.items() if a not in names}
+            expected = holds or {spec.hash_key: {"exists": True}}
+            return Undo(
+                lambda: f"delete the {table} item {key} it created",
+                lambda: _done(client.delete_item(table, key, expected=expected)),
+            )
+        if after is None:
+            absent = {spec.hash_key: {"exists": False}}
+            return Undo(
+                lambda: f"put back the {table} item {key} it deleted",
+                lambda: _done(client.put_item(table, encode_item(spec, before), expected=absent)),
+            )
+        changed = sorted(
+            a
+            for a in before.keys() | after.keys()
+            if a not in names and before.get(a) != after.get(a)
+        )
+        updates = {
+            a: {"action": "PUT", "value": before[a]} if a in before else {"action": "DELETE"}
+            for a in changed
+        }
+        if VERSION in updates and VERSION in after:
+            # A version only moves forward: put back, it would let a writer that read the
+            # state being undone pass its "unchanged since" condition later (ABA).
+            updates[VERSION] = {"action": "ADD", "value": n(1)}
+        expected = {a: {"value": after[a]} if a in after else {"exists": False} for a in changed}
+        return Undo(
+            lambda: f"restore {', '.join(changed)} of the {table} item {key}",
+            lambda: _done(client.update_item(table, key, updates, expected=expected)),
+        )
+
+    def _restore_later(self, table: str, key: Wire, before: Wire | None, updates: Wire) -> Undo:
+        """``restore`` of an update, worked out only if a rollback runs it (the item after
+        the update is computed then: most calls never roll back)."""
+
+        def run() -> str:
+            undo = self.restore(table, before, applied(key, before, updates))
+            return undo.run() if undo is not None else journal.UNDONE
+
+        return Undo(lambda: f"restore what an update changed in the {table} item {key}", run)
+
+    def _restore_all(self, writes: Sequence[ItemWrite]) -> Undo | None:
+        """The restores of several item writes, newest first (each conditional on its own)."""
+        undos = [u for u in (self.restore(w.table, w.before, w.after) for w in writes) if u]
+        if not undos:
+            return None
+        return Undo(
+            lambda: "; ".join(undo.describe() for undo in undos),
+            lambda: _all(reversed(undos)),
+        )
+
+    def savepoint(self) -> int:
+        """A mark in the running call's journal (0 outside a call)."""
+        log = journal.current(self)
+        return log.mark() if log is not None else 0
+
+    def undo_since(self, mark: int) -> None:
+        """Undo what the running call wrote after ``mark`` (a retried attempt starts clean);
+        ``DBError`` if a compensation cannot run."""
+        log = journal.current(self)
+        if log is None:
+            return
+        try:
+            log.rollback(to=mark)
+        except journal.RollbackFailed as error:
+            raise exception.DBError(reason=f"undoing an attempt failed: {error}") from error
+
+    def keep_writes(self) -> None:
+        """What the running call wrote stands even though it is about to raise."""
+        log = journal.current(self)
+        if log is not None:
+            log.keep()
+
+    # ------------------------------------------------------- index entries
+
+    def add_entries(self, entries: Iterable[Entry]) -> None:
+        """Index entries in one batch_write_item (per 25), before the base write. Their
+        compensation removes each entry its base item (as it is then) does not call for."""
+        writes = [ItemWrite(e[0], None, entry_item(e)) for e in sorted(entries)]
+        self.write_items(writes, self._unwritten_entries)
+
+    def remove_entries(self, entries: Iterable[Entry]) -> None:
+        """Index entries removed, after the base write. Their compensation writes them back
+        (an extra entry is always safe: readers check the base item)."""
+        writes = [ItemWrite(e[0], entry_item(e), None) for e in sorted(entries)]
+        self.write_items(writes, self._rewritten_entries)
+
+    def _unwritten_entries(self, writes: Sequence[ItemWrite]) -> Undo:
+        entries = [_entry_of(self.tables[w.table], w.after) for w in writes if w.after]
+        return Undo(
+            lambda: f"remove entries {entries} no base item calls for",
+            lambda: self._unwrite(entries),
+        )
+
+    def _unwrite(self, entries: Sequence[Entry]) -> str:
+        wanted: dict[str, list[tuple[Any, ...]]] = {}
+        for table, _, item_id in entries:
+            wanted.setdefault(INDEX_RULE_BY_TABLE[table].base, []).append((item_id,))
+        found = self.get_many(wanted)
+        called: set[Entry] = set()
+        for base, items in found.items():
+            rules = rules_for(base)
+            columns = {rule.column for rule in rules}
+            for item in items:
+                record = {c: item[c]["S"] for c in columns if c in item}
+                called |= index_entries(rules, record, item[self.tables[base].hash_key]["S"])
+        doomed = [e for e in entries if e not in called]
+        if not doomed:
+            return journal.SKIPPED
+        self._batch_write([ItemWrite(e[0], entry_item(e), None) for e in doomed])
+        return journal.UNDONE
+
+    def _rewritten_entries(self, writes: Sequence[ItemWrite]) -> Undo:
+        items = [ItemWrite(w.table, None, w.before) for w in writes]
+        return Undo(
+            lambda: f"write back entries {[(w.table, w.before) for w in writes]}",
+            lambda: _done(self._batch_write(items)),
+        )
 
 
 def _unchanged_since(table: Table, item: Wire | None) -> Wire:
@@ -537,3 +902,54 @@ def _back_off(attempt: int) -> None:
     """A short random pause so racing writers do not retry in lock step."""
     if attempt >= 2:
         time.sleep(random.uniform(0, 0.0005 * min(attempt, 20)))
+
+
+def applied(key: Wire, old: Wire | None, updates: Wire) -> Wire | None:
+    """The item an update_item leaves (None: none), computed here from the old item and the
+    actions with MagnetoDB's own update semantics."""
+    actions = {name: UpdateAction(u["action"], u.get("value")) for name, u in updates.items()}
+    return apply_updates(key, old, actions)
+
+
+def _answer(return_values: str | None, updates: Wire, old: Wire | None, new: Wire | None) -> Wire:
+    """What update_item returns for ``return_values``, from the old and the new item."""
+    if return_values == "ALL_OLD":
+        return dict(old or {})
+    if return_values == "ALL_NEW":
+        return dict(new or {})
+    if return_values == "UPDATED_OLD":
+        return {a: old[a] for a in updates if old and a in old}
+    if return_values == "UPDATED_NEW":
+        return {a: new[a] for a in updates if new and a in new}
+    return {}
+
+
+def _asserts_absent(table: Table, expected: Wire | None) -> bool:
+    """Whether ``expected`` holds only when no item has the key (a create)."""
+    return bool(expected) and expected.get(table.hash_key) == {"exists": False}  # type: ignore[union-attr]
+
+
+def _key_attributes(table: Table, item: Wire | None) -> Wire:
+    assert item is not None
+    return {name: item[name] for name in table.key_attributes()}
+
+
+def _entry_of(table: Table, item: Wire | None) -> Entry:
+    assert item is not None
+    assert table.range_key is not None
+    return (table.name, item[table.hash_key]["S"], item[table.range_key]["S"])
+
+
+def _done(_answer: Any) -> str:
+    return journal.UNDONE
+
+
+def _all(undos: Iterable[Undo]) -> str:
+    """Run several compensations; a skipped one does not stop the others."""
+    outcomes = []
+    for undo in undos:
+        try:
+            outcomes.append(undo.run())
+        except ConditionalCheckFailedException:
+            outcomes.append(journal.SKIPPED)
+    return journal.UNDONE if journal.UNDONE in outcomes else journal.SKIPPED

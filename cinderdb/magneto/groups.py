@@ -19,6 +19,7 @@ from cinderdb import exception
 from cinderdb.base import NO_MATCH, new_id, plan_equality_filters
 from cinderdb.context import RequestContext
 from cinderdb.magneto.core import MagnetoCore
+from cinderdb.magneto.entries import IndexRule, index_entries, rules_for
 from cinderdb.magneto.items import Wire, changes_to_updates, encode_value, from_item, n, s, to_item
 from cinderdb.records import FIELDS, Record, blank, coerce_values, utcnow
 
@@ -30,15 +31,9 @@ CGSNAPSHOTS_BY_GROUP = "cgsnapshots_by_group"
 
 _GROUP = "consistencygroup"
 _CGSNAPSHOT = "cgsnapshot"
-#: kind -> ((index table, column, id attribute), ...): the entries an item has.
-_INDEXES: dict[str, tuple[tuple[str, str, str], ...]] = {
-    _GROUP: ((GROUPS_BY_PROJECT, "project_id", "consistencygroup_id"),),
-    _CGSNAPSHOT: (
-        (CGSNAPSHOTS_BY_PROJECT, "project_id", "cgsnapshot_id"),
-        (CGSNAPSHOTS_BY_GROUP, "consistencygroup_id", "cgsnapshot_id"),
-    ),
-}
 _BASE = {_GROUP: GROUPS, _CGSNAPSHOT: CGSNAPSHOTS}
+#: kind -> the list indexes of its items (``tables.DUAL_WRITES``).
+_INDEXES: dict[str, tuple[IndexRule, ...]] = {kind: rules_for(base) for kind, base in _BASE.items()}
 _NOT_FOUND = {
     _GROUP: lambda i: exception.ConsistencyGroupNotFound(consistencygroup_id=i),
     _CGSNAPSHOT: lambda i: exception.CgSnapshotNotFound(cgsnapshot_id=i),
@@ -79,16 +74,6 @@ def _ordered(records: list[Record]) -> list[Record]:
     )
 
 
-def _index_entries(kind: str, record: Mapping[str, Any]) -> dict[str, list[Wire]]:
-    """The index entries (keys only) an item with these columns has."""
-    entries: dict[str, list[Wire]] = {}
-    for table, column, id_attribute in _INDEXES[kind]:
-        value = record.get(column)
-        if value is not None:
-            entries[table] = [{column: s(value), id_attribute: s(record["id"])}]
-    return entries
-
-
 class GroupFunctions(MagnetoCore):
     """Consistency groups and cgsnapshots."""
 
@@ -117,25 +102,10 @@ class GroupFunctions(MagnetoCore):
         }
         if not _visible(context, record):
             raise _NOT_FOUND[kind](record["id"])
-        entries = _index_entries(kind, record)
-        self.write_tables({table: (puts, ()) for table, puts in entries.items()})
+        self.add_entries(index_entries(_INDEXES[kind], record, record["id"]))
         if not self.put_if(_BASE[kind], to_item(kind, record), {"id": {"exists": False}}):
-            self._drop_entries(kind, entries, self.get(_BASE[kind], record["id"]))
             raise exception.DBDuplicateEntry(reason=f"{kind} id {record['id']} exists")
         return record
-
-    def _drop_entries(
-        self, kind: str, entries: Mapping[str, list[Wire]], keep: Wire | None
-    ) -> None:
-        """Remove index entries written for nothing, except those ``keep`` still has."""
-        kept = _index_entries(kind, from_item(kind, keep)) if keep is not None else {}
-        deletes = {
-            table: ((), [tuple(v["S"] for v in entry.values()) for entry in rows])
-            for table, rows in entries.items()
-            if rows != kept.get(table)
-        }
-        if deletes:
-            self.write_tables(deletes)
 
     def _update(
         self, context: RequestContext, kind: str, item_id: str, values: Mapping[str, Any]
@@ -148,11 +118,9 @@ class GroupFunctions(MagnetoCore):
         changes["updated_at"] = utcnow()
         if not isinstance(item_id, str):
             raise _NOT_FOUND[kind](item_id)
-        moved = {column for _, column, _ in _INDEXES[kind] if column in changes}
-        new_entries = _index_entries(kind, {**changes, "id": item_id}) if moved else {}
-        new_entries = {t: e for t, e in new_entries.items() if _column_of(kind, t) in moved}
-        if new_entries:
-            self.write_tables({table: (puts, ()) for table, puts in new_entries.items()})
+        moved = [rule for rule in _INDEXES[kind] if rule.column in changes]
+        new_entries = index_entries(moved, changes, item_id)
+        self.add_entries(new_entries)
         old = self.update_if(
             _BASE[kind],
             (item_id,),
@@ -161,17 +129,9 @@ class GroupFunctions(MagnetoCore):
             return_values="ALL_OLD",
         )
         if old is None:
-            if new_entries:
-                self._drop_entries(kind, new_entries, self.get(_BASE[kind], item_id))
             raise _NOT_FOUND[kind](item_id)
         before = from_item(kind, old)
-        if moved:
-            stale = {
-                table: rows
-                for table, rows in _index_entries(kind, before).items()
-                if _column_of(kind, table) in moved and rows != new_entries.get(table)
-            }
-            self._drop_entries(kind, stale, None)
+        self.remove_entries(index_entries(moved, before, item_id) - new_entries)
         return {**before, **changes}
 
     def _destroy(self, kind: str, item_id: str) -> None:
@@ -327,7 +287,3 @@ def _deleted_filter(context: RequestContext) -> dict[str, Wire] | None:
     if context.read_deleted == "yes":
         return None
     return {"deleted": _eq(n(1 if context.read_deleted == "only" else 0))}
-
-
-def _column_of(kind: str, table: str) -> str:
-    return next(column for t, column, _ in _INDEXES[kind] if t == table)

@@ -26,15 +26,11 @@ import orjson
 from cinderdb import exception
 from cinderdb.bulk import BulkData
 from cinderdb.magneto.core import MagnetoCore, translate_errors
+from cinderdb.magneto.entries import entry_item, index_entries, rules_for
 from cinderdb.magneto.glance import COPY_SEPARATOR
 from cinderdb.magneto.items import Wire, n, s, ss, ssm, to_item
-from cinderdb.magneto.lookups import (
-    SNAPSHOT_INDEXES,
-    VOLUME_INDEXES,
-    index_entries,
-    property_of,
-)
-from cinderdb.magneto.names import index_key
+from cinderdb.magneto.keys import encode_item
+from cinderdb.magneto.lookups import property_of
 from cinderdb.magneto.shapes import attachment_json
 from cinderdb.records import FIELDS, Record, blank, coerce_metadata, coerce_values
 
@@ -81,17 +77,10 @@ class _Layout:
         #: volume type id -> name, for the volumes' ``volume_type_name``
         self.type_names: dict[str, str | None] = {}
 
-    def entries(self, indexes: Sequence[tuple[str, str, bool]], row: Record, item_id: str) -> None:
-        for table, hash_value, range_value in index_entries(indexes, row, item_id):
-            key_names = {
-                "volumes_by_project": ("project_id", "volume_id"),
-                "volumes_by_host": ("host", "volume_id"),
-                "volumes_by_group": ("consistencygroup_id", "volume_id"),
-                "snapshots_by_project": ("project_id", "snapshot_id"),
-                "snapshots_by_volume": ("volume_id", "snapshot_id"),
-                "snapshots_by_cgsnapshot": ("cgsnapshot_id", "snapshot_id"),
-            }[table]
-            self.derived[table].append({key_names[0]: s(hash_value), key_names[1]: s(range_value)})
+    def entries(self, base: str, row: Record) -> None:
+        """The list-index entries of a base item (``entries.rules_for``)."""
+        for entry in index_entries(rules_for(base), row, row["id"]):
+            self.derived[entry[0]].append(entry_item(entry))
 
     def member(self, table: str, key: str, value: str, attribute: str, member: str) -> None:
         prop = property_of(key, value)
@@ -106,27 +95,14 @@ def _build(data: BulkData) -> _Layout:
     for record in data.consistencygroups:
         row = _row("consistencygroup", record)
         groups.append(to_item("consistencygroup", row))
-        if row["project_id"] is not None:  # groups.py indexes no None
-            layout.derived["consistencygroups_by_project"].append(
-                {"project_id": s(row["project_id"]), "consistencygroup_id": s(row["id"])}
-            )
+        layout.entries("consistencygroups", row)
     layout.base.append(("consistencygroups", groups, len(data.consistencygroups)))
     _volumes(layout, data)
     cgsnapshots = []
     for record in data.cgsnapshots:
         row = _row("cgsnapshot", record)
         cgsnapshots.append(to_item("cgsnapshot", row))
-        if row["project_id"] is not None:
-            layout.derived["cgsnapshots_by_project"].append(
-                {"project_id": s(row["project_id"]), "cgsnapshot_id": s(row["id"])}
-            )
-        if row["consistencygroup_id"] is not None:
-            layout.derived["cgsnapshots_by_group"].append(
-                {
-                    "consistencygroup_id": s(row["consistencygroup_id"]),
-                    "cgsnapshot_id": s(row["id"]),
-                }
-            )
+        layout.entries("cgsnapshots", row)
     layout.base.append(("cgsnapshots", cgsnapshots, len(data.cgsnapshots)))
     _snapshots(layout, data)
     _glance(layout, data)
@@ -153,7 +129,7 @@ def _qos_and_types(layout: _Layout, data: BulkData) -> None:
         if not row["deleted"] and row["name"] is not None:
             layout.derived["volume_types_by_name"].append(
                 {
-                    "name": s(index_key(row["name"])),
+                    "name": s(row["name"]),
                     "volume_type_id": s(row["id"]),
                     "created_at": _stamp(row),
                 }
@@ -177,7 +153,7 @@ def _qos_and_types(layout: _Layout, data: BulkData) -> None:
         if not row["deleted"] and row["name"] is not None:
             layout.derived["qos_specs_by_name"].append(
                 {
-                    "name": s(index_key(row["name"])),
+                    "name": s(row["name"]),
                     "qos_specs_id": s(row["id"]),
                     "created_at": _stamp(row),
                 }
@@ -223,7 +199,7 @@ def _volumes(layout: _Layout, data: BulkData) -> None:
                     layout.member(attribute, k, v, "volume_ids", volume_id)
         item["version"] = n(1)
         volumes.append(item)
-        layout.entries(VOLUME_INDEXES, row, volume_id)
+        layout.entries("volumes", row)
     layout.base.append(("volumes", volumes, len(data.volumes)))
 
 
@@ -239,7 +215,7 @@ def _snapshots(layout: _Layout, data: BulkData) -> None:
             item["snapshot_metadata"] = ssm(pairs)
         item["version"] = n(1)
         snapshots.append(item)
-        layout.entries(SNAPSHOT_INDEXES, row, row["id"])
+        layout.entries("snapshots", row)
     layout.base.append(("snapshots", snapshots, len(data.snapshots)))
 
 
@@ -374,7 +350,8 @@ class BulkLoadFunctions(MagnetoCore):
             future.result()
 
     def _put_chunk(self, table: str, items: Iterable[Wire]) -> None:
-        requests = [{"put_request": {"item": item}} for item in items]
+        spec = self.tables[table]
+        requests = [{"put_request": {"item": encode_item(spec, item)}} for item in items]
         with translate_errors():
             while requests:
                 answer = self.client.batch_write_item({table: requests})

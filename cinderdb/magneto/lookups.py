@@ -13,7 +13,6 @@ reader checks against the base item.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -21,12 +20,24 @@ import orjson
 
 from cinderdb import exception
 from cinderdb.context import RequestContext
+from cinderdb.magneto import journal
 from cinderdb.magneto.core import MagnetoCore
+from cinderdb.magneto.entries import (
+    INDEX_RULE_BY_TABLE,
+    INVERTED_RULES,
+    Entry,
+    host_base,
+    index_entries,
+    rules_for,
+)
 from cinderdb.magneto.items import Wire, from_item, n, s, ssm, string_map
+from cinderdb.magneto.journal import Undo
 from cinderdb.magneto.paging import UNMATCHABLE, metadata_filter_value
 from cinderdb.magneto.shapes import volume_record
-from cinderdb.magneto.tables import NULL_KEY, PROPERTY_MAX_BYTES
+from cinderdb.magneto.tables import NULL_KEY
 from cinderdb.records import Record
+
+__all__ = ["NULL_KEY", "Entry", "host_base", "index_entries"]
 
 #: (map attribute, inverted table) of the two volume metadata kinds.
 USER_METADATA = ("volume_metadata", "volume_metadata")
@@ -34,58 +45,25 @@ ADMIN_METADATA = ("volume_admin_metadata", "volume_admin_metadata")
 #: Every write to a volume bumps its version, so versioned writers see any change.
 VERSION_BUMP = {"version": {"action": "ADD", "value": {"N": "1"}}}
 
-#: An index entry: (index table, hash value, id of the base item).
-Entry = tuple[str, str, str]
 #: A metadata pair.
 Pair = tuple[str, str]
 
-#: (index table, column, whether a None value is indexed under ``NULL_KEY``).
-VOLUME_INDEXES = (
-    ("volumes_by_project", "project_id", True),
-    ("volumes_by_host", "host", False),
-    ("volumes_by_group", "consistencygroup_id", False),
-)
+#: The list indexes of volumes and snapshots (``tables.DUAL_WRITES``).
+VOLUME_INDEXES = rules_for("volumes")
+SNAPSHOT_INDEXES = rules_for("snapshots")
 #: Volume columns that have an index table.
-INDEXED = frozenset(column for _, column, _ in VOLUME_INDEXES)
-SNAPSHOT_INDEXES = (
-    ("snapshots_by_project", "project_id", True),
-    ("snapshots_by_volume", "volume_id", False),
-    ("snapshots_by_cgsnapshot", "cgsnapshot_id", False),
-)
+INDEXED = frozenset(rule.column for rule in VOLUME_INDEXES)
 
 
-def host_base(host: str) -> str:
-    """The part of ``host@backend#pool`` that volumes_by_host is keyed by (before ``#``)."""
-    return host.split("#", 1)[0]
-
-
-def index_hash(table: str, value: Any) -> str:
-    """The hash value an index entry for ``value`` goes under (``NULL_KEY`` for None)."""
-    if value is None:
-        return NULL_KEY
-    return host_base(value) if table == "volumes_by_host" else value
-
-
-def index_entries(
-    indexes: Sequence[tuple[str, str, bool]], record: Mapping[str, Any], item_id: str
-) -> set[Entry]:
-    """The index entries a record's columns call for."""
-    entries = set()
-    for table, column, null_indexed in indexes:
-        value = record.get(column)
-        if value is None and not null_indexed:
-            continue
-        entries.add((table, index_hash(table, value), item_id))
-    return entries
+def index_hash(table: str, value: Any) -> str | None:
+    """The hash value an entry of ``table`` for ``value`` goes under (None: no entry)."""
+    return INDEX_RULE_BY_TABLE[table].hash_of(value)
 
 
 def property_of(key: str, value: str) -> str:
-    """The inverted tables' hash key for a key:value pair: the JSON pair ``["key", "value"]``,
-    or its SHA-256 when longer than a storage key may be (the item keeps the pair itself)."""
-    text = orjson.dumps([key, value])
-    if len(text) <= PROPERTY_MAX_BYTES:
-        return text.decode()
-    return "sha256:" + hashlib.sha256(text).hexdigest()
+    """The inverted tables' hash key for a key:value pair: the JSON pair ``["key", "value"]``
+    (unambiguous for any key and value; a long one is stored in digest form: ``keys.py``)."""
+    return orjson.dumps([key, value]).decode()
 
 
 def pair_changes(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[set[Pair], set[Pair]]:
@@ -207,88 +185,103 @@ class Lookups(MagnetoCore):
 
     # ------------------------------------------------------- index entries
 
-    def add_entries(self, entries: Iterable[Entry]) -> None:
-        """Index entries in one batch_write_item (per 25), before the base write."""
-        self._write_entries(entries, put=True)
-
-    def remove_entries(self, entries: Iterable[Entry]) -> None:
-        """Index entries removed, after the base write."""
-        self._write_entries(entries, put=False)
-
-    def _write_entries(self, entries: Iterable[Entry], *, put: bool) -> None:
-        requests: dict[str, tuple[list[Wire], list[tuple[str, str]]]] = {}
-        for table, hash_value, item_id in sorted(entries):
-            puts, deletes = requests.setdefault(table, ([], []))
-            if put:
-                spec = self.tables[table]
-                puts.append({spec.hash_key: s(hash_value), spec.range_key: s(item_id)})
-            else:
-                deletes.append((hash_value, item_id))
-        if requests:
-            self.write_tables(requests)
-
     def retire_entries(self, volume_id: str, old: Wire, new: Wire) -> None:
         """After a volume write: remove the entries the old item called for and the new not."""
         before = index_entries(VOLUME_INDEXES, from_item("volume", old), volume_id)
         after = index_entries(VOLUME_INDEXES, from_item("volume", new), volume_id)
         self.remove_entries(before - after)
 
-    def undo_entries(
-        self,
-        indexes: Sequence[tuple[str, str, bool]],
-        written: set[Entry],
-        base_table: str,
-        item_id: str,
-    ) -> None:
-        """After a conditional base write failed: remove the entries written for it, except
-        those the item as it is now (if any) calls for."""
-        current = self.get(base_table, item_id)
-        kind = self.tables[base_table].record_kind or ""
-        keep = index_entries(indexes, from_item(kind, current), item_id) if current else set()
-        self.remove_entries(written - keep)
-
     # ------------------------------------------------------ inverted tables
 
     def add_ids(
         self, table: str, pairs: Iterable[Pair], attribute: str, ids: Iterable[str]
     ) -> None:
-        """One update_item per pair: ADD the ids to the pair's set (atomic, no read)."""
-        members = sorted(set(ids))
-        if not members:
-            return
-        for key, value in sorted(pairs):
-            self.update(
-                table,
-                (property_of(key, value),),
-                {
-                    attribute: {"action": "ADD", "value": {"SS": members}},
-                    "key": {"action": "PUT", "value": s(key)},
-                    "value": {"action": "PUT", "value": s(value)},
-                },
-            )
-
-    def remove_ids(
-        self, table: str, pairs: Iterable[Pair], attribute: str, ids: Iterable[str]
-    ) -> None:
-        """One update_item per pair: DELETE the ids from the pair's set; a pair whose sets are
-        now empty is deleted (conditionally: a racing ADD keeps it)."""
+        """One update_item per pair: ADD the ids to the pair's set (atomic, no read). The
+        compensation takes back the ids whose item (as it is then) does not hold the pair."""
         members = sorted(set(ids))
         if not members:
             return
         for key, value in sorted(pairs):
             prop = property_of(key, value)
-            after = self.update_if(
+            self.update_members(
                 table,
                 (prop,),
-                {attribute: {"action": "DELETE", "value": {"SS": members}}},
-                return_values="ALL_NEW",
+                {
+                    attribute: {"action": "ADD", "value": {"SS": members}},
+                    "key": {"action": "PUT", "value": s(key)},
+                    "value": {"action": "PUT", "value": s(value)},
+                },
+                Undo(
+                    lambda prop=prop: f"take {members} back out of {table} {prop}",
+                    lambda prop=prop, pair=(key, value): self._unlist(
+                        table, prop, pair, attribute, members
+                    ),
+                ),
             )
-            if after and "volume_ids" not in after and "snapshot_ids" not in after:
-                self.delete_if(
-                    table,
-                    (prop,),
-                    {"volume_ids": {"exists": False}, "snapshot_ids": {"exists": False}},
-                )
+
+    def _unlist(self, table: str, prop: str, pair: Pair, attribute: str, ids: list[str]) -> str:
+        """Compensation of ``add_ids``: DELETE the ids an item of the pair's rule does not
+        hold the pair in (all of them for a table with no base map: glance), and the
+        property if its sets are then empty."""
+        rule = INVERTED_RULES.get(table)
+        keep: set[str] = set()
+        if rule is not None:
+            found = self.get_many({rule.base: [(i,) for i in ids]})[rule.base]
+            hash_key = self.tables[rule.base].hash_key
+            keep = {
+                item[hash_key]["S"]
+                for item in found
+                if string_map(item, rule.attribute).get(pair[0]) == pair[1]
+            }
+        gone = [i for i in ids if i not in keep]
+        if not gone:
+            return journal.SKIPPED
+        self._drop_members(table, prop, attribute, gone, compensate=False)
+        return journal.UNDONE
+
+    def remove_ids(
+        self, table: str, pairs: Iterable[Pair], attribute: str, ids: Iterable[str]
+    ) -> None:
+        """One update_item per pair: DELETE the ids from the pair's set; a pair whose sets are
+        now empty is deleted (conditionally: a racing ADD keeps it). The compensation ADDs
+        back the ids that were there (an extra id is always safe: readers check the item)."""
+        members = sorted(set(ids))
+        if not members:
+            return
+        for key, value in sorted(pairs):
+            self._drop_members(table, property_of(key, value), attribute, members)
+
+    def _drop_members(
+        self, table: str, prop: str, attribute: str, members: list[str], compensate: bool = True
+    ) -> None:
+        def relist(old: Wire | None, new: Wire | None) -> Undo | None:
+            had = sorted(set(members) & set((old or {}).get(attribute, {}).get("SS", ())))
+            if not had or old is None:
+                return None
+            updates = {
+                attribute: {"action": "ADD", "value": {"SS": had}},
+                "key": {"action": "PUT", "value": old["key"]},
+                "value": {"action": "PUT", "value": old["value"]},
+            }
+            return Undo(
+                lambda: f"add {had} back to {table} {prop}",
+                lambda: _undone(self.send_update(table, (prop,), updates)),
+            )
+
+        after = self.update_if(
+            table,
+            (prop,),
+            {attribute: {"action": "DELETE", "value": {"SS": members}}},
+            return_values="ALL_NEW",
+            compensate=relist if compensate else False,
+        )
+        if after and "volume_ids" not in after and "snapshot_ids" not in after:
+            self.delete_if(
+                table,
+                (prop,),
+                {"volume_ids": {"exists": False}, "snapshot_ids": {"exists": False}},
+                compensate=False,
+            )
 
     def ids_of_pairs(self, pairs: Mapping[str, str]) -> set[str] | None:
         """The volume ids holding every pair as user or admin metadata, from the inverted
@@ -359,7 +352,7 @@ class Lookups(MagnetoCore):
             added.update(adds)
             indexed = {c: changed_columns[c] for c in INDEXED if c in changed_columns}
             entries = index_entries(
-                [spec for spec in VOLUME_INDEXES if spec[1] in indexed], indexed, volume_id
+                [rule for rule in VOLUME_INDEXES if rule.column in indexed], indexed, volume_id
             )
             self.add_entries(entries - written_entries)
             written_entries.update(entries)
@@ -375,3 +368,7 @@ class Lookups(MagnetoCore):
         if "old" in outcome:
             self.retire_entries(volume_id, outcome["old"], new)
         return new
+
+
+def _undone(_answer: Any) -> str:
+    return journal.UNDONE

@@ -18,12 +18,10 @@ Readers always verify the base item, so a stale entry is never returned.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cinderdb.magneto.items import Wire, from_item, s
-from cinderdb.magneto.tables import PROPERTY_MAX_BYTES
 from cinderdb.records import utcnow
 
 if TYPE_CHECKING:
@@ -64,15 +62,6 @@ def _stale(entry: Wire, base: Wire | None, now: dt.datetime) -> bool:
     return age.total_seconds() >= STALE_CLAIM_SECONDS
 
 
-def index_key(name: str) -> str:
-    """The index table's hash key for ``name``: the name itself, or its SHA-256 when its
-    UTF-8 is too long for a storage key (the base item, which readers check, keeps it)."""
-    raw = name.encode("utf-8", "surrogatepass")
-    if len(raw) <= PROPERTY_MAX_BYTES:
-        return name
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
-
-
 def claim(core: MagnetoCore, index: NameIndex, name: str, owner: str) -> bool:
     """Make ``name`` point at ``owner``; False when a live item (or a claim in flight) holds it.
 
@@ -81,7 +70,7 @@ def claim(core: MagnetoCore, index: NameIndex, name: str, owner: str) -> bool:
     """
     now = utcnow()
     entry_item = {
-        "name": s(index_key(name)),
+        "name": s(name),
         index.id_attribute: s(owner),
         "created_at": s(now.strftime(_FORMAT)),
     }
@@ -89,7 +78,7 @@ def claim(core: MagnetoCore, index: NameIndex, name: str, owner: str) -> bool:
     for _ in range(_CLAIM_ATTEMPTS):
         if core.put_if(index.table, entry_item, absent):
             return True
-        entry = core.get(index.table, index_key(name))
+        entry = core.get(index.table, name)
         if entry is None:
             continue  # released meanwhile: try the put-if-absent again
         holder = entry[index.id_attribute]["S"]
@@ -107,12 +96,12 @@ def claim(core: MagnetoCore, index: NameIndex, name: str, owner: str) -> bool:
 
 def release(core: MagnetoCore, index: NameIndex, name: str, owner: str) -> None:
     """Remove ``name``'s entry if it still points at ``owner`` (a no-op otherwise)."""
-    core.delete_if(index.table, (index_key(name),), {index.id_attribute: {"value": s(owner)}})
+    core.delete_if(index.table, (name,), {index.id_attribute: {"value": s(owner)}})
 
 
 def holder(core: MagnetoCore, index: NameIndex, name: str) -> str | None:
     """The id the entry of ``name`` points at (unverified), or None."""
-    entry = core.get(index.table, index_key(name))
+    entry = core.get(index.table, name)
     return None if entry is None else entry[index.id_attribute]["S"]
 
 

@@ -107,11 +107,8 @@ class QosFunctions(MagnetoCore):
         if specs:
             item["specs"] = ssm(specs)
         item["version"] = n(1)
-        try:
-            self.put(QOS, item)
-        except exception.DBError:
-            names.release(self, QOS_NAMES, name, spec_id)
-            raise
+        if not self.put_if(QOS, item, {"id": {"exists": False}}):  # the claim is undone
+            raise exception.DBDuplicateEntry(reason=f"QoS specs id {spec_id} exists")
         return {"id": spec_id, "name": name}
 
     def qos_specs_get(

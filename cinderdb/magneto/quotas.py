@@ -14,7 +14,7 @@ from typing import Any
 from cinderdb import exception
 from cinderdb.base import quota_class_values
 from cinderdb.context import RequestContext
-from cinderdb.magneto.core import MAX_ATTEMPTS, _back_off
+from cinderdb.magneto.core import MAX_ATTEMPTS, ItemWrite, _back_off
 from cinderdb.magneto.items import Wire, changes_to_updates, from_item, n, string_set, to_item
 from cinderdb.magneto.reservations import (
     LIVE,
@@ -115,7 +115,9 @@ class QuotaFunctions(ReservationFunctions):
         )
         if items:
             kind = _KIND[table]
-            self.write_tables({table: ([retired_item(kind, item, now) for item in items], ())})
+            self.write_items(
+                [ItemWrite(table, item, retired_item(kind, item, now)) for item in items]
+            )
         return items
 
     # ------------------------------------------------------ project limits
@@ -166,9 +168,8 @@ class QuotaFunctions(ReservationFunctions):
         for item in self.query_all(RESERVATIONS, project_id):
             record = from_item("reservation", item)
             if not record["deleted"] and (record["uuid"] in listed or not young(record, now)):
-                doomed.append(retired_item("reservation", item, now))
-        if doomed:
-            self.write_tables({RESERVATIONS: (doomed, ())})
+                doomed.append(ItemWrite(RESERVATIONS, item, retired_item("reservation", item, now)))
+        self.write_items(doomed)
 
     def _retire_usage(self, project_id: str, usage: Wire | None, now: dt.datetime) -> set[str]:
         """Soft-delete one usage (conditional on its version); the uuids it listed."""

@@ -25,7 +25,7 @@ from typing import Any
 from cinderdb import exception
 from cinderdb.base import new_id
 from cinderdb.context import RequestContext
-from cinderdb.magneto.core import MAX_ATTEMPTS, MagnetoCore, _back_off
+from cinderdb.magneto.core import MAX_ATTEMPTS, ItemWrite, MagnetoCore, _back_off
 from cinderdb.magneto.groups import group_count
 from cinderdb.magneto.items import (
     Wire,
@@ -37,6 +37,7 @@ from cinderdb.magneto.items import (
     string_set,
     to_item,
 )
+from cinderdb.magneto.journal import UNDONE, Undo
 from cinderdb.quota import (
     QuotaResource,
     check_reserve_arguments,
@@ -49,6 +50,7 @@ from cinderdb.quota import (
     usage_name,
 )
 from cinderdb.records import Field, Kind, Record, blank, coerce_value, utcnow
+from magnetodb.errors import ConditionalCheckFailedException
 
 USAGES = "quota_usages"
 RESERVATIONS = "reservations"
@@ -176,11 +178,13 @@ class ReservationFunctions(MagnetoCore):
         project_id = reservation_project(context, project_id)
         expire = coerce_value(_EXPIRE, expire)
         for attempt in range(MAX_ATTEMPTS):
+            mark = self.savepoint()
             outcome = self._try_reserve(
                 project_id, resources, quotas, deltas, expire, max_age, until_refresh or None
             )
             if outcome is not None:
                 break
+            self.undo_since(mark)  # a usage changed under this attempt: start over clean
             _back_off(attempt)
         else:
             raise exception.DBConflict(target=f"usages of {project_id}", attempts=MAX_ATTEMPTS)
@@ -188,7 +192,9 @@ class ReservationFunctions(MagnetoCore):
         if unders:
             LOG.warning("quota_reserve: usage of %s would drop below 0 in %s", unders, project_id)
         if overs:
-            # Refreshed usages were stored first, as Liberty commits them (quirk §14.11d).
+            # Refreshed usages were stored first, as Liberty commits them (quirk §14.11d):
+            # they stand although the call raises.
+            self.keep_writes()
             raise over_quota(overs, quotas, views)
         return uuids
 
@@ -257,37 +263,33 @@ class ReservationFunctions(MagnetoCore):
                 listed.setdefault(name, []).append((uuid, delta))
         check_usage_range(state)
         if not overs:
-            self.write_tables(
-                {
-                    RESERVATIONS: (
-                        [
-                            to_item(
-                                "reservation",
-                                {
-                                    "uuid": uuid,
-                                    "project_id": project_id,
-                                    "resource": name,
-                                    "delta": delta,
-                                    "expire": expire,
-                                    "created_at": now,
-                                    "deleted": False,
-                                },
-                            )
-                            for name, pairs in listed.items()
-                            for uuid, delta in pairs
-                        ],
-                        (),
+            self.write_items(
+                [
+                    ItemWrite(
+                        RESERVATIONS,
+                        None,
+                        to_item(
+                            "reservation",
+                            {
+                                "uuid": uuid,
+                                "project_id": project_id,
+                                "resource": name,
+                                "delta": delta,
+                                "expire": expire,
+                                "created_at": now,
+                                "deleted": False,
+                            },
+                        ),
                     )
-                }
+                    for name, pairs in listed.items()
+                    for uuid, delta in pairs
+                ]
             )
-        applied: list[str] = []
         for name in sorted(state):
             if not self._write_usage(
                 project_id, items.get(name), read.get(name), state[name], listed.get(name, []), now
             ):
-                self._undo_reserve(project_id, applied, listed)
                 return None
-            applied.append(name)
         views = {
             name: {"in_use": r["in_use"], "reserved": r["reserved"]} for name, r in state.items()
         }
@@ -335,25 +337,30 @@ class ReservationFunctions(MagnetoCore):
             updates["reservations"] = {"action": "ADD", "value": ss(uuids)}
         updates["version"] = {"action": "ADD", "value": n(1)}
         expected = version_is(item, "project_id")
-        return (
-            self.update_if(USAGES, (project_id, after["resource"]), updates, expected) is not None
-        )
+        resource = after["resource"]
 
-    def _undo_reserve(
-        self,
-        project_id: str,
-        applied: Sequence[str],
-        listed: Mapping[str, Sequence[tuple[str, int]]],
-    ) -> None:
-        """Take an interrupted reserve's reservations back out of the usages that list them
-        (conditional on their version), then delete the reservation items."""
-        for name in applied:
-            pairs = listed.get(name, [])
-            if pairs:
-                self._settle_usage(project_id, name, None, pairs, commit=False, stamp=False)
-        uuids = [(project_id, uuid) for pairs in listed.values() for uuid, _ in pairs]
-        if uuids:
-            self.write_tables({RESERVATIONS: ((), uuids)})
+        def compensate(old: Wire | None, new: Wire | None) -> Undo | None:
+            """Restore the usage; if someone wrote it since, take this reserve's reservations
+            back out of it instead (they must not stay listed once their items are gone)."""
+            restore = self.restore(USAGES, old, new)
+            if restore is None or not listed:
+                return restore
+
+            def run() -> str:
+                try:
+                    return restore.run()
+                except ConditionalCheckFailedException:
+                    self._settle_usage(
+                        project_id, resource, None, listed, commit=False, stamp=False
+                    )
+                    return UNDONE
+
+            return Undo(lambda: f"{restore.describe()}, or unlist {uuids}", run)
+
+        return (
+            self.update_if(USAGES, (project_id, resource), updates, expected, compensate=compensate)
+            is not None
+        )
 
     def _usage_counts(self, project_id: str, recount: Sequence[QuotaResource]) -> dict[str, int]:
         """The sync functions of ``recount``, with the items they need fetched together: the
@@ -439,8 +446,8 @@ class ReservationFunctions(MagnetoCore):
         check_usage_range(_settled_views(first, by_resource, commit=commit))
         for resource, pairs in sorted(by_resource.items()):
             self._settle_usage(project_id, resource, first.get(resource), pairs, commit=commit)
-        self.write_tables(
-            {RESERVATIONS: ([retired_item("reservation", item, now) for item in live], ())}
+        self.write_items(
+            [ItemWrite(RESERVATIONS, item, retired_item("reservation", item, now)) for item in live]
         )
 
     def _settle_usage(
@@ -524,10 +531,10 @@ class ReservationFunctions(MagnetoCore):
             self._settle_usage(
                 project_id, resource, usage, pairs, commit=False, only_positive_stamp=True
             )
-        retired = [
-            retired_item("reservation", item, now)
-            for uuid, (record, item) in records.items()
-            if uuid in listed or not young(record, now)
-        ]
-        if retired:
-            self.write_tables({RESERVATIONS: (retired, ())})
+        self.write_items(
+            [
+                ItemWrite(RESERVATIONS, item, retired_item("reservation", item, now))
+                for uuid, (record, item) in records.items()
+                if uuid in listed or not young(record, now)
+            ]
+        )

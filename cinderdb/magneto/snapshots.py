@@ -22,6 +22,7 @@ from cinderdb.base import (
     process_sort_params,
 )
 from cinderdb.context import RequestContext
+from cinderdb.magneto.core import applied, key_of
 from cinderdb.magneto.items import Wire, changes_to_updates, from_item, n, ssm, string_map, to_item
 from cinderdb.magneto.lookups import (
     NULL_KEY,
@@ -35,10 +36,9 @@ from cinderdb.magneto.lookups import (
 )
 from cinderdb.magneto.paging import matches, page
 from cinderdb.magneto.shapes import snapshot_record
-from cinderdb.magneto.volumes import applied
 from cinderdb.records import Record, blank, coerce_metadata, coerce_values, utcnow
 
-_INDEXED = frozenset(column for _, column, _ in SNAPSHOT_INDEXES)
+_INDEXED = frozenset(rule.column for rule in SNAPSHOT_INDEXES)
 
 
 class SnapshotFunctions(Lookups):
@@ -69,10 +69,8 @@ class SnapshotFunctions(Lookups):
         if metadata:
             item["snapshot_metadata"] = ssm(metadata)
         item["version"] = n(1)
-        entries = index_entries(SNAPSHOT_INDEXES, record, snapshot_id)
-        self.add_entries(entries)
+        self.add_entries(index_entries(SNAPSHOT_INDEXES, record, snapshot_id))
         if not self.put_if("snapshots", item, {"id": {"exists": False}}):
-            self.undo_entries(SNAPSHOT_INDEXES, entries, "snapshots", snapshot_id)
             raise exception.DBDuplicateEntry(reason=f"snapshot {snapshot_id} exists")
         return snapshot_record(item, volume=volume, with_volume=True)
 
@@ -240,10 +238,11 @@ class SnapshotFunctions(Lookups):
         elif row.get("cgsnapshot_id") is not None:
             self._check_group(context, snapshot_id, row)
         changed = {c: row[c] for c in _INDEXED if c in row}
-        entries = index_entries(
-            [spec for spec in SNAPSHOT_INDEXES if spec[1] in changed], changed, snapshot_id
+        self.add_entries(
+            index_entries(
+                [rule for rule in SNAPSHOT_INDEXES if rule.column in changed], changed, snapshot_id
+            )
         )
-        self.add_entries(entries)
         updates = {**changes_to_updates("snapshot", row), **VERSION_BUMP}
         old = self.update_if(
             "snapshots",
@@ -253,10 +252,8 @@ class SnapshotFunctions(Lookups):
             return_values="ALL_OLD",
         )
         if old is None:
-            if entries:
-                self.undo_entries(SNAPSHOT_INDEXES, entries, "snapshots", snapshot_id)
             raise exception.SnapshotNotFound(snapshot_id=snapshot_id)
-        new = applied(old, updates)
+        new = applied(key_of(self.tables["snapshots"], snapshot_id), old, updates) or {}
         before = index_entries(SNAPSHOT_INDEXES, from_item("snapshot", old), snapshot_id)
         after = index_entries(SNAPSHOT_INDEXES, from_item("snapshot", new), snapshot_id)
         self.remove_entries(before - after)

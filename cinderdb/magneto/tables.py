@@ -122,7 +122,7 @@ def _index(name: str, hash_key: str, range_key: str, doc: str) -> Table:
 
 
 def _inverted(name: str, extra: dict[str, str], doc: str) -> Table:
-    # Each item also keeps its pair as ``key`` and ``value``: the hash key may be a digest.
+    # Each item also keeps its pair as ``key`` and ``value`` (filters and scans read them).
     return Table(
         name, "property", extra={"key": "S", "value": "S", **extra}, role="inverted", doc=doc
     )
@@ -257,11 +257,6 @@ TABLE_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}
 #: (``volumes_by_project``, ``snapshots_by_project``: Liberty lists a project of None).
 #: The other index tables have no entry for None (the rare call is a scan).
 NULL_KEY = "\x00"
-
-#: The longest JSON pair an inverted table uses as its hash key as is; a longer one
-#: (metadata keys and values go to 255 characters, image values are TEXT) is keyed by
-#: ``"sha256:" + hexdigest``: a storage key is at most 511 bytes in LMDB.
-PROPERTY_MAX_BYTES = 400
 
 
 # ------------------------------------------------------------ dual-written pairs

@@ -39,6 +39,7 @@ from cinderdb.magneto.items import (
     string_set,
     to_item,
 )
+from cinderdb.magneto.journal import UNDONE, Undo
 from cinderdb.magneto.qos import LIVE, QOS, associated_types, is_live, set_members
 from cinderdb.magneto.shapes import qos_record, type_record
 from cinderdb.records import (
@@ -193,8 +194,7 @@ class VolumeTypeFunctions(MagnetoCore):
         item["version"] = n(1)
         if not names.claim(self, TYPE_NAMES, record["name"], type_id):
             raise exception.VolumeTypeExists(id=record["name"])
-        if not self.put_if(TYPES, item, {"id": {"exists": False}}):
-            names.release(self, TYPE_NAMES, record["name"], type_id)
+        if not self.put_if(TYPES, item, {"id": {"exists": False}}):  # the claim is undone
             if is_live(self.get(TYPES, type_id)):
                 raise exception.VolumeTypeExists(id=type_id)
             raise exception.DBDuplicateEntry(reason=f"volume type id {type_id} was used before")
@@ -206,44 +206,40 @@ class VolumeTypeFunctions(MagnetoCore):
         """Read, then a conditional update on the version read (retried on conflict).
 
         A rename first claims the new name, then updates the type, then releases
-        the old name and rewrites ``volume_type_name`` on the type's volumes.
+        the old name and rewrites ``volume_type_name`` on the type's volumes. (A claim
+        a failed call made is taken back by its journal.)
         """
         if not isinstance(values, Mapping):
             raise exception.InvalidInput(reason="values must be a dict")
         wanted = {key: values[key] for key in ("name", "description", "is_public") if key in values}
         changes = {k: v for k, v in coerce_values("volume_type", wanted).items() if v is not None}
         claimed: str | None = None
-        try:
-            for attempt in range(MAX_ATTEMPTS):
-                item = self._type(context, volume_type_id)
-                current = from_item("volume_type", item)
-                diff = {k: v for k, v in changes.items() if current[k] != v}
-                if not diff:
-                    return self._record(context, item)
-                if "name" in diff and claimed != diff["name"]:
-                    if not names.claim(self, TYPE_NAMES, diff["name"], current["id"]):
-                        if names.confirmed(self.get(TYPES, current["id"]), diff["name"]):
-                            continue  # renamed so meanwhile by another call: read it again
-                        raise exception.VolumeTypeExists(id=diff["name"])
-                    claimed = diff["name"]
-                updates = {
-                    **changes_to_updates("volume_type", {**diff, "updated_at": utcnow()}),
-                    **_VERSION_UP,
-                }
-                new = self.update_if(
-                    TYPES, (current["id"],), updates, _unchanged(item), return_values="ALL_NEW"
-                )
-                if new is not None:
-                    break
-                _back_off(attempt)
-            else:
-                raise exception.DBConflict(
-                    target=f"volume type {volume_type_id}", attempts=MAX_ATTEMPTS
-                )
-        except BaseException:
-            if claimed is not None:
-                names.release(self, TYPE_NAMES, claimed, volume_type_id)
-            raise
+        for attempt in range(MAX_ATTEMPTS):
+            item = self._type(context, volume_type_id)
+            current = from_item("volume_type", item)
+            diff = {k: v for k, v in changes.items() if current[k] != v}
+            if not diff:
+                return self._record(context, item)
+            if "name" in diff and claimed != diff["name"]:
+                if not names.claim(self, TYPE_NAMES, diff["name"], current["id"]):
+                    if names.confirmed(self.get(TYPES, current["id"]), diff["name"]):
+                        continue  # renamed so meanwhile by another call: read it again
+                    raise exception.VolumeTypeExists(id=diff["name"])
+                claimed = diff["name"]
+            updates = {
+                **changes_to_updates("volume_type", {**diff, "updated_at": utcnow()}),
+                **_VERSION_UP,
+            }
+            new = self.update_if(
+                TYPES, (current["id"],), updates, _unchanged(item), return_values="ALL_NEW"
+            )
+            if new is not None:
+                break
+            _back_off(attempt)
+        else:
+            raise exception.DBConflict(
+                target=f"volume type {volume_type_id}", attempts=MAX_ATTEMPTS
+            )
         if "name" in diff:
             names.release(self, TYPE_NAMES, current["name"], current["id"])
             self._sync_type_names(current["id"], diff["name"])
@@ -345,7 +341,7 @@ class VolumeTypeFunctions(MagnetoCore):
                 for e in entries
             ]
         ids = {e for e in entries if is_uuid_like(e)}
-        by_name = {names.index_key(e) for e in entries if isinstance(e, str)} - ids
+        by_name = {e for e in entries if isinstance(e, str)} - ids
         first = self.get_many(
             {TYPES: [(i,) for i in ids], TYPE_NAMES.table: [(k,) for k in by_name]}
         )
@@ -367,7 +363,7 @@ class VolumeTypeFunctions(MagnetoCore):
                 if item is None or not is_live(item) or not _visible(context, item):
                     raise exception.VolumeTypeNotFound(volume_type_id=entry)
             else:
-                key = names.index_key(entry) if isinstance(entry, str) else None
+                key = entry if isinstance(entry, str) else None
                 item = types.get(holders.get(key, ""))  # type: ignore[arg-type]
                 if not names.confirmed(item, entry):
                     raise exception.VolumeTypeNotFoundByName(volume_type_name=entry)
@@ -387,32 +383,41 @@ class VolumeTypeFunctions(MagnetoCore):
     ) -> None:
         """Add the type to the spec's set (conditional on a live spec: QoSSpecsNotFound), then
         point the type at the spec (conditional on the pointer read), then reconcile the
-        spec's set and the previous spec's set with the pointer (``_reconcile``)."""
+        spec's set and the previous spec's set with the pointer (``_reconcile``). Undone,
+        the set ADD is a reconcile too: the member stays exactly if the pointer names it."""
         added = False
-        try:
-            for attempt in range(MAX_ATTEMPTS):
-                item = self._type(context, type_id)
-                if not added:
-                    if self.update_if(QOS, (qos_specs_id,), _add_member(type_id), LIVE) is None:
-                        raise exception.QoSSpecsNotFound(specs_id=qos_specs_id)
-                    added = True
-                previous = _pointer(item)
-                updates = {
-                    "qos_specs_id": {"action": "PUT", "value": s(qos_specs_id)},
-                    **changes_to_updates("volume_type", {"updated_at": utcnow()}),
-                    **_VERSION_UP,
-                }
-                expected = {**LIVE, **_pointer_is(previous)}
-                new = self.update_if(TYPES, (type_id,), updates, expected, "ALL_NEW")
-                if new is not None:
-                    break
-                _back_off(attempt)
-            else:
-                raise exception.DBConflict(target=f"volume type {type_id}", attempts=MAX_ATTEMPTS)
-        except (exception.VolumeTypeNotFound, exception.DBConflict):
-            if added:  # the set lists a type that does not point at the spec: take it out
-                self._reconcile([qos_specs_id], type_id, None)
-            raise
+        for attempt in range(MAX_ATTEMPTS):
+            item = self._type(context, type_id)
+            if not added:
+                relink = Undo(
+                    lambda: f"make {qos_specs_id}'s set agree with {type_id}'s pointer",
+                    lambda: self._reconcile([qos_specs_id], type_id, None) or UNDONE,
+                )
+                if (
+                    self.update_if(
+                        QOS,
+                        (qos_specs_id,),
+                        _add_member(type_id),
+                        LIVE,
+                        compensate=lambda _old, _new, undo=relink: undo,
+                    )
+                    is None
+                ):
+                    raise exception.QoSSpecsNotFound(specs_id=qos_specs_id)
+                added = True
+            previous = _pointer(item)
+            updates = {
+                "qos_specs_id": {"action": "PUT", "value": s(qos_specs_id)},
+                **changes_to_updates("volume_type", {"updated_at": utcnow()}),
+                **_VERSION_UP,
+            }
+            expected = {**LIVE, **_pointer_is(previous)}
+            new = self.update_if(TYPES, (type_id,), updates, expected, "ALL_NEW")
+            if new is not None:
+                break
+            _back_off(attempt)
+        else:
+            raise exception.DBConflict(target=f"volume type {type_id}", attempts=MAX_ATTEMPTS)
         touched = [qos_specs_id] + ([previous] if previous not in (None, qos_specs_id) else [])
         self._reconcile(touched, type_id, new)
 

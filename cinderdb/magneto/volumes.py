@@ -25,6 +25,7 @@ from cinderdb.base import (
     process_sort_params,
 )
 from cinderdb.context import RequestContext
+from cinderdb.magneto.core import applied, key_of
 from cinderdb.magneto.items import (
     Wire,
     changes_to_updates,
@@ -41,7 +42,6 @@ from cinderdb.magneto.lookups import (
     USER_METADATA,
     VERSION_BUMP,
     VOLUME_INDEXES,
-    Entry,
     Lookups,
     host_base,
     index_entries,
@@ -53,7 +53,6 @@ from cinderdb.magneto.lookups import (
 from cinderdb.magneto.paging import matches, metadata_filter_value, page
 from cinderdb.magneto.shapes import volume_record
 from cinderdb.records import Record, blank, coerce_metadata, coerce_values, column_names, utcnow
-from magnetodb.model import UpdateAction, apply_updates
 
 #: Boolean columns that are False, not None, when a create does not name them.
 _FALSE_BY_DEFAULT = ("deleted", "bootable", "multiattach")
@@ -67,13 +66,6 @@ def _optional_metadata(values: Mapping[str, Any], key: str) -> dict[str, str] | 
 def _check_host(host: Any) -> None:
     if host is not None and not isinstance(host, str):
         raise exception.InvalidInput(reason=f"host must be a string, not {type(host).__name__}")
-
-
-def applied(item: Wire, updates: Wire) -> Wire:
-    """The item an update_item leaves, computed here from the old item (ALL_OLD) and the
-    actions, with MagnetoDB's own update semantics."""
-    actions = {name: UpdateAction(u["action"], u.get("value")) for name, u in updates.items()}
-    return apply_updates({}, item, actions) or {}
 
 
 class VolumeFunctions(Lookups):
@@ -124,12 +116,12 @@ class VolumeFunctions(Lookups):
         if admin_metadata:
             item["volume_admin_metadata"] = ssm(admin_metadata)
         item["version"] = n(1)
-        entries = index_entries(VOLUME_INDEXES, record, volume_id)
-        self.add_entries(entries)
+        self.add_entries(index_entries(VOLUME_INDEXES, record, volume_id))
         self.add_ids("volume_metadata", metadata.items(), "volume_ids", [volume_id])
         self.add_ids("volume_admin_metadata", admin_metadata.items(), "volume_ids", [volume_id])
         if not self.put_if("volumes", item, {"id": {"exists": False}}):
-            self._undo_create(volume_id, entries, metadata, admin_metadata)
+            # Lost a race for the id: the journal takes back the second copies the winner
+            # does not also call for.
             raise exception.DBDuplicateEntry(reason=f"volume {volume_id} exists")
         return volume_record(
             item,
@@ -138,25 +130,6 @@ class VolumeFunctions(Lookups):
             volume_type=volume_type,
             group=group,
         )
-
-    def _undo_create(
-        self,
-        volume_id: str,
-        entries: set[Entry],
-        metadata: Mapping[str, str],
-        admin_metadata: Mapping[str, str],
-    ) -> None:
-        """A create lost a race for its id: take back the second copies the winner does not
-        also call for."""
-        self.undo_entries(VOLUME_INDEXES, entries, "volumes", volume_id)
-        current = self.get("volumes", volume_id) or {}
-        for (attribute, table), pairs in (
-            (USER_METADATA, metadata),
-            (ADMIN_METADATA, admin_metadata),
-        ):
-            held = string_map(current, attribute)
-            extra = {(k, v) for k, v in pairs.items() if held.get(k) != v}
-            self.remove_ids(table, extra, "volume_ids", [volume_id])
 
     # ------------------------------------------------------------------ read
 
@@ -176,9 +149,8 @@ class VolumeFunctions(Lookups):
                 return None
             ids = holders if ids is None else ids & holders
         if ids is None and "project_id" in plan.equal:
-            ids = set(
-                self.index_ids("volumes_by_project", index_hash("", plan.equal["project_id"]))
-            )
+            project = index_hash("volumes_by_project", plan.equal["project_id"])
+            ids = set(self.index_ids("volumes_by_project", project))
         if ids is None:
             return self.scan_all("volumes")
         wanted = ids | ({marker} if marker is not None else set())
@@ -358,10 +330,11 @@ class VolumeFunctions(Lookups):
         update_item (visible to the caller, ALL_OLD), then the old entries' removal."""
         updates = self._column_updates(row, references)
         changed = {c: row[c] for c in INDEXED if c in row}
-        entries = index_entries(
-            [spec for spec in VOLUME_INDEXES if spec[1] in changed], changed, volume_id
+        self.add_entries(
+            index_entries(
+                [rule for rule in VOLUME_INDEXES if rule.column in changed], changed, volume_id
+            )
         )
-        self.add_entries(entries)
         old = self.update_if(
             "volumes",
             (volume_id,),
@@ -370,10 +343,8 @@ class VolumeFunctions(Lookups):
             return_values="ALL_OLD",
         )
         if old is None:
-            if entries:
-                self.undo_entries(VOLUME_INDEXES, entries, "volumes", volume_id)
             raise exception.VolumeNotFound(volume_id=volume_id)
-        new = applied(old, updates)
+        new = applied(key_of(self.tables["volumes"], volume_id), old, updates) or {}
         self.retire_entries(volume_id, old, new)
         return new
 
@@ -497,7 +468,7 @@ class VolumeFunctions(Lookups):
         self, context: RequestContext, project_id: str, volume_type_id: str | None = None
     ) -> tuple[int, int]:
         """1 query on volumes_by_project + the batch_get_item of its volumes."""
-        items = self._live_items("volumes_by_project", index_hash("", project_id))
+        items = self._live_items("volumes_by_project", index_hash("volumes_by_project", project_id))
         if volume_type_id:
             items = [i for i in items if i.get("volume_type_id", {}).get("S") == volume_type_id]
         return len(items), sum(int(i["size"]["N"]) for i in items if "size" in i)

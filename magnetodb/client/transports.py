@@ -160,7 +160,7 @@ class HTTPTransport:
         self, method: str, path: str, body: bytes | None, headers: dict[str, str]
     ) -> tuple[int, bytes]:
         if self._closed:
-            raise MagnetoTransportError("transport is closed")
+            raise MagnetoTransportError("transport is closed", sent=False)
         head = f"{method} {self.prefix}{path} HTTP/1.1\r\nHost: {self.host_header}\r\n"
         for k, v in headers.items():
             head += f"{k}: {v}\r\n"

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from cinderdb.magneto.items import Wire, from_item, number, string_set
-from cinderdb.magneto.names import index_key
+from cinderdb.magneto.keys import decode_item
 from tests.provision import PROVISIONERS
 
 #: The two ways the backend reaches a server: in-process, and HTTP to an LMDB server.
@@ -28,12 +28,13 @@ def provisioned(request: pytest.FixtureRequest, name: str) -> Iterator[Any]:
 
 
 def scan(api: Any, table: str) -> list[Wire]:
-    """Every item of a table, straight from the client (paged)."""
+    """Every item of a table, straight from the client (paged), long key parts decoded."""
     items: list[Wire] = []
     start = None
+    spec = api.tables[table]
     while True:
         answer = api.client.scan(table, limit=1000, exclusive_start_key=start)
-        items.extend(answer.get("items", []))
+        items.extend(decode_item(spec, item) for item in answer.get("items", []))
         start = answer.get("last_evaluated_key")
         if not start:
             return items
@@ -50,11 +51,11 @@ def check_names(api: Any, base: str, index: str, id_attribute: str) -> list[str]
     entries = {entry["name"]["S"]: entry[id_attribute]["S"] for entry in scan(api, index)}
     problems = []
     for item_id, item in items.items():
-        if _live(item) and entries.get(index_key(item["name"]["S"])) != item_id:
+        if _live(item) and entries.get(item["name"]["S"]) != item_id:
             problems.append(f"{base} {item_id} ({item['name']['S']}) has no {index} entry")
     for key, holder in entries.items():
         item = items.get(holder)
-        if item is None or not _live(item) or index_key(item["name"]["S"]) != key:
+        if item is None or not _live(item) or item["name"]["S"] != key:
             problems.append(f"{index} entry {key!r} -> {holder} names no live item of that name")
     return problems
 

@@ -69,9 +69,12 @@ def _index_check(api: Any, base: str, kind: str, indexes: Any) -> list[str]:
     for item_id, record in items.items():
         expected |= index_entries(indexes, record, item_id)
     actual = set()
-    for table, _, _ in indexes:
-        spec = api.tables[table]
-        actual |= {(table, e[spec.hash_key]["S"], e[spec.range_key]["S"]) for e in scan(api, table)}
+    for rule in indexes:
+        spec = api.tables[rule.table]
+        actual |= {
+            (rule.table, e[spec.hash_key]["S"], e[spec.range_key]["S"])
+            for e in scan(api, rule.table)
+        }
     problems = [f"{base}: entry {entry} missing" for entry in sorted(expected - actual)]
     problems += [f"{base}: entry {entry} names no such item" for entry in sorted(actual - expected)]
     return problems

@@ -84,7 +84,9 @@ class EmbeddedRowsCheck(PairCheck):
                 row_owner = row.get(fk, {}).get("S")
                 if row_owner != base_id:
                     if row_owner in owners:  # listed by its own item too: this entry is extra
-                        where = {self.base_id: base_id, self.row_id: row_id}
+                        # the row's id and the id of the item whose map lists it (named by
+                        # the foreign key: the base item's own key has the row's key name)
+                        where = {self.row_id: row_id, fk: base_id}
                         found.append(
                             self.finding(ORPHAN, self.source.name, where, self.map, None, listed)
                         )
@@ -150,12 +152,13 @@ class EmbeddedRowsCheck(PairCheck):
             item = self._listed_item(finding)
             return [Action("put_item", target, {"item": item}, "write the row its item lists")]
         if finding.cls == ORPHAN and finding.table == self.source.name:
-            base_key = {self.base_id: {"S": key[self.base_id]}}
+            base_key = {self.base_id: {"S": key[self.foreign_key]}}
             updates = {
                 self.map: {"action": "DELETE", "value": {"SS": [key[self.row_id]]}},
                 **VERSION_BUMP,
             }
-            body = {"key": base_key, "attribute_updates": updates}
+            exists = {self.base_id: {"exists": True}}  # never an item made by the repair
+            body = {"key": base_key, "attribute_updates": updates, "expected": exists}
             return [Action("update_item", self.source.name, body, "drop the extra map entry")]
         if finding.cls == ORPHAN:
             now = {"S": now_text()}

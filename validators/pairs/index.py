@@ -17,12 +17,11 @@ Two shapes, both from the declaration:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from cinderdb.magneto import tables
-from cinderdb.magneto.lookups import host_base
-from cinderdb.magneto.names import index_key
+from cinderdb.magneto.entries import TRANSFORMS
 from validators.findings import MISSING, ORPHAN, STALE, Finding
 from validators.pairs.base import (
     Action,
@@ -34,9 +33,6 @@ from validators.pairs.base import (
     text,
     wire_key,
 )
-
-#: ``transform`` parameters of index pairs.
-TRANSFORMS: dict[str, Callable[[str], str]] = {"host_base": host_base}
 
 
 class IndexCheck(PairCheck):
@@ -67,7 +63,7 @@ class IndexCheck(PairCheck):
         if value is None:
             return self.null_key
         if self.by_name:
-            return index_key(value)
+            return value
         return self.transform(value) if self.transform else value
 
     def consume(self, table: str, items: list[Wire]) -> None:
@@ -83,7 +79,7 @@ class IndexCheck(PairCheck):
             for item in items:
                 typed = item.get(column)
                 if typed is not None and not (self.live_only and is_deleted(item)):
-                    names[index_key(typed["S"])] = item[base_id]["S"]
+                    names[typed["S"]] = item[base_id]["S"]
             return
         entries: set[tuple[str, str]] = self.expected  # type: ignore[assignment]
         add, hashes = entries.add, self._hashes

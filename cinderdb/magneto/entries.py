@@ -1,0 +1,119 @@
+"""The design's second copies that a base item alone decides, read from ``DUAL_WRITES``.
+
+Two kinds of pair let a write (and its compensation) ask "does this base item
+call for this second copy?" with no other context:
+
+- list index tables (``PairKind.INDEX`` with a range key: ``volumes_by_project``...):
+  the entry ``(hash, id)`` a base item's column calls for (``IndexRule``);
+- inverted tables (``PairKind.INVERTED_MAP``: ``volume_metadata``...): the ids of
+  the base items whose map holds a pair (``InvertedRule``).
+
+The area code builds its entries from these rules and the journal's guarded
+compensations check them, so an index or inverted pair declared in
+``tables.py`` is written, and undone, with no code of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cinderdb.magneto import tables
+from cinderdb.magneto.tables import DUAL_WRITES, TABLE_BY_NAME, PairKind
+
+#: An index entry: (index table, hash value, id of the base item).
+Entry = tuple[str, str, str]
+
+
+def host_base(host: str) -> str:
+    """The part of ``host@backend#pool`` that volumes_by_host is keyed by (before ``#``)."""
+    return host.split("#", 1)[0]
+
+
+#: ``transform`` parameters of index pairs.
+TRANSFORMS: dict[str, Callable[[str], str]] = {"host_base": host_base}
+
+
+@dataclass(frozen=True)
+class IndexRule:
+    """A list index table: one entry per base item, under the (transformed) column value."""
+
+    table: str
+    base: str
+    column: str
+    #: the hash of a None value (``NULL_KEY``), or None when None values have no entry
+    null_key: str | None
+    transform: Callable[[str], str] | None
+
+    def hash_of(self, value: str | None) -> str | None:
+        """The hash an entry for ``value`` goes under (None: no entry)."""
+        if value is None:
+            return self.null_key
+        return self.transform(value) if self.transform else value
+
+    def entry(self, record: Mapping[str, Any], item_id: str) -> Entry | None:
+        hash_value = self.hash_of(record.get(self.column))
+        return None if hash_value is None else (self.table, hash_value, item_id)
+
+
+@dataclass(frozen=True)
+class InvertedRule:
+    """An inverted table: property ``["key", "value"]`` -> ids of the base items whose map
+    ``attribute`` holds that pair."""
+
+    table: str
+    base: str
+    attribute: str
+    ids_attribute: str
+
+
+def _index_rule(pair: tables.DualWrite) -> IndexRule:
+    base, column = pair.source.split(".", 1)
+    params = pair.params
+    return IndexRule(
+        pair.target,
+        base,
+        column,
+        getattr(tables, params["none"]) if "none" in params else None,
+        TRANSFORMS[params["transform"]] if "transform" in params else None,
+    )
+
+
+#: Every list index of the design, in declaration order.
+INDEX_RULES: tuple[IndexRule, ...] = tuple(
+    _index_rule(pair)
+    for pair in DUAL_WRITES
+    if pair.kind is PairKind.INDEX and TABLE_BY_NAME[pair.target].range_key is not None
+)
+INDEX_RULE_BY_TABLE: dict[str, IndexRule] = {rule.table: rule for rule in INDEX_RULES}
+
+INVERTED_RULES: dict[str, InvertedRule] = {
+    pair.target: InvertedRule(pair.target, *pair.source.split(".", 1), pair.params["ids_attribute"])
+    for pair in DUAL_WRITES
+    if pair.kind is PairKind.INVERTED_MAP
+}
+
+
+def rules_for(base: str) -> tuple[IndexRule, ...]:
+    """The list indexes of a base table."""
+    return tuple(rule for rule in INDEX_RULES if rule.base == base)
+
+
+def index_entries(
+    rules: Iterable[IndexRule], record: Mapping[str, Any], item_id: str
+) -> set[Entry]:
+    """The index entries a record's columns call for."""
+    entries = set()
+    for rule in rules:
+        entry = rule.entry(record, item_id)
+        if entry is not None:
+            entries.add(entry)
+    return entries
+
+
+def entry_item(entry: Entry) -> dict[str, Any]:
+    """The item of an index entry: its keys only."""
+    table, hash_value, item_id = entry
+    spec = TABLE_BY_NAME[table]
+    return {spec.hash_key: {"S": hash_value}, spec.range_key: {"S": item_id}}

@@ -270,6 +270,7 @@ class PairKind(Enum):
     INDEX = "index"  # a base column <-> an index table entry
     DENORMALIZED_COLUMN = "denormalized_column"  # a copied column <-> its source column
     ASSOCIATION_SET = "association_set"  # a reference column <-> the referee's set of ids
+    SORTED_INDEX = "sorted_index"  # base columns <-> an entry keyed by their sort order
 
 
 @dataclass(frozen=True)

@@ -116,13 +116,16 @@ class AttachmentFunctions(Lookups):
             **map_entry(record),
             **_VERSION_BUMP,
         }
-        volume = self.update_if(
-            "volumes",
-            (volume_id,),
-            updates,
-            expected=visibility_expected(context, scoped=True),
-            return_values="ALL_NEW",
-        )
+        if self.sorted_index:  # the status entry moves: it needs the volume's created_at
+            volume = self.rewrite_volume(context, volume_id, lambda _: (updates, {}))
+        else:
+            volume = self.update_if(
+                "volumes",
+                (volume_id,),
+                updates,
+                expected=visibility_expected(context, scoped=True),
+                return_values="ALL_NEW",
+            )
         if volume is None:
             raise exception.VolumeNotFound(volume_id=volume_id)
         self.update_if(
@@ -155,10 +158,7 @@ class AttachmentFunctions(Lookups):
         Liberty does (quirk #7). A missing attachment is not an error."""
         now = utcnow()
 
-        def change(item: Wire | None) -> Wire:
-            if not visible(context, item, scoped=True):
-                raise exception.VolumeNotFound(volume_id=volume_id)
-            assert item is not None
+        def change(item: Wire) -> tuple[Wire, dict]:
             volume = from_item("volume", item)
             attachments = attachment_map(item)
             remaining = [a for i, a in attachments.items() if i != attachment_id and _used(a)]
@@ -179,9 +179,10 @@ class AttachmentFunctions(Lookups):
                     "action": "DELETE",
                     "value": {"SS": [attachment_id]},
                 }
-            return updates
+            return updates, {}
 
-        self.modify("volumes", (volume_id,), change)
+        # A versioned read-modify-write; with the sorted indexes the status entry moves too.
+        self.rewrite_volume(context, volume_id, change)
         retired = self.update_if(
             "volume_attachment",
             (attachment_id,),

@@ -39,10 +39,11 @@ from cinderdb.magneto.entries import (
     Entry,
     entry_item,
     index_entries,
+    index_rules,
     rules_for,
 )
 from cinderdb.magneto.features import features_for
-from cinderdb.magneto.items import Wire, n, s
+from cinderdb.magneto.items import Wire, from_item, n, s
 from cinderdb.magneto.journal import Undo
 from cinderdb.magneto.keys import (
     decode_item,
@@ -905,6 +906,15 @@ class MagnetoCore(Backend):
 
     # ------------------------------------------------------- index entries
 
+    @functools.cached_property
+    def list_indexes(self) -> tuple[Any, ...]:
+        """Every list index of this design (``entries.index_rules`` of its pairs)."""
+        return index_rules(self.design.pairs)
+
+    def index_rules_for(self, base: str) -> tuple[Any, ...]:
+        """The list indexes of a base table in this design: the entries its items call for."""
+        return rules_for(base, self.list_indexes)
+
     def add_entries(self, entries: Iterable[Entry]) -> None:
         """Index entries in one batch_write_item (per 25), before the base write. Their
         compensation removes each entry its base item (as it is then) does not call for."""
@@ -931,10 +941,11 @@ class MagnetoCore(Backend):
         found = self.get_many(wanted)
         called: set[Entry] = set()
         for base, items in found.items():
-            rules = rules_for(base)
-            columns = {rule.column for rule in rules}
+            rules = self.index_rules_for(base)
+            kind = self.tables[base].record_kind
+            assert kind is not None
             for item in items:
-                record = {c: item[c]["S"] for c in columns if c in item}
+                record = from_item(kind, item)
                 called |= index_entries(rules, record, item[self.tables[base].hash_key]["S"])
         doomed = [e for e in entries if e not in called]
         if not doomed:

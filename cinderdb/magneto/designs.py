@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from cinderdb.magneto.sorted_index import SORTED_FUNCTIONS, SORTED_PAIRS, SORTED_TABLES
 from cinderdb.magneto.tables import DUAL_WRITES, TABLES, DualWrite, PairKind, Table
 
 #: The table recording which design a store holds (one item, ``DESIGN_KEY``).
@@ -102,9 +103,12 @@ OPTIONS: dict[str, Option] = {
         ),
         Option(
             "sorted_project_index",
-            "the project index ordered by the default sort key, so a page of "
-            "volume_get_all_by_project reads the page, not the project; plus a status index",
-            functions=("volume_get_all_by_project", "volume_get_all"),
+            "the project index ordered by the default sort key (and by status, display_name "
+            "and size), so a page of volume_get_all_by_project reads the page, not the "
+            "project; the status index serves the commonest filter",
+            tables=SORTED_TABLES,
+            pairs=SORTED_PAIRS,
+            functions=SORTED_FUNCTIONS,
         ),
         Option(
             "type_index",

@@ -21,6 +21,7 @@ from typing import Any
 
 from cinderdb.magneto import tables
 from cinderdb.magneto.designs import ALL_PAIRS, ALL_TABLES
+from cinderdb.magneto.sorted_index import SORTED_RULE_BY_TABLE, SortedRule
 from cinderdb.magneto.tables import DUAL_WRITES, PairKind
 
 #: An index entry: (index table, hash value, id of the base item).
@@ -81,22 +82,30 @@ def _index_rule(pair: tables.DualWrite) -> IndexRule:
     )
 
 
-def index_rules(pairs: Iterable[tables.DualWrite]) -> tuple[IndexRule, ...]:
-    """The list indexes among ``pairs`` (a design's), in declaration order."""
-    return tuple(
-        _index_rule(pair)
-        for pair in pairs
-        if pair.kind is PairKind.INDEX
-        and ALL_TABLES[pair.target].range_key is not None
-        and "shape" not in pair.params
-    )
+def index_rules(pairs: Iterable[tables.DualWrite]) -> tuple[IndexRule | SortedRule, ...]:
+    """The list indexes among ``pairs`` (a design's), in declaration order: the seed's
+    kind (hash = a column, range = the id) and the sorted project indexes
+    (``sorted_index``), which answer the same questions (``table``, ``base``, ``entry``)."""
+    rules: list[IndexRule | SortedRule] = []
+    for pair in pairs:
+        if pair.kind is PairKind.SORTED_INDEX:
+            rules.append(SORTED_RULE_BY_TABLE[pair.target])
+        elif (
+            pair.kind is PairKind.INDEX
+            and ALL_TABLES[pair.target].range_key is not None
+            and "shape" not in pair.params
+        ):
+            rules.append(_index_rule(pair))
+    return tuple(rules)
 
 
 #: Every list index of the seed's design, in declaration order.
-INDEX_RULES: tuple[IndexRule, ...] = index_rules(DUAL_WRITES)
+INDEX_RULES: tuple[IndexRule, ...] = tuple(
+    rule for rule in index_rules(DUAL_WRITES) if isinstance(rule, IndexRule)
+)
 #: Every list index any design may hold, by table (the journal's guarded compensations
 #: look an entry's rule up by its table).
-INDEX_RULE_BY_TABLE: dict[str, IndexRule] = {
+INDEX_RULE_BY_TABLE: dict[str, IndexRule | SortedRule] = {
     rule.table: rule for rule in index_rules(ALL_PAIRS.values())
 }
 
@@ -107,13 +116,15 @@ INVERTED_RULES: dict[str, InvertedRule] = {
 }
 
 
-def rules_for(base: str, rules: Iterable[IndexRule] = INDEX_RULES) -> tuple[IndexRule, ...]:
+def rules_for(
+    base: str, rules: Iterable[IndexRule | SortedRule] = INDEX_RULES
+) -> tuple[IndexRule | SortedRule, ...]:
     """The list indexes of a base table (of the seed's design unless ``rules`` are given)."""
     return tuple(rule for rule in rules if rule.base == base)
 
 
 def index_entries(
-    rules: Iterable[IndexRule], record: Mapping[str, Any], item_id: str
+    rules: Iterable[IndexRule | SortedRule], record: Mapping[str, Any], item_id: str
 ) -> set[Entry]:
     """The index entries a record's columns call for."""
     entries = set()

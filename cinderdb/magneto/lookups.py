@@ -21,7 +21,7 @@ import orjson
 from cinderdb import exception
 from cinderdb.context import RequestContext
 from cinderdb.magneto import journal
-from cinderdb.magneto.core import MagnetoCore
+from cinderdb.magneto.core import MagnetoCore, applied, key_of
 from cinderdb.magneto.entries import (
     INDEX_RULE_BY_TABLE,
     INVERTED_RULES,
@@ -34,6 +34,7 @@ from cinderdb.magneto.items import Wire, from_item, n, s, ssm, string_map
 from cinderdb.magneto.journal import Undo
 from cinderdb.magneto.paging import UNMATCHABLE, metadata_filter_value
 from cinderdb.magneto.shapes import volume_record
+from cinderdb.magneto.sorted_index import SORTED_OPTION, SORTED_RULES
 from cinderdb.magneto.tables import NULL_KEY
 from cinderdb.records import Record
 
@@ -185,11 +186,29 @@ class Lookups(MagnetoCore):
 
     # ------------------------------------------------------- index entries
 
-    def retire_entries(self, volume_id: str, old: Wire, new: Wire) -> None:
-        """After a volume write: remove the entries the old item called for and the new not."""
-        before = index_entries(VOLUME_INDEXES, from_item("volume", old), volume_id)
-        after = index_entries(VOLUME_INDEXES, from_item("volume", new), volume_id)
+    @property
+    def sorted_index(self) -> bool:
+        """Does this design keep the sorted project indexes (``sorted_index``)?"""
+        return self.design.has(SORTED_OPTION)
+
+    def retire_entries(
+        self, volume_id: str, old: Wire, new: Wire, written: Iterable[Entry] = ()
+    ) -> None:
+        """After a volume write: remove the entries the old item called for (or the call
+        wrote, for a state that lost a race) and the new item does not."""
+        rules = self.index_rules_for("volumes")
+        before = index_entries(rules, from_item("volume", old), volume_id) | set(written)
+        after = index_entries(rules, from_item("volume", new), volume_id)
         self.remove_entries(before - after)
+
+    def sorted_moves(self, volume_id: str, old: Wire, updates: Wire) -> set[Entry]:
+        """The sorted-index entries an update of the volume ``old`` calls for that ``old``
+        does not (none unless the design keeps them): written before the update."""
+        if not self.sorted_index:
+            return set()
+        new = applied(key_of(self.tables["volumes"], volume_id), old, updates) or {}
+        before = index_entries(SORTED_RULES, from_item("volume", old), volume_id)
+        return index_entries(SORTED_RULES, from_item("volume", new), volume_id) - before
 
     # ------------------------------------------------------ inverted tables
 
@@ -313,6 +332,7 @@ class Lookups(MagnetoCore):
         compute: Any,
         *,
         columns: Mapping[str, Any] | None = None,
+        scoped: bool = True,
     ) -> Wire:
         """A versioned read-modify-write of a volume that may change its metadata maps.
 
@@ -328,7 +348,7 @@ class Lookups(MagnetoCore):
         changed_columns = dict(columns or {})
 
         def change(item: Wire | None) -> Wire | None:
-            if not visible(context, item, scoped=True):
+            if not visible(context, item, scoped=scoped):
                 raise exception.VolumeNotFound(volume_id=volume_id)
             assert item is not None
             computed = compute(item)
@@ -353,7 +373,7 @@ class Lookups(MagnetoCore):
             indexed = {c: changed_columns[c] for c in INDEXED if c in changed_columns}
             entries = index_entries(
                 [rule for rule in VOLUME_INDEXES if rule.column in indexed], indexed, volume_id
-            )
+            ) | self.sorted_moves(volume_id, item, updates)
             self.add_entries(entries - written_entries)
             written_entries.update(entries)
             outcome["removed"], outcome["adds"], outcome["old"] = removed, adds, item
@@ -366,7 +386,7 @@ class Lookups(MagnetoCore):
             if not pairs_in_map(new, table, pair):
                 self.remove_ids(table, [pair], "volume_ids", [volume_id])
         if "old" in outcome:
-            self.retire_entries(volume_id, outcome["old"], new)
+            self.retire_entries(volume_id, outcome["old"], new, written_entries)
         return new
 
 

@@ -46,6 +46,8 @@ from typing import Any
 from cinderdb.magneto.tables import NULL_KEY, DualWrite, PairKind, Table
 from cinderdb.records import FIELDS, Kind
 
+#: The option's name (``designs.OPTIONS``).
+SORTED_OPTION = "sorted_project_index"
 #: The columns a project's volumes are kept sorted by (one index table each): the default
 #: sort key, the commonest filter (status) and the other keys Cinder's list sorts by.
 SORTED_COLUMNS: tuple[str, ...] = ("created_at", "status", "display_name", "size")

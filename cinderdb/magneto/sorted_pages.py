@@ -118,7 +118,7 @@ class SortedPages(MagnetoCore):
         sorts and slices them (``paging.page``)."""
         if not source.ordered:
             need = None
-        low, high = key_range(source, marker)
+        low, high = key_range(source, marker, keys)
         kept: dict[str, tuple[Record, Wire]] = {}
         start: Wire | None = None
         tie: str | None = None  # the truncated value the last kept volume may tie with
@@ -195,7 +195,9 @@ class SortedPages(MagnetoCore):
         return entries, answer.get("last_evaluated_key") or None
 
 
-def key_range(source: Source, marker: Record | None) -> tuple[str | None, str | None]:
+def key_range(
+    source: Source, marker: Record | None, keys: Sequence[str]
+) -> tuple[str | None, str | None]:
     """The range keys a page reads between: the filtered value's, from the marker on."""
     low = high = None
     if source.prefix is not None:
@@ -209,8 +211,10 @@ def key_range(source: Source, marker: Record | None) -> tuple[str | None, str | 
         at = rule.range_of(marker, marker["id"])
         part = value_part(rule, at)
         if source.prefix is not None:
-            if is_truncated(source.prefix):
-                return low, high  # the value's entries tie: read them all
+            if is_truncated(source.prefix) or (rule.column in keys and part != source.prefix):
+                # the value's entries tie, or the marker's value is not the filter's (its
+                # place is before or after all of them): read them all
+                return low, high
             at = source.prefix + at[len(part) :]  # the marker's place among the value's
         elif is_truncated(part):  # start at the marker's tie group
             return (part, None) if source.forward else (None, part + PREFIX_END)

@@ -52,6 +52,8 @@ from cinderdb.magneto.lookups import (
 )
 from cinderdb.magneto.paging import matches, metadata_filter_value, page
 from cinderdb.magneto.shapes import volume_record
+from cinderdb.magneto.sorted_index import SORTED_DEPENDS
+from cinderdb.magneto.sorted_pages import SortedPages, Source
 from cinderdb.records import Record, blank, coerce_metadata, coerce_values, column_names, utcnow
 
 #: Boolean columns that are False, not None, when a create does not name them.
@@ -68,7 +70,7 @@ def _check_host(host: Any) -> None:
         raise exception.InvalidInput(reason=f"host must be a string, not {type(host).__name__}")
 
 
-class VolumeFunctions(Lookups):
+class VolumeFunctions(SortedPages, Lookups):
     """Volumes: create, get, lists from index tables and inverted metadata, update, destroy,
     aggregates, migration."""
 
@@ -116,7 +118,7 @@ class VolumeFunctions(Lookups):
         if admin_metadata:
             item["volume_admin_metadata"] = ssm(admin_metadata)
         item["version"] = n(1)
-        self.add_entries(index_entries(VOLUME_INDEXES, record, volume_id))
+        self.add_entries(index_entries(self.index_rules_for("volumes"), record, volume_id))
         self.add_ids("volume_metadata", metadata.items(), "volume_ids", [volume_id])
         self.add_ids("volume_admin_metadata", admin_metadata.items(), "volume_ids", [volume_id])
         if not self.put_if("volumes", item, {"id": {"exists": False}}):
@@ -192,6 +194,11 @@ class VolumeFunctions(Lookups):
         plan = plan_volume_filters(filters)
         if plan is NO_MATCH:
             return []
+        source = self.sorted_source(plan, keys, dirs) if self.sorted_index else None
+        if source is not None:
+            return self._sorted_volume_page(
+                context, source, plan, keys, dirs, marker, limit, offset
+            )
         items = self._candidates(plan, None, marker)
         if items is None:
             return []
@@ -208,6 +215,48 @@ class VolumeFunctions(Lookups):
         kept = self._filtered(context, items, plan)
         by_id = {record["id"]: item for record, item in kept}
         paged = page([record for record, _ in kept], keys, dirs, marker_record, limit, offset)
+        return self.volume_records(context, [by_id[r["id"]] for r in paged], extra_specs=False)
+
+    def _sorted_volume_page(
+        self,
+        context: RequestContext,
+        source: Source,
+        plan: FilterPlan,
+        keys: Sequence[str],
+        dirs: Sequence[str],
+        marker: str | None,
+        limit: int | None,
+        offset: int | None,
+    ) -> list[Record]:
+        """``_volume_page`` from a sorted project index (``sorted_pages``): the same checks
+        in the same order, the metadata filter's holders (inverted tables) screening the
+        entries, then the seed's filter, sort and slice on what was read."""
+        holders = None
+        if plan.metadata:
+            holders = self.ids_of_pairs(plan.metadata)
+            if holders is None:
+                return []
+        marker_record = None
+        if marker is not None:
+            marker_item = self.get("volumes", marker)
+            if not visible(context, marker_item, scoped=True):
+                raise exception.VolumeNotFound(volume_id=marker)
+            assert marker_item is not None
+            marker_record = from_item("volume", marker_item)
+        check_sort_keys("volume", keys)
+        metadata = self._metadata_pairs(plan)
+
+        def keep(item: Wire, record: Record) -> bool:
+            return (
+                visible(context, item, scoped=False)
+                and matches(record, plan)
+                and all(pairs_in(item, k, v) for k, v in metadata)
+            )
+
+        need = None if limit is None else (offset or 0) + limit
+        kept = self.sorted_page(source, keys, dirs, marker_record, need, holders, keep)
+        by_id = {record["id"]: item for record, item in kept}
+        paged = page([record for record, _ in kept], keys, dirs, None, limit, offset)
         return self.volume_records(context, [by_id[r["id"]] for r in paged], extra_specs=False)
 
     def _unsorted_list(
@@ -327,8 +376,12 @@ class VolumeFunctions(Lookups):
         references: Mapping[str, Wire | None],
     ) -> Wire:
         """Column changes only: no read. The new index entries first, one conditional
-        update_item (visible to the caller, ALL_OLD), then the old entries' removal."""
+        update_item (visible to the caller, ALL_OLD), then the old entries' removal. A change
+        that moves a sorted-index entry needs the volume's other sort columns: a versioned
+        read-modify-write (``rewrite_volume``)."""
         updates = self._column_updates(row, references)
+        if self.sorted_index and SORTED_DEPENDS & row.keys():
+            return self.rewrite_volume(context, volume_id, lambda _: (updates, {}), columns=row)
         changed = {c: row[c] for c in INDEXED if c in row}
         self.add_entries(
             index_entries(
@@ -388,13 +441,17 @@ class VolumeFunctions(Lookups):
             "volume_admin_metadata": {"action": "DELETE"},
             **VERSION_BUMP,
         }
-        updates = {
-            **changes_to_updates(
-                "volume",
-                {"status": "deleted", "deleted": True, "deleted_at": now, "migration_status": None},
-            ),
-            **retire_maps,
+        columns = {
+            "status": "deleted",
+            "deleted": True,
+            "deleted_at": now,
+            "migration_status": None,
         }
+        updates = {**changes_to_updates("volume", columns), **retire_maps}
+        if self.sorted_index:
+            self._destroy_sorted(context, volume_id, columns, retire_maps)
+            self._release_rest(volume_id, now)
+            return
         old = self.update_if(
             "volumes",
             (volume_id,),
@@ -416,6 +473,42 @@ class VolumeFunctions(Lookups):
                 pairs = string_map(old, attribute).items()
                 self.remove_ids(table, pairs, "volume_ids", [volume_id])
         self._release_rest(volume_id, now)
+
+    def _destroy_sorted(
+        self,
+        context: RequestContext,
+        volume_id: str,
+        columns: Mapping[str, Any],
+        retire_maps: Wire,
+    ) -> None:
+        """``volume_destroy`` when the status has a sorted index: its entry moves to
+        ``deleted``, which needs the volume's ``created_at``, so a versioned
+        read-modify-write (``rewrite_volume``: new entries, the volume, the metadata ids and
+        the old entries, in the seed's order)."""
+        mark = self.savepoint()
+        try:
+            self.rewrite_volume(
+                context,
+                volume_id,
+                lambda _: (
+                    changes_to_updates("volume", columns),
+                    {USER_METADATA: {}, ADMIN_METADATA: {}},
+                ),
+                scoped=False,
+            )
+            return
+        except exception.VolumeNotFound:
+            self.undo_since(mark)  # what an attempt that lost a race wrote
+        # Missing, or hidden by read_deleted: Liberty still retires its live metadata.
+        old = self.update_if(
+            "volumes",
+            (volume_id,),
+            retire_maps,
+            expected={"id": {"exists": True}},
+            return_values="ALL_OLD",
+        )
+        for attribute, table in (USER_METADATA, ADMIN_METADATA) if old else ():
+            self.remove_ids(table, string_map(old, attribute).items(), "volume_ids", [volume_id])
 
     def _release_rest(self, volume_id: str, now: Any) -> None:
         """What Liberty's destroy does to the seed's unchanged tables: iscsi_targets lose the
@@ -521,7 +614,7 @@ class VolumeFunctions(Lookups):
         entries = set()
         for volume_id, (row, _) in new_rows.items():
             current = {**from_item("volume", found[volume_id]), **row}
-            entries |= index_entries(VOLUME_INDEXES, current, volume_id)
+            entries |= index_entries(self.index_rules_for("volumes"), current, volume_id)
         self.add_entries(entries)
         results = {}
         for volume_id, (row, other_item) in new_rows.items():

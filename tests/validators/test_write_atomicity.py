@@ -36,14 +36,33 @@ from tests.validators.atomicity_support import (
 )
 from tests.validators.dualwrite_support import repair
 
-POSITIONS = multi_write_positions()
+#: The designs every write position is failed on: the seed's, and the seed with each option
+#: that changes which writes a call sends.
+DESIGNS = ("seed", "seed+sorted_project_index")
+POSITIONS = [
+    (design, case, position)
+    for design in DESIGNS
+    for case, position in multi_write_positions(design)
+]
+IDS = [
+    ("" if design == "seed" else f"{design}-") + f"{case_id(case)}-write{position}"
+    for design, case, position in POSITIONS
+]
 
 
 @pytest.fixture(scope="module")
-def store() -> Any:
-    opened = Store.open()
+def stores() -> Any:
+    """One seeded store per design, opened when a test first needs it."""
+    opened: dict[str, Store] = {}
     yield opened
-    opened.close()
+    for store in opened.values():
+        store.close()
+
+
+def _store(stores: dict[str, Store], design: str) -> Store:
+    if design not in stores:
+        stores[design] = Store.open(design)
+    return stores[design]
 
 
 def _fail(
@@ -72,12 +91,11 @@ def _fail(
     return raised.value
 
 
-@pytest.mark.parametrize(
-    ("case", "position"), POSITIONS, ids=[f"{case_id(c)}-write{p}" for c, p in POSITIONS]
-)
+@pytest.mark.parametrize(("design", "case", "position"), POSITIONS, ids=IDS)
 def test_a_failed_write_undoes_the_writes_before_it(
-    store: Store, case: Case, position: int
+    stores: dict[str, Store], design: str, case: Case, position: int
 ) -> None:
+    store = _store(stores, design)
     arguments = prepare(store, case)
     before = store.dump()
     _fail(store, case, arguments, position, crash=False)
@@ -89,15 +107,14 @@ def test_a_failed_write_undoes_the_writes_before_it(
 
 
 @pytest.mark.parametrize(("lost_answer"), [False, True], ids=["crash", "lost-answer"])
-@pytest.mark.parametrize(
-    ("case", "position"), POSITIONS, ids=[f"{case_id(c)}-write{p}" for c, p in POSITIONS]
-)
+@pytest.mark.parametrize(("design", "case", "position"), POSITIONS, ids=IDS)
 def test_a_crash_leaves_only_documented_states_that_repair_clears(
-    store: Store, case: Case, position: int, lost_answer: bool
+    stores: dict[str, Store], design: str, case: Case, position: int, lost_answer: bool
 ) -> None:
     """``crash``: the process dies before the write; ``lost-answer``: the write is applied
     and its answer lost, so the backend cannot know (a timeout): what the call cannot undo
     is left as a crash just before or after that write leaves it."""
+    store = _store(stores, design)
     arguments = prepare(store, case)
     assert store.validate().ok, "the store starts clean"
     _fail(store, case, arguments, position, crash=not lost_answer, lost_answer=lost_answer)
@@ -111,8 +128,13 @@ def test_a_crash_leaves_only_documented_states_that_repair_clears(
 
 
 def test_every_multi_write_function_is_documented() -> None:
-    multi = {case[0] for case, _ in POSITIONS}
+    multi = {case[0] for _, case, _ in POSITIONS}
     documented = set(documented_crash_states())
     assert multi <= documented, f"no crash row in the design document: {multi - documented}"
-    single = {case[0] for case, n in zip(CASES, write_counts(), strict=True) if n < 2} - multi
+    single = {
+        case[0]
+        for design in DESIGNS
+        for case, n in zip(CASES, write_counts(design), strict=True)
+        if n < 2
+    } - multi
     assert not documented & single, f"documented but writing once: {documented & single}"

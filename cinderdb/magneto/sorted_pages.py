@@ -122,9 +122,11 @@ class SortedPages(MagnetoCore):
         kept: dict[str, tuple[Record, Wire]] = {}
         start: Wire | None = None
         tie: str | None = None  # the truncated value the last kept volume may tie with
+        # The first page asks one more for the marker's own entry; later ones (filters
+        # dropped some) twice what is missing.
+        size = PAGE_SIZE if need is None else need + (marker is not None)
         while need is None or len(kept) < need or tie is not None:
-            size = PAGE_SIZE if need is None or tie is not None else need - len(kept)
-            entries, start = self._entries(source, low, high, min(size, PAGE_SIZE), start)
+            entries, start = self._entries(source, low, high, max(min(size, PAGE_SIZE), 1), start)
             wanted = dict.fromkeys(
                 i for _, i in entries if (holders is None or i in holders) and i not in kept
             )
@@ -149,6 +151,7 @@ class SortedPages(MagnetoCore):
                     tie = part if is_truncated(part) else None
             if start is None:
                 break
+            size = PAGE_SIZE if need is None or tie is not None else 2 * (need - len(kept))
         return list(kept.values())
 
     @staticmethod

@@ -50,7 +50,7 @@ from cinderdb.magneto.lookups import (
     visibility_expected,
     visible,
 )
-from cinderdb.magneto.paging import matches, metadata_filter_value, page
+from cinderdb.magneto.paging import compare, matches, metadata_filter_value, page
 from cinderdb.magneto.shapes import volume_record
 from cinderdb.magneto.sorted_index import SORTED_DEPENDS
 from cinderdb.magneto.sorted_pages import SortedPages, Source
@@ -254,7 +254,15 @@ class VolumeFunctions(SortedPages, Lookups):
             )
 
         need = None if limit is None else (offset or 0) + limit
-        kept = self.sorted_page(source, keys, dirs, marker_record, need, holders, keep)
+        if holders is not None and (need is None or len(holders) <= need):
+            # Fewer holders than the page wants: reading them is cheaper than the index.
+            wanted = [(i,) for i in sorted(holders)]
+            found = self.get_many({"volumes": wanted})["volumes"] if wanted else []
+            kept = self._filtered(context, found, plan)
+            if marker_record is not None:
+                kept = [(r, i) for r, i in kept if compare(r, marker_record, keys, dirs) > 0]
+        else:
+            kept = self.sorted_page(source, keys, dirs, marker_record, need, holders, keep)
         by_id = {record["id"]: item for record, item in kept}
         paged = page([record for record, _ in kept], keys, dirs, None, limit, offset)
         return self.volume_records(context, [by_id[r["id"]] for r in paged], extra_specs=False)

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from cinderdb.magneto.hot_sets import SHARDS, SPLIT_FUNCTIONS, SPLIT_TABLES
 from cinderdb.magneto.sorted_index import SORTED_FUNCTIONS, SORTED_PAIRS, SORTED_TABLES
 from cinderdb.magneto.tables import DUAL_WRITES, TABLES, DualWrite, PairKind, Table
 
@@ -48,6 +49,8 @@ class Option:
     pairs: tuple[DualWrite, ...] = ()
     #: the DB API functions whose request plan the option changes
     functions: tuple[str, ...] = ()
+    #: seed pair -> parameters the option adds to it (how its second copy is keyed)
+    pair_params: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 _GLANCE_FUNCTIONS = (
@@ -179,7 +182,8 @@ OPTIONS: dict[str, Option] = {
             "split_hot_sets",
             "an inverted set that would exceed a size bound is split into shards by a hash of "
             "the volume id, so no write rewrites an item holding most of the table",
-            functions=("volume_attach", "volume_admin_metadata_update"),
+            functions=SPLIT_FUNCTIONS,
+            pair_params={table: {"shards": str(SHARDS)} for table in sorted(SPLIT_TABLES)},
         ),
     )
 }
@@ -239,7 +243,16 @@ class Design:
 
     @functools.cached_property
     def pairs(self) -> tuple[DualWrite, ...]:
-        return (*DUAL_WRITES, *(p for o in self._declared for p in o.pairs))
+        """The seed's pairs (with the parameters options add to them) and the options'."""
+        params: dict[str, dict[str, str]] = {}
+        for option in self._declared:
+            for name, added in option.pair_params.items():
+                params.setdefault(name, {}).update(added)
+        seed = tuple(
+            replace(p, params={**p.params, **params[p.name]}) if p.name in params else p
+            for p in DUAL_WRITES
+        )
+        return (*seed, *(p for o in self._declared for p in o.pairs))
 
     @functools.cached_property
     def derived_tables(self) -> frozenset[str]:

@@ -30,7 +30,6 @@ from cinderdb.magneto.entries import entry_item, index_entries
 from cinderdb.magneto.glance import COPY_SEPARATOR
 from cinderdb.magneto.items import Wire, n, s, ss, ssm, to_item
 from cinderdb.magneto.keys import encode_item
-from cinderdb.magneto.lookups import property_of
 from cinderdb.magneto.shapes import attachment_json
 from cinderdb.records import FIELDS, Record, blank, coerce_metadata, coerce_values
 
@@ -67,9 +66,15 @@ def _required(row: Mapping[str, Any], *columns: str) -> None:
 class _Layout:
     """The items of one BulkData, table by table: derived (second copies) and base."""
 
-    def __init__(self, rules: Callable[[str], tuple[Any, ...]]) -> None:
+    def __init__(
+        self,
+        rules: Callable[[str], tuple[Any, ...]],
+        holders: Callable[[str, str, str, Iterable[str]], dict[str, list[str]]],
+    ) -> None:
         #: base table -> the list indexes of the design (``MagnetoCore.index_rules_for``)
         self.rules = rules
+        #: the item of an inverted table that holds an id (``Lookups.property_members``)
+        self.holders = holders
         self.derived: dict[str, list[Wire]] = defaultdict(list)
         self.base: list[tuple[str, list[Wire], int]] = []  # (table, items, records reported)
         #: inverted table -> property -> (key, value, {id attribute: [members]})
@@ -85,13 +90,13 @@ class _Layout:
             self.derived[entry[0]].append(entry_item(entry))
 
     def member(self, table: str, key: str, value: str, attribute: str, member: str) -> None:
-        prop = property_of(key, value)
+        (prop,) = self.holders(table, key, value, [member])
         entry = self.inverted[table].setdefault(prop, (key, value, {}))
         entry[2].setdefault(attribute, []).append(member)
 
 
-def _build(data: BulkData, rules: Callable[[str], tuple[Any, ...]]) -> _Layout:
-    layout = _Layout(rules)
+def _build(data: BulkData, design: Any) -> _Layout:
+    layout = _Layout(design.index_rules_for, design.property_members)
     _qos_and_types(layout, data)
     groups = []
     for record in data.consistencygroups:
@@ -307,7 +312,7 @@ class BulkLoadFunctions(MagnetoCore):
 
     def bulk_load(self, data: BulkData, progress: Callable[[int], None] | None = None) -> None:
         report = progress or (lambda _n: None)
-        layout = _build(data, self.index_rules_for)
+        layout = _build(data, self)
         with ThreadPoolExecutor(WORKERS) as pool:
             for table, items in layout.derived.items():
                 self._put_all(pool, table, items)

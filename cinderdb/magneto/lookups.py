@@ -30,6 +30,7 @@ from cinderdb.magneto.entries import (
     index_entries,
     rules_for,
 )
+from cinderdb.magneto.hot_sets import SPLIT_OPTION, SPLIT_TABLES, all_shards, split
 from cinderdb.magneto.items import Wire, from_item, n, s, ssm, string_map
 from cinderdb.magneto.journal import Undo
 from cinderdb.magneto.paging import UNMATCHABLE, metadata_filter_value
@@ -221,22 +222,22 @@ class Lookups(MagnetoCore):
         if not members:
             return
         for key, value in sorted(pairs):
-            prop = property_of(key, value)
-            self.update_members(
-                table,
-                (prop,),
-                {
-                    attribute: {"action": "ADD", "value": {"SS": members}},
-                    "key": {"action": "PUT", "value": s(key)},
-                    "value": {"action": "PUT", "value": s(value)},
-                },
-                Undo(
-                    lambda prop=prop: f"take {members} back out of {table} {prop}",
-                    lambda prop=prop, pair=(key, value): self._unlist(
-                        table, prop, pair, attribute, members
+            for prop, shard in self.property_members(table, key, value, members).items():
+                self.update_members(
+                    table,
+                    (prop,),
+                    {
+                        attribute: {"action": "ADD", "value": {"SS": shard}},
+                        "key": {"action": "PUT", "value": s(key)},
+                        "value": {"action": "PUT", "value": s(value)},
+                    },
+                    Undo(
+                        lambda prop=prop, shard=shard: f"take {shard} back out of {table} {prop}",
+                        lambda prop=prop, pair=(key, value), shard=shard: self._unlist(
+                            table, prop, pair, attribute, shard
+                        ),
                     ),
-                ),
-            )
+                )
 
     def _unlist(self, table: str, prop: str, pair: Pair, attribute: str, ids: list[str]) -> str:
         """Compensation of ``add_ids``: DELETE the ids an item of the pair's rule does not
@@ -268,7 +269,8 @@ class Lookups(MagnetoCore):
         if not members:
             return
         for key, value in sorted(pairs):
-            self._drop_members(table, property_of(key, value), attribute, members)
+            for prop, shard in self.property_members(table, key, value, members).items():
+                self._drop_members(table, prop, attribute, shard)
 
     def _drop_members(
         self, table: str, prop: str, attribute: str, members: list[str], compensate: bool = True
@@ -294,13 +296,37 @@ class Lookups(MagnetoCore):
             return_values="ALL_NEW",
             compensate=relist if compensate else False,
         )
-        if after and "volume_ids" not in after and "snapshot_ids" not in after:
+        if (
+            after
+            and "volume_ids" not in after
+            and "snapshot_ids" not in after
+            and not (self.split_sets and table in SPLIT_TABLES)  # a shard stays, empty
+        ):
             self.delete_if(
                 table,
                 (prop,),
                 {"volume_ids": {"exists": False}, "snapshot_ids": {"exists": False}},
                 compensate=False,
             )
+
+    @property
+    def split_sets(self) -> bool:
+        """Does this design split the volume metadata sets into shards (``hot_sets``)?"""
+        return self.design.has(SPLIT_OPTION)
+
+    def property_members(
+        self, table: str, key: str, value: str, ids: Iterable[str]
+    ) -> dict[str, list[str]]:
+        """The items of ``table`` that hold the pair's ids: its property, or (option
+        ``split_hot_sets``) the shard of each id, with the ids each holds."""
+        prop = property_of(key, value)
+        if self.split_sets and table in SPLIT_TABLES:
+            return split(prop, ids)
+        return {prop: sorted(set(ids))}
+
+    def property_keys(self, table: str, prop: str) -> list[str]:
+        """Every item of ``table`` a reader of ``prop`` asks for (its shards, when split)."""
+        return all_shards(prop) if self.split_sets and table in SPLIT_TABLES else [prop]
 
     def ids_of_pairs(self, pairs: Mapping[str, str]) -> set[str] | None:
         """The volume ids holding every pair as user or admin metadata, from the inverted
@@ -311,13 +337,19 @@ class Lookups(MagnetoCore):
             if value is UNMATCHABLE:
                 return None
             properties[property_of(key, value)] = (key, value)
-        keys = [(prop,) for prop in properties]
-        found = self.get_many({"volume_metadata": keys, "volume_admin_metadata": keys})
+        tables = ("volume_metadata", "volume_admin_metadata")
+        #: table -> stored key (a property or one of its shards) -> the property
+        stored = {
+            table: {key: prop for prop in properties for key in self.property_keys(table, prop)}
+            for table in tables
+        }
+        found = self.get_many({table: [(key,) for key in stored[table]] for table in tables})
         holders: dict[str, set[str]] = {prop: set() for prop in properties}
-        for table in ("volume_metadata", "volume_admin_metadata"):
+        for table in tables:
             for item in found[table]:
                 if "volume_ids" in item:
-                    holders[item["property"]["S"]].update(item["volume_ids"]["SS"])
+                    prop = stored[table][item["property"]["S"]]
+                    holders[prop].update(item["volume_ids"]["SS"])
         result: set[str] | None = None
         for ids in holders.values():
             result = ids if result is None else result & ids

@@ -27,11 +27,14 @@ from cinderdb import RequestContext, open_backend
 from cinderdb.api import METADATA_TYPES
 from cinderdb.base import current_call
 from cinderdb.magneto.core import VERSION
+from cinderdb.magneto.hot_sets import SPLIT_OPTION
 from magnetodb.client import MagnetoClient
 from magnetodb.client.transports import InProcessTransport
 from validators.dualwrite import Validation, validate
 from validators.reader import Reader
 
+#: The id sets of the inverted tables.
+_ID_SETS = ("volume_ids", "snapshot_ids")
 DESIGN_DOC = Path(__file__).resolve().parents[2] / "docs" / "magnetodb-design.md"
 #: The section of the design document that lists, per function, what a crash leaves.
 CRASH_SECTION = "### Failures and crashes, write by write"
@@ -181,7 +184,8 @@ class Store:
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         """Every item of every table of the design, as stored, but for ``version``: a
-        compensation moves it on (``MagnetoCore.restore``), no reader sees it."""
+        compensation moves it on (``MagnetoCore.restore``), no reader sees it; and but for
+        the empty shards of a split property (option ``split_hot_sets``)."""
         tables = {}
         for table in self.api.design.tables:
             items: list[dict[str, Any]] = []
@@ -192,6 +196,9 @@ class Store:
                 start = answer.get("last_evaluated_key")
                 if not start:
                     break
+            if table.role == "inverted" and self.api.design.has(SPLIT_OPTION):
+                # an emptied shard stays (``hot_sets``): no reader tells it from none
+                items = [item for item in items if any(a in item for a in _ID_SETS)]
             tables[table.name] = [
                 {name: value for name, value in item.items() if name != VERSION} for item in items
             ]

@@ -36,9 +36,9 @@ from tests.validators.atomicity_support import (
 )
 from tests.validators.dualwrite_support import repair
 
-#: The designs every write position is failed on: the seed's, and the seed with each option
+#: The designs every write position is failed on: the seed's, and the seed with the options
 #: that changes which writes a call sends.
-DESIGNS = ("seed", "seed+sorted_project_index")
+DESIGNS = ("seed", "seed+sorted_project_index+split_hot_sets")
 POSITIONS = [
     (design, case, position)
     for design in DESIGNS

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from cinderdb.magneto import tables
+from cinderdb.magneto.hot_sets import base_property, shard_property
 from cinderdb.magneto.lookups import property_of
 from validators.findings import MISSING, ORPHAN, STALE, Finding
 from validators.pairs.base import Action, PairCheck, Wire, text
@@ -42,6 +43,8 @@ class InvertedMapCheck(PairCheck):
         self.pairs: dict[str, tuple[str, str]] = {}
         self.corrupt: list[Finding] = []
         self._cache: dict[tuple[str, str], str] = {}
+        #: option ``split_hot_sets``: each property kept as this many shards (0: whole)
+        self.shards = int(pair.params.get("shards", "0"))
 
     def reads(self) -> dict[str, set[str] | None]:
         return {self.source.name: {self.base_id, self.map}, self.target.name: None}
@@ -70,6 +73,9 @@ class InvertedMapCheck(PairCheck):
             item_id = item[base_id]["S"]
             for key, value in typed["SSM"].items():
                 prop = prop_of(key, value)
+                if self.shards:
+                    prop = shard_property(prop, item_id)
+                    self.pairs.setdefault(prop, (key, value))
                 holders = expected.get(prop)
                 if holders is None:
                     expected[prop] = {item_id}
@@ -84,7 +90,7 @@ class InvertedMapCheck(PairCheck):
             key, value = text(item, "key"), text(item, "value")
             if key is not None and value is not None:
                 self.pairs.setdefault(prop, (key, value))
-                if property_of(key, value) != prop:
+                if property_of(key, value) != (base_property(prop) if self.shards else prop):
                     self.corrupt.append(
                         self.finding(
                             STALE,
@@ -112,7 +118,8 @@ class InvertedMapCheck(PairCheck):
                 for item_id in sorted(have - want):
                     key = {hash_key: prop, self.member_key: item_id}
                     found.append(self.finding(ORPHAN, table, key, self.ids, None, pair))
-                if not have:  # an item with empty sets: nothing implies it
+                if not have and not self.shards:  # empty sets: nothing implies it (a shard
+                    # of a split property stays when emptied: option ``split_hot_sets``)
                     found.append(self.finding(ORPHAN, table, {hash_key: prop}, self.ids, None, []))
         self.checked = checked
         return found
@@ -160,7 +167,9 @@ class InvertedMapCheck(PairCheck):
         table = self.target.name
         if finding.cls == STALE:
             key, value = (
-                orjson.loads(finding.key[self.hash_key]) if _is_pair(finding) else (None, None)
+                orjson.loads(base_property(finding.key[self.hash_key]))
+                if _is_pair(finding)
+                else (None, None)
             )
             if key is None:
                 return []
@@ -208,7 +217,7 @@ def _pair_of(prop: str) -> tuple[str, str]:
     """The pair a property names, when it is the JSON pair itself (not a digest)."""
     if prop.startswith("["):
         try:
-            key, value = orjson.loads(prop)
+            key, value = orjson.loads(base_property(prop))
             return str(key), str(value)
         except (orjson.JSONDecodeError, ValueError):
             pass

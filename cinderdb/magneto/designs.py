@@ -147,21 +147,21 @@ OPTIONS: dict[str, Option] = {
                     "reservations_by_expire",
                     "bucket",
                     "expire_uuid",
-                    extra={"project_id": "S", "uuid": "S"},
+                    extra={"project_id": "S", "uuid": "S", "expire": "S"},
                     role="index",
-                    doc="one bucket, range = expire + uuid: reservation_expire queries "
-                    "expire < now",
+                    doc="one bucket, range = expire + uuid (the keys as attributes): "
+                    "reservation_expire queries expire <= now",
                 ),
             ),
             pairs=(
                 DualWrite(
                     "reservations_by_expire",
-                    PairKind.INDEX,
+                    PairKind.ORDERED_INDEX,
                     "reservations.expire",
                     "reservations_by_expire",
-                    "every live reservation has an entry under its expiry, and every entry "
-                    "names a live reservation with that expiry",
-                    {"id_attribute": "uuid", "shape": "expiry"},
+                    "every live reservation has the entry of its expiry and keys, and every "
+                    "entry names a live reservation with that expiry",
+                    {"bucket": "live"},
                 ),
             ),
             functions=(

@@ -37,7 +37,7 @@ from tests.validators.atomicity_support import (
 from tests.validators.dualwrite_support import repair
 
 #: The designs every write position is tried on: the seed's, and every option at once.
-DESIGNS = ("seed", "seed+type_index+expire_index")
+DESIGNS = ("seed", "improved")
 POSITIONS = [
     (design, case, position)
     for design in DESIGNS

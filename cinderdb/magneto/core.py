@@ -40,7 +40,9 @@ from cinderdb.magneto.entries import (
     entry_item,
     index_entries,
     index_rules,
+    ordered_rules,
     rules_for,
+    sorted_rules,
 )
 from cinderdb.magneto.features import features_for
 from cinderdb.magneto.items import Wire, from_item, n, s
@@ -253,6 +255,15 @@ class MagnetoCore(Backend):
         self.client = client if client is not None else open_client(url, token)
         self.tables = self.design.table_by_name
         self.derived_tables = self.design.derived_tables
+        #: the design's list indexes (``entries.index_rules``), all and per base table
+        self.index_rules = index_rules(self.design.pairs)
+        self.volume_indexes = rules_for("volumes", self.index_rules)
+        self.snapshot_indexes = rules_for("snapshots", self.index_rules)
+        #: volume columns that have an index table
+        self.volume_indexed = frozenset(rule.column for rule in self.volume_indexes)
+        self.snapshot_indexed = frozenset(rule.column for rule in self.snapshot_indexes)
+        #: base table -> its ordered index (``expire_index``: ``reservations_by_expire``)
+        self.ordered = ordered_rules(self.design.pairs)
         self._check_design()
 
     def stored_design(self) -> str | None:
@@ -659,6 +670,29 @@ class MagnetoCore(Backend):
                 undo = (compensate or self._restore_all)(chunk)
                 self._send(lambda chunk=chunk: self._batch_write(chunk), undo)
 
+    def with_ordered_entries(self, writes: Sequence[ItemWrite]) -> list[ItemWrite]:
+        """``writes`` with the ordered-index entries they change (the design's
+        ``OrderedRule``s): a new entry before them, a dropped one after them, so a crash
+        in between leaves only an extra entry, which readers check against the item."""
+        added: list[ItemWrite] = []
+        dropped: list[ItemWrite] = []
+        for write in writes:
+            rule = self.ordered.get(write.table)
+            if rule is None:
+                continue
+            before, after = rule.entry(write.before), rule.entry(write.after)
+            if before == after:
+                continue
+            if after is not None:
+                added.append(ItemWrite(rule.table, None, after))
+            if before is not None and (
+                after is None
+                or _key_attributes(self.tables[rule.table], before)
+                != _key_attributes(self.tables[rule.table], after)
+            ):
+                dropped.append(ItemWrite(rule.table, before, None))
+        return [*added, *writes, *dropped]
+
     def _batch_write(self, writes: Sequence[ItemWrite]) -> Wire:
         pending: list[tuple[str, Wire]] = []
         for write in writes:
@@ -908,8 +942,10 @@ class MagnetoCore(Backend):
 
     @functools.cached_property
     def list_indexes(self) -> tuple[Any, ...]:
-        """Every list index of this design (``entries.index_rules`` of its pairs)."""
-        return index_rules(self.design.pairs)
+        """Every list index of this design, the sorted project indexes included (their
+        entries need whole records: ``self.index_rules`` are those a changed column alone
+        decides)."""
+        return (*self.index_rules, *sorted_rules(self.design.pairs))
 
     def index_rules_for(self, base: str) -> tuple[Any, ...]:
         """The list indexes of a base table in this design: the entries its items call for."""

@@ -82,31 +82,31 @@ def _index_rule(pair: tables.DualWrite) -> IndexRule:
     )
 
 
-def index_rules(pairs: Iterable[tables.DualWrite]) -> tuple[IndexRule | SortedRule, ...]:
-    """The list indexes among ``pairs`` (a design's), in declaration order: the seed's
-    kind (hash = a column, range = the id) and the sorted project indexes
-    (``sorted_index``), which answer the same questions (``table``, ``base``, ``entry``)."""
-    rules: list[IndexRule | SortedRule] = []
-    for pair in pairs:
-        if pair.kind is PairKind.SORTED_INDEX:
-            rules.append(SORTED_RULE_BY_TABLE[pair.target])
-        elif (
-            pair.kind is PairKind.INDEX
-            and ALL_TABLES[pair.target].range_key is not None
-            and "shape" not in pair.params
-        ):
-            rules.append(_index_rule(pair))
-    return tuple(rules)
+def index_rules(pairs: Iterable[tables.DualWrite]) -> tuple[IndexRule, ...]:
+    """The list indexes among ``pairs`` (a design's), in declaration order."""
+    return tuple(
+        _index_rule(pair)
+        for pair in pairs
+        if pair.kind is PairKind.INDEX and ALL_TABLES[pair.target].range_key is not None
+    )
+
+
+def sorted_rules(pairs: Iterable[tables.DualWrite]) -> tuple[SortedRule, ...]:
+    """The sorted project indexes among ``pairs`` (option ``sorted_project_index``): like
+    list indexes (``table``, ``base``, ``entry``), but an entry needs the whole record
+    (its range key holds several columns), never the changed columns alone."""
+    return tuple(
+        SORTED_RULE_BY_TABLE[pair.target] for pair in pairs if pair.kind is PairKind.SORTED_INDEX
+    )
 
 
 #: Every list index of the seed's design, in declaration order.
-INDEX_RULES: tuple[IndexRule, ...] = tuple(
-    rule for rule in index_rules(DUAL_WRITES) if isinstance(rule, IndexRule)
-)
+INDEX_RULES: tuple[IndexRule, ...] = index_rules(DUAL_WRITES)
 #: Every list index any design may hold, by table (the journal's guarded compensations
 #: look an entry's rule up by its table).
 INDEX_RULE_BY_TABLE: dict[str, IndexRule | SortedRule] = {
-    rule.table: rule for rule in index_rules(ALL_PAIRS.values())
+    rule.table: rule
+    for rule in (*index_rules(ALL_PAIRS.values()), *sorted_rules(ALL_PAIRS.values()))
 }
 
 INVERTED_RULES: dict[str, InvertedRule] = {
@@ -121,6 +121,62 @@ def rules_for(
 ) -> tuple[IndexRule | SortedRule, ...]:
     """The list indexes of a base table (of the seed's design unless ``rules`` are given)."""
     return tuple(rule for rule in rules if rule.base == base)
+
+
+#: Separates the ordering value from the id in an ordered index's range key.
+ORDER_SEPARATOR = "\x1f"
+
+
+@dataclass(frozen=True)
+class OrderedRule:
+    """An index ordered by a column (``PairKind.ORDERED_INDEX``): every live base item has
+    one entry under ``bucket`` whose range is ``value + ORDER_SEPARATOR + last key part``,
+    holding the base item's key and the value as attributes, so one query with a range
+    condition finds the items whose value is below a bound (``reservations_by_expire``)."""
+
+    table: str
+    base: str
+    column: str
+    bucket: str
+
+    def entry(self, item: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """The entry a base item (wire form) calls for (None: deleted, or no value)."""
+        if item is None or item.get("deleted", {}).get("N", "0") != "0":
+            return None
+        value = item.get(self.column, {}).get("S")
+        if value is None:
+            return None
+        base, target = ALL_TABLES[self.base], ALL_TABLES[self.table]
+        keys = base.key_attributes()
+        return {
+            target.hash_key: {"S": self.bucket},
+            target.range_key: {"S": f"{value}{ORDER_SEPARATOR}{item[keys[-1]]['S']}"},
+            self.column: {"S": value},
+            **{name: {"S": item[name]["S"]} for name in keys},
+        }
+
+    def below(self, bound: str) -> dict[str, Any]:
+        """The range condition of the entries whose value is at most ``bound`` (fixed-width
+        values: every longer range starting with ``bound`` sorts below ``bound + 0x20``)."""
+        target = ALL_TABLES[self.table]
+        return {
+            target.range_key: {
+                "comparison_operator": "LT",
+                "attribute_value_list": [{"S": bound + chr(ord(ORDER_SEPARATOR) + 1)}],
+            }
+        }
+
+
+def ordered_rules(pairs: Iterable[tables.DualWrite]) -> dict[str, OrderedRule]:
+    """base table -> its ordered index among ``pairs`` (a design's)."""
+    return {
+        rule.base: rule
+        for rule in (
+            OrderedRule(pair.target, *pair.source.split(".", 1), pair.params["bucket"])
+            for pair in pairs
+            if pair.kind is PairKind.ORDERED_INDEX
+        )
+    }
 
 
 def index_entries(

@@ -271,6 +271,7 @@ class PairKind(Enum):
     DENORMALIZED_COLUMN = "denormalized_column"  # a copied column <-> its source column
     ASSOCIATION_SET = "association_set"  # a reference column <-> the referee's set of ids
     SORTED_INDEX = "sorted_index"  # base columns <-> an entry keyed by their sort order
+    ORDERED_INDEX = "ordered_index"  # a live item's column <-> an entry ordered by its value
 
 
 @dataclass(frozen=True)

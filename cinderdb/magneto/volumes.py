@@ -38,10 +38,8 @@ from cinderdb.magneto.items import (
 )
 from cinderdb.magneto.lookups import (
     ADMIN_METADATA,
-    INDEXED,
     USER_METADATA,
     VERSION_BUMP,
-    VOLUME_INDEXES,
     Lookups,
     host_base,
     index_entries,
@@ -390,10 +388,10 @@ class VolumeFunctions(SortedPages, Lookups):
         updates = self._column_updates(row, references)
         if self.sorted_index and SORTED_DEPENDS & row.keys():
             return self.rewrite_volume(context, volume_id, lambda _: (updates, {}), columns=row)
-        changed = {c: row[c] for c in INDEXED if c in row}
+        changed = {c: row[c] for c in self.volume_indexed if c in row}
         self.add_entries(
             index_entries(
-                [rule for rule in VOLUME_INDEXES if rule.column in changed], changed, volume_id
+                [rule for rule in self.volume_indexes if rule.column in changed], changed, volume_id
             )
         )
         old = self.update_if(

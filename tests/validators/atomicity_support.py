@@ -27,7 +27,7 @@ from cinderdb import RequestContext, open_backend
 from cinderdb.api import METADATA_TYPES
 from cinderdb.base import current_call
 from cinderdb.magneto.core import VERSION
-from cinderdb.magneto.hot_sets import SPLIT_OPTION
+from cinderdb.magneto.hot_sets import SPLIT_OPTION, SPLIT_TABLES
 from magnetodb.client import MagnetoClient
 from magnetodb.client.transports import InProcessTransport
 from validators.dualwrite import Validation, validate
@@ -196,7 +196,7 @@ class Store:
                 start = answer.get("last_evaluated_key")
                 if not start:
                     break
-            if table.role == "inverted" and self.api.design.has(SPLIT_OPTION):
+            if table.name in SPLIT_TABLES and self.api.design.has(SPLIT_OPTION):
                 # an emptied shard stays (``hot_sets``): no reader tells it from none
                 items = [item for item in items if any(a in item for a in _ID_SETS)]
             tables[table.name] = [

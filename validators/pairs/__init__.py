@@ -11,6 +11,7 @@ from validators.pairs.denormalized import DenormalizedColumnCheck
 from validators.pairs.embedded import EmbeddedRowsCheck
 from validators.pairs.index import IndexCheck
 from validators.pairs.inverted import InvertedMapCheck
+from validators.pairs.ordered import OrderedIndexCheck
 from validators.pairs.sorted_index import SortedIndexCheck
 
 #: PairKind -> the check class that validates every pair of that kind.
@@ -23,6 +24,7 @@ CHECKS: dict[PairKind, type[PairCheck]] = {
         DenormalizedColumnCheck,
         AssociationSetCheck,
         SortedIndexCheck,
+        OrderedIndexCheck,
     )
 }
 

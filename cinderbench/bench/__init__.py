@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, str] = {
     "validate": "cinderbench.bench.validate",
     "harness": "cinderbench.bench.harness",
     "replay": "cinderbench.bench.replay",
+    "hot-sets": "cinderbench.bench.hot_sets",
 }
 
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit
 
 import orjson
 
@@ -148,6 +148,14 @@ def parse_url(url: str) -> MagnetoUrl:
             raise ValueError(f"{url!r}: data_dir (LMDB) and etcd name two stores; give one")
         return MagnetoUrl(parts.scheme, None, project, data_dir, etcd, design)
     raise ValueError(f"not a MagnetoDB URL: {url!r}")
+
+
+def design_url(url: str, design: str) -> str:
+    """``url`` with its ``?design=`` set to ``design`` (the other parameters kept)."""
+    base, _, old = url.partition("?")
+    query = [(k, v) for k, v in parse_qsl(old) if k != "design"]
+    query.append(("design", parse_design(design).name))
+    return f"{base}?{urlencode(query, safe='+,/:')}"
 
 
 def open_client(url: str, token: str | None = None) -> Any:

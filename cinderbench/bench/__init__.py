@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, str] = {
     "harness": "cinderbench.bench.harness",
     "replay": "cinderbench.bench.replay",
     "hot-sets": "cinderbench.bench.hot_sets",
+    "sorted-pages": "cinderbench.bench.sorted_pages",
 }
 
 

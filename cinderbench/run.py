@@ -34,13 +34,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from bench.drive.designs import design_arms
     from bench.drive.job import backend_labels, run_job
-    from cinderbench.checks import reachable, results_directory
+    from cinderbench.checks import CommandError, reachable, results_directory
     from cinderbench.cluster import clusters_for_run
     from reports.console import print_summary
 
     output = results_directory(args.output, args.force)
-    spec = run_spec(args, backend_labels(args.backend))
+    try:
+        arms = design_arms(backend_labels(args.backend), args.design)
+    except ValueError as error:
+        raise CommandError(str(error)) from error
+    spec = run_spec(args, arms)
     reachable(spec.backends)
     clusters = clusters_for_run(spec.node_kills, args.cluster_root, spec.backends)
     results = run_job(

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from cinderdb.api import READ_FUNCTIONS
-from cinderdb.magneto.tables import DUAL_WRITE_BY_NAME
+from cinderdb.magneto.designs import ALL_PAIRS as DUAL_WRITE_BY_NAME
 from validators.findings import Attribution, Finding
 from validators.pairs import CHECKS, PairCheck
 

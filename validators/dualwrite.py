@@ -19,10 +19,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cinderdb.magneto.tables import DUAL_WRITES, DualWrite
+from cinderdb.magneto.tables import DualWrite
 from validators.findings import CheckSummary, Finding
 from validators.pairs import PairCheck, checks_for, identity
-from validators.reader import Reader
+from validators.reader import Reader, store_design
 
 #: Examples per pair and class kept in validation.json (counts are always exact).
 MAX_EXAMPLES = 50
@@ -90,12 +90,14 @@ def table_wants(checks: Iterable[PairCheck]) -> dict[str, list[str] | None]:
 
 def validate(
     reader: Reader,
-    pairs: Sequence[DualWrite] = DUAL_WRITES,
+    pairs: Sequence[DualWrite] | None = None,
     *,
     describe: bool = True,
 ) -> Validation:
-    """One offline sweep of every pair."""
+    """One offline sweep of every pair (of the store's design unless ``pairs`` are given)."""
     started = time.perf_counter()
+    if pairs is None:
+        pairs = store_design(reader.client).pairs
     checks = checks_for(pairs)
     consumers: dict[str, list[PairCheck]] = defaultdict(list)
     for check in checks:

@@ -52,11 +52,14 @@ def connect(url: str) -> Any:
         ) from error
     except (MagnetoError, ValueError) as error:
         raise ValidateError(f"{url}: {error}") from error
-    from cinderdb.magneto.tables import DUAL_WRITES, TABLE_BY_NAME
+    from validators.reader import store_design
 
-    wanted = {
-        TABLE_BY_NAME[ref.split(".")[0]].name for p in DUAL_WRITES for ref in (p.source, p.target)
-    }
+    try:
+        design = store_design(client)
+    except (MagnetoError, ValueError) as error:
+        client.close()
+        raise ValidateError(f"{url}: {error}") from error
+    wanted = {ref.split(".")[0] for p in design.pairs for ref in (p.source, p.target)}
     if not wanted <= names:
         client.close()
         missing = ", ".join(sorted(wanted - names))

@@ -22,11 +22,11 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from cinderdb.magneto.tables import DUAL_WRITES, DualWrite
+from cinderdb.magneto.tables import DualWrite
 from validators.dualwrite import Validation, describe_examples, recheck, validate
 from validators.findings import CheckSummary, Finding
 from validators.pairs import identity
-from validators.reader import Reader
+from validators.reader import Reader, store_design
 
 #: First re-check interval (s); each round waits 1.5x longer, at most MAX_POLL.
 POLL = 0.02
@@ -62,13 +62,15 @@ def validate_online(
     reader: Reader,
     duration: float,
     settle: float,
-    pairs: Sequence[DualWrite] = DUAL_WRITES,
+    pairs: Sequence[DualWrite] | None = None,
     *,
     progress: Callable[[str], None] | None = None,
 ) -> Validation:
     """Sweep and re-check for ``duration`` seconds (at least one sweep); findings that still
     hold ``settle`` seconds after they were seen are divergences."""
     started = time.perf_counter()
+    if pairs is None:
+        pairs = store_design(reader.client).pairs
     deadline = time.monotonic() + duration
     divergent: dict[tuple, Finding] = {}
     transient: list[Finding] = []

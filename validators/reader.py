@@ -19,10 +19,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from cinderdb.magneto.core import key_of
+from cinderdb.magneto.core import key_of, read_design
 from cinderdb.magneto.core import open_client as open_magneto_client
+from cinderdb.magneto.designs import ALL_TABLES as TABLE_BY_NAME
+from cinderdb.magneto.designs import Design, parse_design
 from cinderdb.magneto.keys import decode_item, projection
-from cinderdb.magneto.tables import TABLE_BY_NAME
 
 Wire = dict[str, Any]
 #: Items per scan page: big pages, few round trips (a volume page is ~1 MB projected).
@@ -35,6 +36,12 @@ SPLITS = 2
 BATCH_GET_SIZE = 100
 
 Sink = Callable[[str, list[Wire], float], None]
+
+
+def store_design(client: Any) -> Design:
+    """The design the store holds (its recorded name; the seed's for a store without one):
+    the pairs to check are that design's."""
+    return parse_design(read_design(client))
 
 
 def open_client(url: str) -> Any:

@@ -19,8 +19,8 @@ from typing import Any
 
 import orjson
 
+from cinderdb.magneto.designs import ALL_TABLES as TABLE_BY_NAME
 from cinderdb.magneto.keys import encode_request
-from cinderdb.magneto.tables import TABLE_BY_NAME
 from validators.findings import MISSING, ORPHAN, STALE, Finding
 from validators.pairs import Action, PairCheck
 

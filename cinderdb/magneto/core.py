@@ -26,6 +26,14 @@ from cinderdb import exception
 from cinderdb.api import FUNCTIONS
 from cinderdb.base import Backend, Features, RoundTrip
 from cinderdb.magneto import journal
+from cinderdb.magneto.designs import (
+    ALL_TABLES,
+    DESIGN_KEY,
+    DESIGN_TABLE,
+    SEED_DESIGN,
+    Design,
+    parse_design,
+)
 from cinderdb.magneto.entries import (
     INDEX_RULE_BY_TABLE,
     Entry,
@@ -44,7 +52,7 @@ from cinderdb.magneto.keys import (
     holds_key,
     projection,
 )
-from cinderdb.magneto.tables import DERIVED_TABLES, TABLE_BY_NAME, TABLES, Table
+from cinderdb.magneto.tables import DERIVED_TABLES, Table
 from cinderdb.quota import DEFAULT_QUOTA_CLASS, DEFAULT_QUOTA_CLASS_LIMITS
 from cinderdb.records import FIELDS, utcnow
 from magnetodb.errors import (
@@ -106,6 +114,8 @@ class MagnetoUrl(NamedTuple):
     data_dir: str | None = None
     #: the in-process server's etcd cluster: its members' HOST:PORT
     etcd_endpoints: tuple[str, ...] = ()
+    #: the design the store holds (``?design=``; ``designs.parse_design``)
+    design: Design = SEED_DESIGN
 
 
 def parse_url(url: str) -> MagnetoUrl:
@@ -114,9 +124,12 @@ def parse_url(url: str) -> MagnetoUrl:
     ``magnetodb://HOST:PORT/PROJECT`` talks HTTP to a server, and
     ``magnetodb://H1:P1,H2:P2/PROJECT`` to several API servers of one store;
     ``magnetodb+inproc:///PROJECT[?data_dir=DIR | ?etcd=H1:P1,H2:P2]`` runs the
-    server in-process (memory storage, LMDB in DIR, or an etcd cluster).
+    server in-process (memory storage, LMDB in DIR, or an etcd cluster). Either takes
+    ``?design=seed|improved|seed+OPTION+...`` (default ``seed``).
     """
     parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    design = parse_design(",".join(query.get("design", [])) or None)
     project = unquote(parts.path.lstrip("/"))
     if not project:
         raise ValueError(f"{url!r} names no project (expected .../PROJECT)")
@@ -124,14 +137,13 @@ def parse_url(url: str) -> MagnetoUrl:
         hosts = [host for host in parts.netloc.split(",") if host]
         if not hosts:
             raise ValueError(f"{url!r} names no server (expected magnetodb://HOST:PORT/PROJECT)")
-        return MagnetoUrl(parts.scheme, f"http://{','.join(hosts)}", project)
+        return MagnetoUrl(parts.scheme, f"http://{','.join(hosts)}", project, design=design)
     if parts.scheme == "magnetodb+inproc":
-        query = parse_qs(parts.query)
         data_dir = query.get("data_dir", [None])[0]
         etcd = tuple(e for e in ",".join(query.get("etcd", [])).split(",") if e)
         if data_dir and etcd:
             raise ValueError(f"{url!r}: data_dir (LMDB) and etcd name two stores; give one")
-        return MagnetoUrl(parts.scheme, None, project, data_dir, etcd)
+        return MagnetoUrl(parts.scheme, None, project, data_dir, etcd, design)
     raise ValueError(f"not a MagnetoDB URL: {url!r}")
 
 
@@ -145,6 +157,23 @@ def open_client(url: str, token: str | None = None) -> Any:
     return connect_inproc(
         parsed.project, data_dir=parsed.data_dir, etcd_endpoints=parsed.etcd_endpoints or None
     )
+
+
+def read_design(client: Any) -> str | None:
+    """The name of the design a store was created with: None when it has no schema yet;
+    the seed's for a store whose tables predate the design record."""
+    try:
+        answer = client.get_item(
+            DESIGN_TABLE.name, {DESIGN_TABLE.hash_key: s(DESIGN_KEY)}, consistent_read=True
+        )
+    except TableNotExistsException:
+        try:
+            client.describe_table("volumes")
+        except TableNotExistsException:
+            return None
+        return SEED_DESIGN.name
+    item = answer.get("item")
+    return item["design"]["S"] if item else None
 
 
 def natural_key(table: Table, *values: Any) -> Wire:
@@ -168,7 +197,7 @@ def key_of(table: Table, *values: Any) -> Wire:
 def _key_column_length(table_name: str, attribute: str) -> int | None:
     """The declared length of the column a key attribute holds: the table's own record
     kind's, else the first record kind with a column of that name (index tables)."""
-    record_kind = TABLE_BY_NAME[table_name].record_kind
+    record_kind = ALL_TABLES[table_name].record_kind
     kinds = ([record_kind] if record_kind else []) + list(FIELDS)
     for kind in kinds:
         for column in FIELDS[kind]:
@@ -219,8 +248,29 @@ class MagnetoCore(Backend):
         self.features = features_for(url)
         parsed = parse_url(url)
         self.scheme, self.project = parsed.scheme, parsed.project
+        self.design: Design = parsed.design
         self.client = client if client is not None else open_client(url, token)
-        self.tables = TABLE_BY_NAME
+        self.tables = self.design.table_by_name
+        self.derived_tables = self.design.derived_tables
+        self._check_design()
+
+    def stored_design(self) -> str | None:
+        """The name of the design the store was created with (``read_design``)."""
+        return read_design(self.client)
+
+    def _check_design(self) -> None:
+        """Refuse a store that holds another design than the URL's: its tables would be
+        read as if they held this one's (silent nonsense). A store that does not answer
+        is left to the first call (``ping`` names it)."""
+        try:
+            stored = self.stored_design()
+        except (MagnetoError, OSError):
+            return
+        if stored is not None and stored != self.design.name:
+            raise exception.DBError(
+                reason=f"the store {self._url!r} holds design {stored!r}, not "
+                f"{self.design.name!r} (?design={stored} opens it)"
+            )
 
     @property
     def url(self) -> str:
@@ -281,7 +331,12 @@ class MagnetoCore(Backend):
 
     def engine_info(self) -> dict[str, Any]:
         transport = "http" if self.scheme == "magnetodb" else "in-process"
-        info = {**super().engine_info(), "engine": "magnetodb", "transport": transport}
+        info = {
+            **super().engine_info(),
+            "engine": "magnetodb",
+            "transport": transport,
+            **self.design.info(),
+        }
         health = self._storage_health()
         if "Storage engine" in health:
             info["storage"] = health["Storage engine"]
@@ -292,9 +347,10 @@ class MagnetoCore(Backend):
 
     def create_schema(self) -> None:
         with translate_errors():
-            for table in TABLES:
+            for table in self.design.tables:
                 with contextlib.suppress(TableAlreadyExistsException):
                     self.client.create_table(**table.create_table_request())
+            self._record_design()
             now = utcnow()
             quota_classes = self.tables["quota_classes"]
             for resource, limit in DEFAULT_QUOTA_CLASS_LIMITS.items():
@@ -311,9 +367,19 @@ class MagnetoCore(Backend):
                         expected={"class_name": {"exists": False}},
                     )
 
+    def _record_design(self) -> None:
+        """Write the design's name into the store, once; a store created under another
+        design is refused (``_check_design`` at open does the same)."""
+        item = {DESIGN_TABLE.hash_key: s(DESIGN_KEY), "design": s(self.design.name)}
+        with contextlib.suppress(ConditionalCheckFailedException):
+            self.client.put_item(
+                DESIGN_TABLE.name, item, expected={DESIGN_TABLE.hash_key: {"exists": False}}
+            )
+        self._check_design()
+
     def drop_schema(self) -> None:
         with translate_errors():
-            for table in TABLES:
+            for table in self.design.tables:
                 with contextlib.suppress(TableNotExistsException):
                     self.client.delete_table(table.name)
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cinderdb.magneto import tables
-from cinderdb.magneto.tables import DUAL_WRITES, TABLE_BY_NAME, PairKind
+from cinderdb.magneto.designs import ALL_PAIRS, ALL_TABLES
+from cinderdb.magneto.tables import DUAL_WRITES, PairKind
 
 #: An index entry: (index table, hash value, id of the base item).
 Entry = tuple[str, str, str]
@@ -80,13 +81,24 @@ def _index_rule(pair: tables.DualWrite) -> IndexRule:
     )
 
 
-#: Every list index of the design, in declaration order.
-INDEX_RULES: tuple[IndexRule, ...] = tuple(
-    _index_rule(pair)
-    for pair in DUAL_WRITES
-    if pair.kind is PairKind.INDEX and TABLE_BY_NAME[pair.target].range_key is not None
-)
-INDEX_RULE_BY_TABLE: dict[str, IndexRule] = {rule.table: rule for rule in INDEX_RULES}
+def index_rules(pairs: Iterable[tables.DualWrite]) -> tuple[IndexRule, ...]:
+    """The list indexes among ``pairs`` (a design's), in declaration order."""
+    return tuple(
+        _index_rule(pair)
+        for pair in pairs
+        if pair.kind is PairKind.INDEX
+        and ALL_TABLES[pair.target].range_key is not None
+        and "shape" not in pair.params
+    )
+
+
+#: Every list index of the seed's design, in declaration order.
+INDEX_RULES: tuple[IndexRule, ...] = index_rules(DUAL_WRITES)
+#: Every list index any design may hold, by table (the journal's guarded compensations
+#: look an entry's rule up by its table).
+INDEX_RULE_BY_TABLE: dict[str, IndexRule] = {
+    rule.table: rule for rule in index_rules(ALL_PAIRS.values())
+}
 
 INVERTED_RULES: dict[str, InvertedRule] = {
     pair.target: InvertedRule(pair.target, *pair.source.split(".", 1), pair.params["ids_attribute"])
@@ -95,9 +107,9 @@ INVERTED_RULES: dict[str, InvertedRule] = {
 }
 
 
-def rules_for(base: str) -> tuple[IndexRule, ...]:
-    """The list indexes of a base table."""
-    return tuple(rule for rule in INDEX_RULES if rule.base == base)
+def rules_for(base: str, rules: Iterable[IndexRule] = INDEX_RULES) -> tuple[IndexRule, ...]:
+    """The list indexes of a base table (of the seed's design unless ``rules`` are given)."""
+    return tuple(rule for rule in rules if rule.base == base)
 
 
 def index_entries(
@@ -115,5 +127,5 @@ def index_entries(
 def entry_item(entry: Entry) -> dict[str, Any]:
     """The item of an index entry: its keys only."""
     table, hash_value, item_id = entry
-    spec = TABLE_BY_NAME[table]
+    spec = ALL_TABLES[table]
     return {spec.hash_key: {"S": hash_value}, spec.range_key: {"S": item_id}}

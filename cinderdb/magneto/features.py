@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 from cinderdb.base import Features
+from cinderdb.magneto.designs import parse_design
 
 
 def features_for(url: str) -> Features:
@@ -14,6 +15,7 @@ def features_for(url: str) -> Features:
     parts = urlsplit(url)
     remote = parts.scheme == "magnetodb"
     query = parse_qs(parts.query)
+    parse_design(",".join(query.get("design", [])) or None)  # an unknown one: ValueError
     shared = remote or "etcd" in query
     on_disk = shared or "data_dir" in query
     return Features(multi_process=shared, persistent=on_disk, waits_on_network=remote)

@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from cinderdb.magneto.tables import TABLE_BY_NAME, DualWrite, PairKind, Table
+from cinderdb.magneto.designs import ALL_TABLES as TABLE_BY_NAME
+from cinderdb.magneto.tables import DualWrite, PairKind, Table
 from validators.findings import Finding
 
 Wire = dict[str, Any]

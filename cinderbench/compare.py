@@ -84,12 +84,13 @@ def backends_for(args: argparse.Namespace) -> Iterator[Backends]:
             notes.append(f"MagnetoDB: a server started over a temporary LMDB store ({why})")
             yield Backends(backend_labels([sql, second]), notes, clusters)
             return
-        servers = [  # a server per design: no arm shares a store, a lock or a process
-            stack.enter_context(
-                embedded_store("magnetodb", os.path.join(scratch, f"design-{n}"), durable=sync)
+        servers = []  # a server per design: no arm shares a store, a lock or a process
+        for n in range(len(designs)):
+            directory = os.path.join(scratch, f"design-{n}")
+            os.mkdir(directory)
+            servers.append(
+                stack.enter_context(embedded_store("magnetodb", directory, durable=sync))
             )
-            for n in range(len(designs))
-        ]
         [(sql_label, _)] = backend_labels([sql])
         label = backend_class(servers[0]).default_label(servers[0])
         notes.append(

@@ -116,7 +116,9 @@ class Coordinator(Harness):
         )
 
     def resolve_urls(self, options: Any) -> list[tuple[str, str]]:
-        """``(label, url)`` per backend of ``--backend``; SQL first (the ratio's baseline)."""
+        """``(label, url)`` per backend of ``--backend``; SQL first (the ratio's baseline);
+        the MagnetoDB one as one arm per ``--design`` (a project each)."""
+        from bench.drive.designs import design_arms
         from bench.drive.job import backend_labels
 
         sides = list(EMBEDDED_URLS) if options.backend == "both" else [options.backend]
@@ -124,7 +126,7 @@ class Coordinator(Harness):
         for side in sides:  # SQL first: an embedded MagnetoDB matches its durability
             given = getattr(options, f"{side}_url")
             urls[side] = given or self.embedded_url(side, urls.get("sql"), options)
-        return backend_labels([urls[side] for side in sides])
+        return design_arms(backend_labels([urls[side] for side in sides]), options.design)
 
     def embedded_url(self, side: str, sql_url: str | None = None, options: Any = None) -> str:
         """A store of ``side``'s own (``cinderdb.embedded_store``), made on first use and kept

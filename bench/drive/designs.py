@@ -7,15 +7,16 @@ module turns the MagnetoDB URLs of a run into those arms; ``cinderbench run`` an
 ``compare`` and the locust workloads all call ``design_arms``.
 
 Labels: a run of the seed's design alone keeps today's (``magnetodb``); otherwise each
-arm is ``LABEL[DESIGN]`` (``magnetodb[improved]``): brackets and the design's own
-characters (letters, digits, ``_`` and ``+``) are safe in file names and in HTML.
+arm is ``LABEL.DESIGN`` (``magnetodb.improved``, ``magnetodb.seed+type_index``): a dot
+and the design's own characters (letters, digits, ``_`` and ``+``) are safe in file
+names, in HTML and in rich's console markup (where ``[improved]`` would be a style tag).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit
 
 #: The design of a run that names none (``designs.SEED``), and the URL parameter.
 SEED = "seed"
@@ -36,21 +37,19 @@ def keeps_labels(designs: Sequence[str]) -> bool:
 
 
 def arm_label(label: str, design: str) -> str:
-    """``magnetodb[improved]``: the label of ``design``'s arm of backend ``label``."""
-    return f"{label}[{design}]"
+    """``magnetodb.improved``: the label of ``design``'s arm of backend ``label``."""
+    return f"{label}.{design}"
 
 
 def with_design(url: str, design: str, project_suffix: str = "") -> str:
     """``url`` with ``?design=DESIGN`` (other parameters kept) and, given a suffix, its
     project renamed ``PROJECT-SUFFIX`` (a store of its own on the same server). A URL
     naming a design already is a ``ValueError``: the run chooses the designs."""
-    parts = urlsplit(url)
-    query = parse_qs(parts.query, keep_blank_values=True)
-    if PARAMETER in query:
+    base, _, query = url.partition("?")  # by hand: urlunsplit drops the "//" of scheme:///x
+    if PARAMETER in parse_qs(query, keep_blank_values=True):
         raise ValueError(f"{url} names a design already; give the designs with --design only")
-    path = parts.path.rstrip("/") + (f"-{project_suffix}" if project_suffix else "")
-    extra = f"{PARAMETER}={design}"
-    return urlunsplit(parts._replace(path=path, query="&".join(filter(None, [parts.query, extra]))))
+    base = base.rstrip("/") + (f"-{project_suffix}" if project_suffix else "")
+    return f"{base}?{'&'.join(filter(None, [query, f'{PARAMETER}={design}']))}"
 
 
 def project_suffix(design: str) -> str:
@@ -90,3 +89,9 @@ def arms_of(label: str, urls: Sequence[str], designs: Sequence[str]) -> list[tup
             )
         )
     return arms
+
+
+def design_in(url: str) -> str | None:
+    """The design a backend URL names (``?design=``), None when it names none."""
+    values = parse_qs(urlsplit(url).query).get(PARAMETER)
+    return design_name(values[0]) if values else None

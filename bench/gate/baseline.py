@@ -136,6 +136,10 @@ def _finding_count(results: Results, name: str) -> int | None:
         return None
     if name == "validation":
         return len(data.get("findings") or []) or (0 if data.get("ok") else 1)
+    if data.get("arms"):  # a run of several designs: every design arm's replay
+        arms = data["arms"].values()
+        found = sum(int(a["divergence_count"]) + int(a["final_differences"]) for a in arms)
+        return found or (0 if all(a["ok"] for a in arms) else 1)
     final = (data.get("final_state") or {}).get("differences") or 0
     return len(data.get("divergences") or []) + int(final) or (0 if data.get("ok") else 1)
 

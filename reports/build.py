@@ -15,6 +15,7 @@ from typing import Any
 from bench.measure.results import Results, load_results
 from reports import charts, facts, findings, tables
 from reports import format as fmt
+from reports.designs import design_section
 from reports.model import judge, operation_order, ratio_of, ratio_sides, side_of_label
 from reports.trends import build_trends
 from reports.verdict import build_verdict
@@ -133,6 +134,7 @@ def context(runs: Sequence[Results]) -> dict[str, Any]:
         "results_path": str(results.path),
         "generated": facts.generated_at(),
         "verdict": build_verdict(results, validation, diff, gate, transport),
+        "designs": design_section(results),
         "forest": charts.ratio_forest(forest_rows, *(sides[::-1] if sides else ("", ""))),
         "run_facts": facts.summary_facts(results),
         "engines": facts.engines_table(results),

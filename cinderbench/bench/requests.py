@@ -460,7 +460,7 @@ def _measure_sql(api: Any, cases: list) -> list[SQLCounts]:
     return results
 
 
-def _measure_magneto(api: Any, cases: list) -> list[dict[str, int]]:
+def measure_magneto(api: Any, cases: list) -> list[dict[str, int]]:
     seeded = seed(api)
     probe = MagnetoProbe(api.client, api.derived_tables)
     probe.attach()
@@ -497,7 +497,7 @@ def measure(sql_url: str, magnetodb_url: str) -> tuple[list[Row], dict[str, Any]
     try:
         magneto_api.create_schema()
         engines["magnetodb"] = magneto_api.engine_info()
-        for row, counts in zip(rows, _measure_magneto(magneto_api, cases), strict=True):
+        for row, counts in zip(rows, measure_magneto(magneto_api, cases), strict=True):
             row.magneto = counts
     finally:
         magneto_api.drop_schema()  # the tables it made (a given server keeps no trace)

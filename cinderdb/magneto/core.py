@@ -39,6 +39,7 @@ from cinderdb.magneto.entries import (
     Entry,
     entry_item,
     index_entries,
+    index_rules,
     rules_for,
 )
 from cinderdb.magneto.features import features_for
@@ -252,6 +253,13 @@ class MagnetoCore(Backend):
         self.client = client if client is not None else open_client(url, token)
         self.tables = self.design.table_by_name
         self.derived_tables = self.design.derived_tables
+        #: the design's list indexes (``entries.index_rules``), all and per base table
+        self.index_rules = index_rules(self.design.pairs)
+        self.volume_indexes = rules_for("volumes", self.index_rules)
+        self.snapshot_indexes = rules_for("snapshots", self.index_rules)
+        #: volume columns that have an index table
+        self.volume_indexed = frozenset(rule.column for rule in self.volume_indexes)
+        self.snapshot_indexed = frozenset(rule.column for rule in self.snapshot_indexes)
         self._check_design()
 
     def stored_design(self) -> str | None:
@@ -931,7 +939,7 @@ class MagnetoCore(Backend):
         found = self.get_many(wanted)
         called: set[Entry] = set()
         for base, items in found.items():
-            rules = rules_for(base)
+            rules = rules_for(base, self.index_rules)
             columns = {rule.column for rule in rules}
             for item in items:
                 record = {c: item[c]["S"] for c in columns if c in item}

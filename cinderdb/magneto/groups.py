@@ -19,7 +19,7 @@ from cinderdb import exception
 from cinderdb.base import NO_MATCH, new_id, plan_equality_filters
 from cinderdb.context import RequestContext
 from cinderdb.magneto.core import MagnetoCore
-from cinderdb.magneto.entries import IndexRule, index_entries, rules_for
+from cinderdb.magneto.entries import index_entries, rules_for
 from cinderdb.magneto.items import Wire, changes_to_updates, encode_value, from_item, n, s, to_item
 from cinderdb.records import FIELDS, Record, blank, coerce_values, utcnow
 
@@ -32,8 +32,6 @@ CGSNAPSHOTS_BY_GROUP = "cgsnapshots_by_group"
 _GROUP = "consistencygroup"
 _CGSNAPSHOT = "cgsnapshot"
 _BASE = {_GROUP: GROUPS, _CGSNAPSHOT: CGSNAPSHOTS}
-#: kind -> the list indexes of its items (``tables.DUAL_WRITES``).
-_INDEXES: dict[str, tuple[IndexRule, ...]] = {kind: rules_for(base) for kind, base in _BASE.items()}
 _NOT_FOUND = {
     _GROUP: lambda i: exception.ConsistencyGroupNotFound(consistencygroup_id=i),
     _CGSNAPSHOT: lambda i: exception.CgSnapshotNotFound(cgsnapshot_id=i),
@@ -102,7 +100,8 @@ class GroupFunctions(MagnetoCore):
         }
         if not _visible(context, record):
             raise _NOT_FOUND[kind](record["id"])
-        self.add_entries(index_entries(_INDEXES[kind], record, record["id"]))
+        rules = rules_for(_BASE[kind], self.index_rules)
+        self.add_entries(index_entries(rules, record, record["id"]))
         if not self.put_if(_BASE[kind], to_item(kind, record), {"id": {"exists": False}}):
             raise exception.DBDuplicateEntry(reason=f"{kind} id {record['id']} exists")
         return record
@@ -118,7 +117,8 @@ class GroupFunctions(MagnetoCore):
         changes["updated_at"] = utcnow()
         if not isinstance(item_id, str):
             raise _NOT_FOUND[kind](item_id)
-        moved = [rule for rule in _INDEXES[kind] if rule.column in changes]
+        rules = rules_for(_BASE[kind], self.index_rules)
+        moved = [rule for rule in rules if rule.column in changes]
         new_entries = index_entries(moved, changes, item_id)
         self.add_entries(new_entries)
         old = self.update_if(

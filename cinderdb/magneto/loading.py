@@ -26,7 +26,7 @@ import orjson
 from cinderdb import exception
 from cinderdb.bulk import BulkData
 from cinderdb.magneto.core import MagnetoCore, translate_errors
-from cinderdb.magneto.entries import entry_item, index_entries, rules_for
+from cinderdb.magneto.entries import IndexRule, entry_item, index_entries, rules_for
 from cinderdb.magneto.glance import COPY_SEPARATOR
 from cinderdb.magneto.items import Wire, n, s, ss, ssm, to_item
 from cinderdb.magneto.keys import encode_item
@@ -67,7 +67,9 @@ def _required(row: Mapping[str, Any], *columns: str) -> None:
 class _Layout:
     """The items of one BulkData, table by table: derived (second copies) and base."""
 
-    def __init__(self) -> None:
+    def __init__(self, rules: Sequence[IndexRule]) -> None:
+        #: the design's list indexes
+        self.rules = rules
         self.derived: dict[str, list[Wire]] = defaultdict(list)
         self.base: list[tuple[str, list[Wire], int]] = []  # (table, items, records reported)
         #: inverted table -> property -> (key, value, {id attribute: [members]})
@@ -79,7 +81,7 @@ class _Layout:
 
     def entries(self, base: str, row: Record) -> None:
         """The list-index entries of a base item (``entries.rules_for``)."""
-        for entry in index_entries(rules_for(base), row, row["id"]):
+        for entry in index_entries(rules_for(base, self.rules), row, row["id"]):
             self.derived[entry[0]].append(entry_item(entry))
 
     def member(self, table: str, key: str, value: str, attribute: str, member: str) -> None:
@@ -88,8 +90,8 @@ class _Layout:
         entry[2].setdefault(attribute, []).append(member)
 
 
-def _build(data: BulkData) -> _Layout:
-    layout = _Layout()
+def _build(data: BulkData, rules: Sequence[IndexRule]) -> _Layout:
+    layout = _Layout(rules)
     _qos_and_types(layout, data)
     groups = []
     for record in data.consistencygroups:
@@ -305,7 +307,7 @@ class BulkLoadFunctions(MagnetoCore):
 
     def bulk_load(self, data: BulkData, progress: Callable[[int], None] | None = None) -> None:
         report = progress or (lambda _n: None)
-        layout = _build(data)
+        layout = _build(data, self.index_rules)
         with ThreadPoolExecutor(WORKERS) as pool:
             for table, items in layout.derived.items():
                 self._put_all(pool, table, items)

@@ -48,7 +48,8 @@ VERSION_BUMP = {"version": {"action": "ADD", "value": {"N": "1"}}}
 #: A metadata pair.
 Pair = tuple[str, str]
 
-#: The list indexes of volumes and snapshots (``tables.DUAL_WRITES``).
+#: The list indexes of volumes and snapshots of the seed's design (``tables.DUAL_WRITES``);
+#: a backend uses its own design's (``MagnetoCore.volume_indexes``).
 VOLUME_INDEXES = rules_for("volumes")
 SNAPSHOT_INDEXES = rules_for("snapshots")
 #: Volume columns that have an index table.
@@ -187,8 +188,8 @@ class Lookups(MagnetoCore):
 
     def retire_entries(self, volume_id: str, old: Wire, new: Wire) -> None:
         """After a volume write: remove the entries the old item called for and the new not."""
-        before = index_entries(VOLUME_INDEXES, from_item("volume", old), volume_id)
-        after = index_entries(VOLUME_INDEXES, from_item("volume", new), volume_id)
+        before = index_entries(self.volume_indexes, from_item("volume", old), volume_id)
+        after = index_entries(self.volume_indexes, from_item("volume", new), volume_id)
         self.remove_entries(before - after)
 
     # ------------------------------------------------------ inverted tables
@@ -350,9 +351,9 @@ class Lookups(MagnetoCore):
             for table, pair in sorted(adds - added):
                 self.add_ids(table, [pair], "volume_ids", [volume_id])
             added.update(adds)
-            indexed = {c: changed_columns[c] for c in INDEXED if c in changed_columns}
+            indexed = {c: changed_columns[c] for c in self.volume_indexed if c in changed_columns}
             entries = index_entries(
-                [rule for rule in VOLUME_INDEXES if rule.column in indexed], indexed, volume_id
+                [rule for rule in self.volume_indexes if rule.column in indexed], indexed, volume_id
             )
             self.add_entries(entries - written_entries)
             written_entries.update(entries)

@@ -26,7 +26,6 @@ from cinderdb.magneto.core import applied, key_of
 from cinderdb.magneto.items import Wire, changes_to_updates, from_item, n, ssm, string_map, to_item
 from cinderdb.magneto.lookups import (
     NULL_KEY,
-    SNAPSHOT_INDEXES,
     VERSION_BUMP,
     Lookups,
     index_entries,
@@ -37,8 +36,6 @@ from cinderdb.magneto.lookups import (
 from cinderdb.magneto.paging import matches, page
 from cinderdb.magneto.shapes import snapshot_record
 from cinderdb.records import Record, blank, coerce_metadata, coerce_values, utcnow
-
-_INDEXED = frozenset(rule.column for rule in SNAPSHOT_INDEXES)
 
 
 class SnapshotFunctions(Lookups):
@@ -69,7 +66,7 @@ class SnapshotFunctions(Lookups):
         if metadata:
             item["snapshot_metadata"] = ssm(metadata)
         item["version"] = n(1)
-        self.add_entries(index_entries(SNAPSHOT_INDEXES, record, snapshot_id))
+        self.add_entries(index_entries(self.snapshot_indexes, record, snapshot_id))
         if not self.put_if("snapshots", item, {"id": {"exists": False}}):
             raise exception.DBDuplicateEntry(reason=f"snapshot {snapshot_id} exists")
         return snapshot_record(item, volume=volume, with_volume=True)
@@ -237,10 +234,12 @@ class SnapshotFunctions(Lookups):
             )
         elif row.get("cgsnapshot_id") is not None:
             self._check_group(context, snapshot_id, row)
-        changed = {c: row[c] for c in _INDEXED if c in row}
+        changed = {c: row[c] for c in self.snapshot_indexed if c in row}
         self.add_entries(
             index_entries(
-                [rule for rule in SNAPSHOT_INDEXES if rule.column in changed], changed, snapshot_id
+                [rule for rule in self.snapshot_indexes if rule.column in changed],
+                changed,
+                snapshot_id,
             )
         )
         updates = {**changes_to_updates("snapshot", row), **VERSION_BUMP}
@@ -254,8 +253,8 @@ class SnapshotFunctions(Lookups):
         if old is None:
             raise exception.SnapshotNotFound(snapshot_id=snapshot_id)
         new = applied(key_of(self.tables["snapshots"], snapshot_id), old, updates) or {}
-        before = index_entries(SNAPSHOT_INDEXES, from_item("snapshot", old), snapshot_id)
-        after = index_entries(SNAPSHOT_INDEXES, from_item("snapshot", new), snapshot_id)
+        before = index_entries(self.snapshot_indexes, from_item("snapshot", old), snapshot_id)
+        after = index_entries(self.snapshot_indexes, from_item("snapshot", new), snapshot_id)
         self.remove_entries(before - after)
         if volume is None:
             volume = self.get("volumes", new["volume_id"]["S"])

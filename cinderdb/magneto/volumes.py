@@ -38,10 +38,8 @@ from cinderdb.magneto.items import (
 )
 from cinderdb.magneto.lookups import (
     ADMIN_METADATA,
-    INDEXED,
     USER_METADATA,
     VERSION_BUMP,
-    VOLUME_INDEXES,
     Lookups,
     host_base,
     index_entries,
@@ -116,7 +114,7 @@ class VolumeFunctions(Lookups):
         if admin_metadata:
             item["volume_admin_metadata"] = ssm(admin_metadata)
         item["version"] = n(1)
-        self.add_entries(index_entries(VOLUME_INDEXES, record, volume_id))
+        self.add_entries(index_entries(self.volume_indexes, record, volume_id))
         self.add_ids("volume_metadata", metadata.items(), "volume_ids", [volume_id])
         self.add_ids("volume_admin_metadata", admin_metadata.items(), "volume_ids", [volume_id])
         if not self.put_if("volumes", item, {"id": {"exists": False}}):
@@ -329,10 +327,10 @@ class VolumeFunctions(Lookups):
         """Column changes only: no read. The new index entries first, one conditional
         update_item (visible to the caller, ALL_OLD), then the old entries' removal."""
         updates = self._column_updates(row, references)
-        changed = {c: row[c] for c in INDEXED if c in row}
+        changed = {c: row[c] for c in self.volume_indexed if c in row}
         self.add_entries(
             index_entries(
-                [rule for rule in VOLUME_INDEXES if rule.column in changed], changed, volume_id
+                [rule for rule in self.volume_indexes if rule.column in changed], changed, volume_id
             )
         )
         old = self.update_if(
@@ -521,7 +519,7 @@ class VolumeFunctions(Lookups):
         entries = set()
         for volume_id, (row, _) in new_rows.items():
             current = {**from_item("volume", found[volume_id]), **row}
-            entries |= index_entries(VOLUME_INDEXES, current, volume_id)
+            entries |= index_entries(self.volume_indexes, current, volume_id)
         self.add_entries(entries)
         results = {}
         for volume_id, (row, other_item) in new_rows.items():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cinderbench.bench.designs import Measured, _cell, changed_cases, main, report
 from cinderdb.magneto.designs import OPTIONS
-from tests.cli.test_user_errors import assert_user_error
+from tests.cli.support import assert_user_error
 from tests.shortrun import cli
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from bench.drive.designs import arm_label, design_arms, design_in, keeps_labels, with_design
 from bench.measure.results import load_results
-from tests.cli.test_user_errors import assert_user_error
+from tests.cli.support import assert_user_error
 from tests.shortrun import cli
 
 SQL = ("sqlite", "sqlite:///c.sqlite")

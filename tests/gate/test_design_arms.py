@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from cinderbench.gate import gate
-from tests.gate.test_gate import _copy, _failed, _slow_down
+from tests.gate.support import _copy, _failed, _slow_down
 from tests.shortrun import GATE_CONFIG, ShortRun
 
 ARM = "magnetodb.improved"

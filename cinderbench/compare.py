@@ -8,8 +8,9 @@ starts an N-node cluster for each side that has one (``bench.drive.clusters``)
 and no URL given, and takes it down at the end.
 
 ``--design NAME`` (repeatable) compares MagnetoDB designs: one arm per design,
-each with a store of its own (a server per design on embedded defaults, a
-project per design on ``--magnetodb URL``), each paired with the SQL arm.
+each with a store of its own (a server per design on embedded defaults: designs
+sharing one server's projects interfere, README "Comparing designs"; a project
+per design on ``--magnetodb URL``), each paired with the SQL arm.
 
 It seeds every backend with the same dataset (5,000 volumes by default: the
 ``DatasetSpec`` defaults), runs the standard mix for 30 s with every planned

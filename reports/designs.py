@@ -59,10 +59,6 @@ class Arm:
     #: why the arm cannot be recommended (empty: it can)
     problems: list[str] = field(default_factory=list)
 
-    @property
-    def validated(self) -> bool:
-        return self.validation is not None and self.replay is not None
-
 
 @dataclass
 class DesignSection:
@@ -118,7 +114,7 @@ def _oplog_facts(results: Results, arms: list[Arm]) -> dict[str, set[str]]:
     return calls
 
 
-def _write_operations(results: Results, arms: list[Arm]) -> list[str]:
+def _write_operations(results: Results) -> list[str]:
     """Operations that write on some backend (DML on SQL, items on MagnetoDB)."""
     labels = results.backends
     names = []
@@ -143,39 +139,42 @@ def _per_write(results: Results, label: str, names: list[str], counter: str) -> 
     return total / executions if executions else None
 
 
-def _arm_findings(data: Mapping[str, Any] | None, label: str, only: bool) -> dict | None:
-    """An arm's entry of a findings file's ``arms``; the whole file's figures when the run
-    had only this MagnetoDB arm (no ``arms``); None when the file is absent."""
-    if data is None:
-        return None
-    if data.get("arms"):
-        return dict(data["arms"].get(label) or {})
-    return {"whole_file": True} if only else None
+def _replay_figures(diff: Mapping[str, Any]) -> dict[str, Any]:
+    """A whole diff.json in the shape of one of its ``arms`` entries."""
+    return {
+        "divergence_count": diff.get("divergence_count", 0),
+        "final_differences": (diff.get("final_state") or {}).get("differences", 0),
+        "design_divergences": {
+            name: entry.get("count", 0)
+            for name, entry in (diff.get("design_divergences") or {}).items()
+        },
+        "seconds": (diff.get("replay") or {}).get("seconds"),
+    }
 
 
 def _assess(results: Results, arms: list[Arm]) -> None:
+    """Time over the mix, wins and losses, and the validators' figures of each arm: from
+    the files' ``arms``, or the whole files when the run had one MagnetoDB arm only."""
     validation, diff = results.findings("validation"), results.findings("diff")
-    only = len(arms) == 1
     for arm in arms:
         arm.spent_us = _spent(results, arm.label)
         arm.baseline_us = _spent(results, arm.baseline) if arm.baseline else 0.0
         judged = [judge(ratio_of(results, name, arm.label)) for name in results.operations]
         arm.wins, arm.losses = judged.count("win"), judged.count("loss")
-        arm.validation = _arm_findings(validation, arm.label, only)
-        arm.replay = _arm_findings(diff, arm.label, only)
-        if arm.validation is not None and arm.validation.get("whole_file"):
-            found = len(validation.get("findings") or []) if validation else 0
-            arm.validation = {"findings": found, "quota_findings": 0}
-        if arm.replay is not None and arm.replay.get("whole_file") and diff is not None:
-            arm.replay = {
-                "divergence_count": diff.get("divergence_count", 0),
-                "final_differences": (diff.get("final_state") or {}).get("differences", 0),
-                "design_divergences": {
-                    name: entry.get("count", 0)
-                    for name, entry in (diff.get("design_divergences") or {}).items()
-                },
-                "seconds": (diff.get("replay") or {}).get("seconds"),
+        if validation is not None and validation.get("arms"):
+            arm.validation = dict(validation["arms"].get(arm.label) or {}) or None
+        elif validation is not None and len(arms) == 1:
+            pairs = [c for c in validation.get("checks") or () if c.get("kind") != "quota"]
+            arm.validation = {
+                "findings": len(validation.get("findings") or []),
+                "pairs": len(pairs),
+                "checked": sum(int(c.get("checked") or 0) for c in pairs),
+                "seconds": sum(float(c.get("seconds") or 0.0) for c in pairs),
             }
+        if diff is not None and diff.get("arms"):
+            arm.replay = dict(diff["arms"].get(arm.label) or {}) or None
+        elif diff is not None and len(arms) == 1:
+            arm.replay = _replay_figures(diff)
         _problems(arm)
 
 
@@ -395,7 +394,7 @@ def design_section(results: Results) -> DesignSection | None:
         return None
     calls = _oplog_facts(results, arms)
     _assess(results, arms)
-    writes = _write_operations(results, arms)
+    writes = _write_operations(results)
     for arm in arms:
         arm.written = _per_write(results, arm.label, writes, "items_written")
         arm.dual = _per_write(results, arm.label, writes, "dual_writes")

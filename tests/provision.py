@@ -9,6 +9,7 @@ and emptied between tests.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,8 +25,16 @@ from cinderdb.base import Backend
 MYSQL_SERVER_URL = server_url()
 
 #: Every backend the contract suite runs on by default; CINDERBENCH_TEST_BACKENDS
-#: may name fewer, or add an opt-in one.
-ALL_BACKENDS = ("sqlite", "mysql", "magnetodb+inproc", "magnetodb")
+#: may name fewer, or add an opt-in one. ``NAME:DESIGN``: the MagnetoDB backend on
+#: another design than the seed's (``cinderdb/magneto/designs.py``).
+ALL_BACKENDS = (
+    "sqlite",
+    "mysql",
+    "magnetodb+inproc",
+    "magnetodb",
+    "magnetodb+inproc:improved",
+    "magnetodb:improved",
+)
 #: Backends that run only when CINDERBENCH_TEST_BACKENDS names them: the MagnetoDB
 #: server over a 3-node etcd cluster, and the SQL backend on a 3-node Galera cluster
 #: (their own CI tests always run; the whole suite on one takes minutes).
@@ -82,8 +91,9 @@ def _emptied(backend: Backend) -> Backend:
 
 
 @contextlib.contextmanager
-def _magnetodb_inproc(request: pytest.FixtureRequest) -> Iterator[Backend]:
-    backend = open_backend("magnetodb+inproc:///cinder")  # a new in-memory store each time
+def _magnetodb_inproc(request: pytest.FixtureRequest, design: str = "seed") -> Iterator[Backend]:
+    # a new in-memory store each time
+    backend = open_backend(f"magnetodb+inproc:///cinder?design={design}")
     backend.create_schema()
     try:
         yield backend
@@ -92,11 +102,12 @@ def _magnetodb_inproc(request: pytest.FixtureRequest) -> Iterator[Backend]:
 
 
 @contextlib.contextmanager
-def _magnetodb_http(request: pytest.FixtureRequest) -> Iterator[Backend]:
+def _magnetodb_http(request: pytest.FixtureRequest, design: str = "seed") -> Iterator[Backend]:
     # One server per session; a fresh project (its own tables) per test.
     server_url = request.getfixturevalue("magnetodb_server_url")
     project = "t" + uuid.uuid4().hex[:12]
-    backend = open_backend(f"magnetodb://{server_url.removeprefix('http://')}/{project}")
+    host = server_url.removeprefix("http://")
+    backend = open_backend(f"magnetodb://{host}/{project}?design={design}")
     backend.create_schema()
     try:
         yield backend
@@ -124,6 +135,8 @@ PROVISIONERS: dict[str, Callable[[pytest.FixtureRequest], AbstractContextManager
     "mysql": _mysql,
     "magnetodb+inproc": _magnetodb_inproc,
     "magnetodb": _magnetodb_http,
+    "magnetodb+inproc:improved": functools.partial(_magnetodb_inproc, design="improved"),
+    "magnetodb:improved": functools.partial(_magnetodb_http, design="improved"),
     "magnetodb+etcd": _magnetodb_etcd,
     "galera": _galera,
 }

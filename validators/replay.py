@@ -483,6 +483,18 @@ def _canonical_rows(replica: Replica, function: str, rows: dict[str, Any]) -> di
 # -------------------------------------------------------------------- entry
 
 
+def arm_of(url: str) -> str:
+    """What a replay compares: the backend side, and the design of a MagnetoDB URL
+    (``magnetodb:improved``; the seed's is plain ``magnetodb``)."""
+    side = side_of(url)
+    if side != "magnetodb":
+        return side
+    from cinderdb.magneto.core import parse_url
+
+    design = parse_url(url).design.name
+    return side if design == "seed" else f"{side}:{design}"
+
+
 def public_url(url: str) -> str:
     """``url`` with any password masked (diff.json is shared with reports and CI logs)."""
     parts = urlsplit(url)
@@ -519,7 +531,7 @@ def replay_pair(results: Results, first_url: str, second_url: str) -> ReplayRepo
     spec = DatasetSpec.from_dict(results.meta["dataset"]["spec"])
     data = build_dataset(spec).data
     label_a, label_b = _labels(first_url, second_url)
-    mode = "aa" if side_of(first_url) == side_of(second_url) else "differential"
+    mode = "aa" if arm_of(first_url) == arm_of(second_url) else "differential"
     with contextlib.ExitStack() as stack:
         first = open_replica(label_a, first_url, data)
         stack.callback(first.backend.close)
@@ -550,7 +562,7 @@ def differential_replay(
     if aa:
         for url in dict.fromkeys((first_url, second_url)):
             floor = replay_pair(results, url, url)
-            noise[side_of(url)] = floor.summary()
+            noise[arm_of(url)] = floor.summary()
             noisy.update(floor.diverging_functions)
     report = replay_pair(results, first_url, second_url)
     data = report.to_json()

@@ -45,11 +45,13 @@ def with_design(url: str, design: str, project_suffix: str = "") -> str:
     """``url`` with ``?design=DESIGN`` (other parameters kept) and, given a suffix, its
     project renamed ``PROJECT-SUFFIX`` (a store of its own on the same server). A URL
     naming a design already is a ``ValueError``: the run chooses the designs."""
-    base, _, query = url.partition("?")  # by hand: urlunsplit drops the "//" of scheme:///x
+    from cinderdb.magneto.core import design_url
+
+    base, mark, query = url.partition("?")  # by hand: urlunsplit drops the "//" of scheme:///x
     if PARAMETER in parse_qs(query, keep_blank_values=True):
         raise ValueError(f"{url} names a design already; give the designs with --design only")
     base = base.rstrip("/") + (f"-{project_suffix}" if project_suffix else "")
-    return f"{base}?{'&'.join(filter(None, [query, f'{PARAMETER}={design}']))}"
+    return design_url(base + mark + query, design)
 
 
 def project_suffix(design: str) -> str:

@@ -34,6 +34,8 @@ from cinderbench.bench.sql_queries import ADMIN, CASES, USER, Seeded, _database,
 from cinderbench.checks import ArgumentParser, backend_url, reachable
 from cinderdb import RequestContext, open_backend
 from cinderdb.api import FUNCTIONS, METADATA_TYPES
+from cinderdb.magneto.core import design_url
+from cinderdb.magneto.designs import OPTIONS
 from cinderdb.quota import default_resources
 from cinderdb.records import utcnow
 
@@ -433,6 +435,8 @@ class Row:
     case: str
     sql: SQLCounts | None = None
     magneto: dict[str, int] = field(default_factory=dict)
+    #: option -> the MagnetoDB counts on ``seed+option``
+    options: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def _read_cases() -> list[tuple[str, str, RequestContext, Prepare]]:
@@ -478,7 +482,22 @@ def measure_magneto(api: Any, cases: list) -> list[dict[str, int]]:
     return results
 
 
-def measure(sql_url: str, magnetodb_url: str) -> tuple[list[Row], dict[str, Any]]:
+def _measure_design(url: str, cases: list) -> tuple[list[dict[str, int]], dict[str, Any]]:
+    api = open_backend(url)
+    try:
+        api.create_schema()
+        info = api.engine_info()
+        return measure_magneto(api, cases), info
+    finally:
+        api.drop_schema()  # the tables it made (a given server keeps no trace)
+        api.close()
+
+
+def measure(
+    sql_url: str, magnetodb_url: str, options: tuple[str, ...] = ()
+) -> tuple[list[Row], dict[str, Any]]:
+    """Every case on SQL, on the MagnetoDB URL's design, and on ``seed+OPTION`` for each
+    of ``options`` (the same URL, its ``?design=`` replaced)."""
     cases = all_cases()
     missing = sorted(set(FUNCTIONS) - {function for function, *_ in cases})
     if missing:
@@ -493,15 +512,13 @@ def measure(sql_url: str, magnetodb_url: str) -> tuple[list[Row], dict[str, Any]
             row.sql = counts
     finally:
         sql_api.close()
-    magneto_api = open_backend(magnetodb_url)
-    try:
-        magneto_api.create_schema()
-        engines["magnetodb"] = magneto_api.engine_info()
-        for row, counts in zip(rows, measure_magneto(magneto_api, cases), strict=True):
-            row.magneto = counts
-    finally:
-        magneto_api.drop_schema()  # the tables it made (a given server keeps no trace)
-        magneto_api.close()
+    measured, engines["magnetodb"] = _measure_design(magnetodb_url, cases)
+    for row, counts in zip(rows, measured, strict=True):
+        row.magneto = counts
+    for option in options:
+        url = design_url(magnetodb_url, f"seed+{option}")
+        for row, counts in zip(rows, _measure_design(url, cases)[0], strict=True):
+            row.options[option] = counts
     return rows, engines
 
 
@@ -537,6 +554,17 @@ def magneto_text(counts: dict[str, int]) -> str:
     return text
 
 
+def _cells(counts: dict[str, int]) -> tuple[str, str, int]:
+    items = f"{counts['items_read']} / {counts['items_written']}"
+    return magneto_text(counts), items, counts["dual_writes"]
+
+
+def option_text(seed: dict[str, int], option: dict[str, int]) -> str:
+    """An option's cell: its requests; items; dual writes, or ``=`` when the seed's."""
+    cells = _cells(option)
+    return "=" if cells == _cells(seed) else "; ".join(str(cell) for cell in cells)
+
+
 def report(rows: list[Row], engines: dict[str, Any], command: str) -> str:
     sql, magneto = engines.get("sql", {}), engines.get("magnetodb", {})
     lines = [
@@ -558,10 +586,20 @@ def report(rows: list[Row], engines: dict[str, Any], command: str) -> str:
         "from the client's request hooks (`bench/measure/counters.py`). The copies kept in base "
         "items (a QoS spec's `volume_types` set, the volumes' `volume_type_name`) count as "
         "ordinary writes.",
+    ]
+    options = list(rows[0].options) if rows else []
+    if options:
+        lines += [
+            "- *seed+OPTION*: the MagnetoDB requests; items read / written; dual/index writes "
+            "of the design with that one option (`cinderdb/magneto/designs.py`), where they "
+            "differ from the seed's (`=`: the same).",
+        ]
+    lines += [
         "",
         "| function | case | SQL statements | JOINs | tables | MagnetoDB requests "
-        "| items read / written | dual/index writes |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| items read / written | dual/index writes |"
+        + "".join(f" seed+{option} |" for option in options),
+        "| --- | --- | --- | --- | --- | --- | --- | --- |" + " --- |" * len(options),
     ]
     for row in sorted(rows, key=lambda r: r.function):
         s, m = row.sql, row.magneto
@@ -569,6 +607,7 @@ def report(rows: list[Row], engines: dict[str, Any], command: str) -> str:
         lines.append(
             f"| `{row.function}` | {row.case} | {sql_text(s)} | {s.joins} | {len(s.tables)} | "
             f"{magneto_text(m)} | {m['items_read']} / {m['items_written']} | {m['dual_writes']} |"
+            + "".join(f" {option_text(m, row.options[o])} |" for o in options)
         )
     covered = {row.function for row in rows}
     lines += ["", f"{len(covered)} of the {len(FUNCTIONS)} functions are measured.", ""]
@@ -593,6 +632,7 @@ class _Options:
     magnetodb_url: str
     output: Path | None
     doc: Path | None
+    options: tuple[str, ...] = ()
 
 
 def _parse(argv: list[str] | None) -> _Options:
@@ -609,21 +649,33 @@ def _parse(argv: list[str] | None) -> _Options:
         type=backend_url,
         help="MagnetoDB backend URL (default: in-process)",
     )
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        choices=[*OPTIONS, "all"],
+        help="also measure the design seed+OPTION, one column each (repeatable; all: every "
+        "declared option)",
+    )
     parser.add_argument("--output", type=Path, help="also write the report here")
     parser.add_argument("--doc", type=Path, help=f"replace the section '{DOC_SECTION}' here")
     args = parser.parse_args(argv)
     given = [("--sql-url", args.sql_url)] if args.sql_url else []
     reachable([*given, ("--magnetodb-url", args.magnetodb_url)])
-    return _Options(args.sql_url, args.magnetodb_url, args.output, args.doc)
+    options = tuple(OPTIONS) if "all" in args.option else tuple(dict.fromkeys(args.option))
+    return _Options(args.sql_url, args.magnetodb_url, args.output, args.doc, options)
 
 
 def main(argv: list[str] | None = None) -> int:
     options = _parse(argv)
     with _database(options.sql_url) as sql_url:
-        rows, engines = measure(sql_url, options.magnetodb_url)
+        rows, engines = measure(sql_url, options.magnetodb_url, options.options)
     command = "cinderbench bench requests" + (
         f" --doc {options.doc}" if options.doc is not None else ""
     )
+    if options.options:
+        every = options.options == tuple(OPTIONS)
+        command += " --option all" if every else "".join(f" --option {o}" for o in options.options)
     text = report(rows, engines, command)
     sys.stdout.write(text)
     if options.output is not None:

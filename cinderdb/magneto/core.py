@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit
 
 import orjson
 
@@ -40,6 +40,7 @@ from cinderdb.magneto.entries import (
     entry_item,
     index_entries,
     index_rules,
+    ordered_rules,
     rules_for,
 )
 from cinderdb.magneto.features import features_for
@@ -146,6 +147,14 @@ def parse_url(url: str) -> MagnetoUrl:
             raise ValueError(f"{url!r}: data_dir (LMDB) and etcd name two stores; give one")
         return MagnetoUrl(parts.scheme, None, project, data_dir, etcd, design)
     raise ValueError(f"not a MagnetoDB URL: {url!r}")
+
+
+def design_url(url: str, design: str) -> str:
+    """``url`` with its ``?design=`` set to ``design`` (the other parameters kept)."""
+    base, _, old = url.partition("?")
+    query = [(k, v) for k, v in parse_qsl(old) if k != "design"]
+    query.append(("design", parse_design(design).name))
+    return f"{base}?{urlencode(query, safe='+,/:')}"
 
 
 def open_client(url: str, token: str | None = None) -> Any:
@@ -260,6 +269,8 @@ class MagnetoCore(Backend):
         #: volume columns that have an index table
         self.volume_indexed = frozenset(rule.column for rule in self.volume_indexes)
         self.snapshot_indexed = frozenset(rule.column for rule in self.snapshot_indexes)
+        #: base table -> its ordered index (``expire_index``: ``reservations_by_expire``)
+        self.ordered = ordered_rules(self.design.pairs)
         self._check_design()
 
     def stored_design(self) -> str | None:
@@ -665,6 +676,29 @@ class MagnetoCore(Backend):
                 chunk = writes[start : start + BATCH_WRITE_SIZE]
                 undo = (compensate or self._restore_all)(chunk)
                 self._send(lambda chunk=chunk: self._batch_write(chunk), undo)
+
+    def with_ordered_entries(self, writes: Sequence[ItemWrite]) -> list[ItemWrite]:
+        """``writes`` with the ordered-index entries they change (the design's
+        ``OrderedRule``s): a new entry before them, a dropped one after them, so a crash
+        in between leaves only an extra entry, which readers check against the item."""
+        added: list[ItemWrite] = []
+        dropped: list[ItemWrite] = []
+        for write in writes:
+            rule = self.ordered.get(write.table)
+            if rule is None:
+                continue
+            before, after = rule.entry(write.before), rule.entry(write.after)
+            if before == after:
+                continue
+            if after is not None:
+                added.append(ItemWrite(rule.table, None, after))
+            if before is not None and (
+                after is None
+                or _key_attributes(self.tables[rule.table], before)
+                != _key_attributes(self.tables[rule.table], after)
+            ):
+                dropped.append(ItemWrite(rule.table, before, None))
+        return [*added, *writes, *dropped]
 
     def _batch_write(self, writes: Sequence[ItemWrite]) -> Wire:
         pending: list[tuple[str, Wire]] = []

@@ -49,14 +49,11 @@ class Option:
     functions: tuple[str, ...] = ()
 
 
+#: Cinder's API reads a volume's image properties on show, attach and list
+#: (``volume_glance_metadata_get``): the scans ``glance_map`` removes.
 _GLANCE_FUNCTIONS = (
-    "volume_get",
-    "volume_get_all",
-    "volume_get_all_by_project",
-    "volume_get_all_by_host",
-    "volume_get_all_by_group",
-    "volume_attach",
-    "volume_attached",
+    "volume_metadata_update",
+    "volume_metadata_delete",
     "volume_glance_metadata_create",
     "volume_glance_metadata_get",
     "volume_snapshot_glance_metadata_get",
@@ -72,8 +69,9 @@ OPTIONS: dict[str, Option] = {
     for option in (
         Option(
             "glance_map",
-            "image properties also kept as a map on the volume and snapshot items, so show, "
-            "attach and list read the map instead of scanning the inverted glance table",
+            "image properties also kept as a map on the volume and snapshot items (property "
+            "-> copies), so reading, copying or deleting an owner's reads its item instead of "
+            "scanning the inverted glance table",
             attributes={
                 "volumes": {"volume_glance_metadata": "SSM"},
                 "snapshots": {"volume_glance_metadata": "SSM"},
@@ -147,21 +145,21 @@ OPTIONS: dict[str, Option] = {
                     "reservations_by_expire",
                     "bucket",
                     "expire_uuid",
-                    extra={"project_id": "S", "uuid": "S"},
+                    extra={"project_id": "S", "uuid": "S", "expire": "S"},
                     role="index",
-                    doc="one bucket, range = expire + uuid: reservation_expire queries "
-                    "expire < now",
+                    doc="one bucket, range = expire + uuid (the keys as attributes): "
+                    "reservation_expire queries expire <= now",
                 ),
             ),
             pairs=(
                 DualWrite(
                     "reservations_by_expire",
-                    PairKind.INDEX,
+                    PairKind.ORDERED_INDEX,
                     "reservations.expire",
                     "reservations_by_expire",
-                    "every live reservation has an entry under its expiry, and every entry "
-                    "names a live reservation with that expiry",
-                    {"id_attribute": "uuid", "shape": "expiry"},
+                    "every live reservation has the entry of its expiry and keys, and every "
+                    "entry names a live reservation with that expiry",
+                    {"bucket": "live"},
                 ),
             ),
             functions=(

@@ -86,9 +86,7 @@ def index_rules(pairs: Iterable[tables.DualWrite]) -> tuple[IndexRule, ...]:
     return tuple(
         _index_rule(pair)
         for pair in pairs
-        if pair.kind is PairKind.INDEX
-        and ALL_TABLES[pair.target].range_key is not None
-        and "shape" not in pair.params
+        if pair.kind is PairKind.INDEX and ALL_TABLES[pair.target].range_key is not None
     )
 
 
@@ -110,6 +108,62 @@ INVERTED_RULES: dict[str, InvertedRule] = {
 def rules_for(base: str, rules: Iterable[IndexRule] = INDEX_RULES) -> tuple[IndexRule, ...]:
     """The list indexes of a base table (of the seed's design unless ``rules`` are given)."""
     return tuple(rule for rule in rules if rule.base == base)
+
+
+#: Separates the ordering value from the id in an ordered index's range key.
+ORDER_SEPARATOR = "\x1f"
+
+
+@dataclass(frozen=True)
+class OrderedRule:
+    """An index ordered by a column (``PairKind.ORDERED_INDEX``): every live base item has
+    one entry under ``bucket`` whose range is ``value + ORDER_SEPARATOR + last key part``,
+    holding the base item's key and the value as attributes, so one query with a range
+    condition finds the items whose value is below a bound (``reservations_by_expire``)."""
+
+    table: str
+    base: str
+    column: str
+    bucket: str
+
+    def entry(self, item: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """The entry a base item (wire form) calls for (None: deleted, or no value)."""
+        if item is None or item.get("deleted", {}).get("N", "0") != "0":
+            return None
+        value = item.get(self.column, {}).get("S")
+        if value is None:
+            return None
+        base, target = ALL_TABLES[self.base], ALL_TABLES[self.table]
+        keys = base.key_attributes()
+        return {
+            target.hash_key: {"S": self.bucket},
+            target.range_key: {"S": f"{value}{ORDER_SEPARATOR}{item[keys[-1]]['S']}"},
+            self.column: {"S": value},
+            **{name: {"S": item[name]["S"]} for name in keys},
+        }
+
+    def below(self, bound: str) -> dict[str, Any]:
+        """The range condition of the entries whose value is at most ``bound`` (fixed-width
+        values: every longer range starting with ``bound`` sorts below ``bound + 0x20``)."""
+        target = ALL_TABLES[self.table]
+        return {
+            target.range_key: {
+                "comparison_operator": "LT",
+                "attribute_value_list": [{"S": bound + chr(ord(ORDER_SEPARATOR) + 1)}],
+            }
+        }
+
+
+def ordered_rules(pairs: Iterable[tables.DualWrite]) -> dict[str, OrderedRule]:
+    """base table -> its ordered index among ``pairs`` (a design's)."""
+    return {
+        rule.base: rule
+        for rule in (
+            OrderedRule(pair.target, *pair.source.split(".", 1), pair.params["bucket"])
+            for pair in pairs
+            if pair.kind is PairKind.ORDERED_INDEX
+        )
+    }
 
 
 def index_entries(

@@ -27,7 +27,7 @@ from cinderdb import exception
 from cinderdb.bulk import BulkData
 from cinderdb.magneto.core import MagnetoCore, translate_errors
 from cinderdb.magneto.entries import IndexRule, entry_item, index_entries, rules_for
-from cinderdb.magneto.glance import COPY_SEPARATOR
+from cinderdb.magneto.glance import COPY_SEPARATOR, GLANCE_MAP, OWNERS
 from cinderdb.magneto.items import Wire, n, s, ss, ssm, to_item
 from cinderdb.magneto.keys import encode_item
 from cinderdb.magneto.lookups import property_of
@@ -90,7 +90,8 @@ class _Layout:
         entry[2].setdefault(attribute, []).append(member)
 
 
-def _build(data: BulkData, rules: Sequence[IndexRule]) -> _Layout:
+def _build(data: BulkData, rules: Sequence[IndexRule], maps: bool) -> _Layout:
+    """``maps``: the ``glance_map`` option (owners hold their image properties too)."""
     layout = _Layout(rules)
     _qos_and_types(layout, data)
     groups = []
@@ -107,7 +108,9 @@ def _build(data: BulkData, rules: Sequence[IndexRule]) -> _Layout:
         layout.entries("cgsnapshots", row)
     layout.base.append(("cgsnapshots", cgsnapshots, len(data.cgsnapshots)))
     _snapshots(layout, data)
-    _glance(layout, data)
+    counts = _glance(layout, data)
+    if maps:
+        _glance_maps(layout, counts)
     _quotas(layout, data)
     return layout
 
@@ -221,7 +224,22 @@ def _snapshots(layout: _Layout, data: BulkData) -> None:
     layout.base.append(("snapshots", snapshots, len(data.snapshots)))
 
 
-def _glance(layout: _Layout, data: BulkData) -> None:
+def _glance_maps(layout: _Layout, counts: Mapping[tuple[str, str, str, str], int]) -> None:
+    """Each owner item gets its ``glance_map``: property -> copies."""
+    maps: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+    for (key, value, attribute, owner), count in counts.items():
+        maps[(OWNERS[attribute], owner)][property_of(key, value)] = str(count)
+    for table, items, _count in layout.base:
+        if table in OWNERS.values():
+            for item in items:
+                held = maps.get((table, item["id"]["S"]))
+                if held:
+                    item[GLANCE_MAP] = ssm(held)
+
+
+def _glance(layout: _Layout, data: BulkData) -> dict[tuple[str, str, str, str], int]:
+    """The inverted glance table's members; returns the copies per (key, value, id set,
+    owner)."""
     copies: dict[tuple[str, str, str, str], int] = defaultdict(int)
     for record in data.glance_metadata:
         row = coerce_values("glance_metadata", record)
@@ -238,6 +256,7 @@ def _glance(layout: _Layout, data: BulkData) -> None:
         member = owner if number == 1 else f"{owner}{COPY_SEPARATOR}{number}"
         layout.member("volume_glance_metadata", row["key"], row["value"], attribute, member)
     layout.base.append(("", [], len(data.glance_metadata)))
+    return copies
 
 
 def _quotas(layout: _Layout, data: BulkData) -> None:
@@ -307,7 +326,7 @@ class BulkLoadFunctions(MagnetoCore):
 
     def bulk_load(self, data: BulkData, progress: Callable[[int], None] | None = None) -> None:
         report = progress or (lambda _n: None)
-        layout = _build(data, self.index_rules)
+        layout = _build(data, self.index_rules, self.design.has("glance_map"))
         with ThreadPoolExecutor(WORKERS) as pool:
             for table, items in layout.derived.items():
                 self._put_all(pool, table, items)

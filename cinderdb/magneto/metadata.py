@@ -99,9 +99,9 @@ class MetadataFunctions(GlanceStore):
         if kind is METADATA_TYPES.user:
             self._delete_key(context, volume_id, USER_METADATA, key)
             return
-        self.volume_item(context, volume_id)  # Liberty checks the volume first
+        volume = self.volume_item(context, volume_id)  # Liberty checks the volume first
         if _meta_type(meta_type, volume_id) is METADATA_TYPES.image:
-            self.glance_delete_key(volume_id, key)
+            self.glance_delete_key(volume_id, key, volume)
 
     def volume_metadata_update(
         self,
@@ -119,10 +119,10 @@ class MetadataFunctions(GlanceStore):
             kind = None
         if kind is METADATA_TYPES.user:
             return self._update_map(context, volume_id, USER_METADATA, metadata, bool(delete))
-        self.volume_item(context, volume_id)
+        volume = self.volume_item(context, volume_id)
         _meta_type(meta_type, volume_id)
         pairs = coerce_metadata(metadata, Kind.TEXT)
-        return self.glance_upsert(volume_id, pairs, bool(delete))
+        return self.glance_upsert(volume_id, pairs, bool(delete), volume)
 
     # -------------------------------------------------------- admin metadata
 

@@ -169,7 +169,7 @@ class QuotaFunctions(ReservationFunctions):
             record = from_item("reservation", item)
             if not record["deleted"] and (record["uuid"] in listed or not young(record, now)):
                 doomed.append(ItemWrite(RESERVATIONS, item, retired_item("reservation", item, now)))
-        self.write_items(doomed)
+        self.write_items(self.with_ordered_entries(doomed))
 
     def _retire_usage(self, project_id: str, usage: Wire | None, now: dt.datetime) -> set[str]:
         """Soft-delete one usage (conditional on its version); the uuids it listed."""

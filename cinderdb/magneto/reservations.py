@@ -264,26 +264,28 @@ class ReservationFunctions(MagnetoCore):
         check_usage_range(state)
         if not overs:
             self.write_items(
-                [
-                    ItemWrite(
-                        RESERVATIONS,
-                        None,
-                        to_item(
-                            "reservation",
-                            {
-                                "uuid": uuid,
-                                "project_id": project_id,
-                                "resource": name,
-                                "delta": delta,
-                                "expire": expire,
-                                "created_at": now,
-                                "deleted": False,
-                            },
-                        ),
-                    )
-                    for name, pairs in listed.items()
-                    for uuid, delta in pairs
-                ]
+                self.with_ordered_entries(
+                    [
+                        ItemWrite(
+                            RESERVATIONS,
+                            None,
+                            to_item(
+                                "reservation",
+                                {
+                                    "uuid": uuid,
+                                    "project_id": project_id,
+                                    "resource": name,
+                                    "delta": delta,
+                                    "expire": expire,
+                                    "created_at": now,
+                                    "deleted": False,
+                                },
+                            ),
+                        )
+                        for name, pairs in listed.items()
+                        for uuid, delta in pairs
+                    ]
+                )
             )
         for name in sorted(state):
             if not self._write_usage(
@@ -447,7 +449,12 @@ class ReservationFunctions(MagnetoCore):
         for resource, pairs in sorted(by_resource.items()):
             self._settle_usage(project_id, resource, first.get(resource), pairs, commit=commit)
         self.write_items(
-            [ItemWrite(RESERVATIONS, item, retired_item("reservation", item, now)) for item in live]
+            self.with_ordered_entries(
+                [
+                    ItemWrite(RESERVATIONS, item, retired_item("reservation", item, now))
+                    for item in live
+                ]
+            )
         )
 
     def _settle_usage(
@@ -499,18 +506,13 @@ class ReservationFunctions(MagnetoCore):
 
     def reservation_expire(self, context: RequestContext) -> None:
         """Every live reservation whose ``expire`` has passed, across projects: a scan with a
-        filter (no index by expiry in the seed). Their usages come in one batch_get_item;
-        each releases what it lists (conditional update); the reservations are retired in
-        one batch_write_item (unlisted ones only once past the grace period)."""
+        filter (with ``expire_index``: one query of ``reservations_by_expire`` and one
+        batch_get_item of the reservations it names). Their usages come in one
+        batch_get_item; each releases what it lists (conditional update); the reservations
+        are retired in one batch_write_item (unlisted ones only once past the grace
+        period)."""
         now = utcnow()
-        scan_filter = {
-            "deleted": {"comparison_operator": "EQ", "attribute_value_list": [n(0)]},
-            "expire": {
-                "comparison_operator": "LE",
-                "attribute_value_list": [s(now.strftime(_STAMP))],
-            },
-        }
-        expired = [item for item in self.scan_all(RESERVATIONS, scan_filter) if is_live(item)]
+        expired = self._expired(now)
         if not expired:
             return
         groups: dict[tuple[str, str], list[tuple[str, int]]] = {}
@@ -532,9 +534,35 @@ class ReservationFunctions(MagnetoCore):
                 project_id, resource, usage, pairs, commit=False, only_positive_stamp=True
             )
         self.write_items(
-            [
-                ItemWrite(RESERVATIONS, item, retired_item("reservation", item, now))
-                for uuid, (record, item) in records.items()
-                if uuid in listed or not young(record, now)
-            ]
+            self.with_ordered_entries(
+                [
+                    ItemWrite(RESERVATIONS, item, retired_item("reservation", item, now))
+                    for uuid, (record, item) in records.items()
+                    if uuid in listed or not young(record, now)
+                ]
+            )
         )
+
+    def _expired(self, now: dt.datetime) -> list[Wire]:
+        """The live reservations whose ``expire`` is at most ``now``: a scan of
+        ``reservations`` on the seed; with ``expire_index`` a query of the entries up to
+        ``now`` and a batch get of their reservations, each confirmed live and expired (an
+        entry a crash left is skipped; the validators report it, repair removes it)."""
+        stamp = now.strftime(_STAMP)
+        rule = self.ordered.get(RESERVATIONS)
+        if rule is None:
+            scan_filter = {
+                "deleted": {"comparison_operator": "EQ", "attribute_value_list": [n(0)]},
+                "expire": {"comparison_operator": "LE", "attribute_value_list": [s(stamp)]},
+            }
+            return [item for item in self.scan_all(RESERVATIONS, scan_filter) if is_live(item)]
+        entries = self.query_all(rule.table, rule.bucket, range_condition=rule.below(stamp))
+        keys = [(e["project_id"]["S"], e["uuid"]["S"]) for e in entries]
+        if not keys:
+            return []
+        found = self.get_many({RESERVATIONS: keys})[RESERVATIONS]
+        return [
+            item
+            for item in found
+            if is_live(item) and item.get("expire", {}).get("S", stamp + "~") <= stamp
+        ]

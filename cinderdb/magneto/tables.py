@@ -270,6 +270,7 @@ class PairKind(Enum):
     INDEX = "index"  # a base column <-> an index table entry
     DENORMALIZED_COLUMN = "denormalized_column"  # a copied column <-> its source column
     ASSOCIATION_SET = "association_set"  # a reference column <-> the referee's set of ids
+    ORDERED_INDEX = "ordered_index"  # a live item's column <-> an entry ordered by its value
 
 
 @dataclass(frozen=True)

@@ -109,3 +109,33 @@ def test_doc_section_is_replaced(tmp_path):
     assert text == f"# Design\n\nintro\n\n{requests.DOC_SECTION}\n\nnew table\n\n## Later\n\nkept\n"
     last = requests.replace_section(f"{requests.DOC_SECTION}\n\nold\n", "new\n")
     assert last == f"{requests.DOC_SECTION}\n\nnew\n"
+
+
+def test_an_option_gets_a_column_of_its_own(tmp_path):
+    """``--option``: the design seed+OPTION measured too; its cell shows where it differs."""
+    output = tmp_path / "options.md"
+    assert (
+        requests.main(["--option", "glance_map", "--option", "type_index", "--output", str(output)])
+        == 0
+    )
+    text = output.read_text()
+    assert "| seed+glance_map | seed+type_index |" in text
+    rows = _rows(text)
+    glance, typed = rows[("volume_glance_metadata_get", "admin")][6:8]
+    assert glance == "1 get_item; 1 / 0; 0"  # the volume's map, no scan
+    assert typed == "="
+    assert "scan" not in rows[("volume_type_destroy", "admin")][7]
+    assert rows[("volume_type_destroy", "admin")][3] == "1 scan + 1 update_item + 1 delete_item"
+
+
+def test_the_design_document_shows_every_option():
+    """docs/magnetodb-design.md's table is generated with ``--option all``."""
+    from cinderdb.magneto.designs import OPTIONS
+    from tests.validators.atomicity_support import DESIGN_DOC
+
+    header = next(
+        line
+        for line in DESIGN_DOC.read_text().splitlines()
+        if line.startswith("| function | case | SQL")
+    )
+    assert header.endswith("".join(f" seed+{option} |" for option in OPTIONS))

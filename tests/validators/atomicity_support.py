@@ -27,7 +27,6 @@ from cinderdb import RequestContext, open_backend
 from cinderdb.api import METADATA_TYPES
 from cinderdb.base import current_call
 from cinderdb.magneto.core import VERSION
-from cinderdb.magneto.tables import TABLES
 from magnetodb.client import MagnetoClient
 from magnetodb.client.transports import InProcessTransport
 from validators.dualwrite import Validation, validate
@@ -163,8 +162,8 @@ class Store:
     seeded: Seeded
 
     @classmethod
-    def open(cls) -> Store:
-        api = open_backend(f"magnetodb+inproc:///atomic{uuid.uuid4().hex[:8]}")
+    def open(cls, design: str = "seed") -> Store:
+        api = open_backend(f"magnetodb+inproc:///atomic{uuid.uuid4().hex[:8]}?design={design}")
         api.create_schema()
         return cls(api, seed(api))
 
@@ -184,7 +183,7 @@ class Store:
         """Every item of every table of the design, as stored, but for ``version``: a
         compensation moves it on (``MagnetoCore.restore``), no reader sees it."""
         tables = {}
-        for table in TABLES:
+        for table in self.api.design.tables:
             items: list[dict[str, Any]] = []
             start = None
             while True:
@@ -213,9 +212,9 @@ def call(store: Store, case: Case, arguments: tuple[Any, ...]) -> Any:
 
 
 @functools.cache
-def write_counts() -> tuple[int, ...]:
+def write_counts(design: str = "seed") -> tuple[int, ...]:
     """The write requests each case's call sends, counted on a seeded store."""
-    store = Store.open()
+    store = Store.open(design)
     writes = 0
 
     def count(stats: Any) -> None:
@@ -239,11 +238,11 @@ def write_counts() -> tuple[int, ...]:
     return tuple(counts)
 
 
-def multi_write_positions() -> list[tuple[Case, int]]:
+def multi_write_positions(design: str = "seed") -> list[tuple[Case, int]]:
     """(case, write position) of every write of every case that writes twice or more."""
     return [
         (case, position)
-        for case, writes in zip(CASES, write_counts(), strict=True)
+        for case, writes in zip(CASES, write_counts(design), strict=True)
         if writes >= 2
         for position in range(1, writes + 1)
     ]

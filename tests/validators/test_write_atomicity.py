@@ -36,14 +36,30 @@ from tests.validators.atomicity_support import (
 )
 from tests.validators.dualwrite_support import repair
 
-POSITIONS = multi_write_positions()
+#: The designs every write position is tried on: the seed's, and every option at once.
+DESIGNS = ("seed", "improved")
+POSITIONS = [
+    (design, case, position)
+    for design in DESIGNS
+    for case, position in multi_write_positions(design)
+]
+IDS = [f"{design}-{case_id(c)}-write{p}" for design, c, p in POSITIONS]
 
 
 @pytest.fixture(scope="module")
-def store() -> Any:
-    opened = Store.open()
+def stores() -> Any:
+    opened: dict[str, Store] = {}
     yield opened
-    opened.close()
+    for store in opened.values():
+        store.close()
+
+
+@pytest.fixture
+def store(stores: dict[str, Store], design: str) -> Store:
+    """The module's store of the design (one per design)."""
+    if design not in stores:
+        stores[design] = Store.open(design)
+    return stores[design]
 
 
 def _fail(
@@ -72,9 +88,7 @@ def _fail(
     return raised.value
 
 
-@pytest.mark.parametrize(
-    ("case", "position"), POSITIONS, ids=[f"{case_id(c)}-write{p}" for c, p in POSITIONS]
-)
+@pytest.mark.parametrize(("design", "case", "position"), POSITIONS, ids=IDS)
 def test_a_failed_write_undoes_the_writes_before_it(
     store: Store, case: Case, position: int
 ) -> None:
@@ -89,9 +103,7 @@ def test_a_failed_write_undoes_the_writes_before_it(
 
 
 @pytest.mark.parametrize(("lost_answer"), [False, True], ids=["crash", "lost-answer"])
-@pytest.mark.parametrize(
-    ("case", "position"), POSITIONS, ids=[f"{case_id(c)}-write{p}" for c, p in POSITIONS]
-)
+@pytest.mark.parametrize(("design", "case", "position"), POSITIONS, ids=IDS)
 def test_a_crash_leaves_only_documented_states_that_repair_clears(
     store: Store, case: Case, position: int, lost_answer: bool
 ) -> None:
@@ -111,8 +123,13 @@ def test_a_crash_leaves_only_documented_states_that_repair_clears(
 
 
 def test_every_multi_write_function_is_documented() -> None:
-    multi = {case[0] for case, _ in POSITIONS}
+    multi = {case[0] for _, case, _ in POSITIONS}
     documented = set(documented_crash_states())
     assert multi <= documented, f"no crash row in the design document: {multi - documented}"
-    single = {case[0] for case, n in zip(CASES, write_counts(), strict=True) if n < 2} - multi
+    single = {
+        case[0]
+        for design in DESIGNS
+        for case, n in zip(CASES, write_counts(design), strict=True)
+        if n < 2
+    } - multi
     assert not documented & single, f"documented but writing once: {documented & single}"

@@ -11,6 +11,7 @@ from validators.pairs.denormalized import DenormalizedColumnCheck
 from validators.pairs.embedded import EmbeddedRowsCheck
 from validators.pairs.index import IndexCheck
 from validators.pairs.inverted import InvertedMapCheck
+from validators.pairs.ordered import OrderedIndexCheck
 
 #: PairKind -> the check class that validates every pair of that kind.
 CHECKS: dict[PairKind, type[PairCheck]] = {
@@ -21,6 +22,7 @@ CHECKS: dict[PairKind, type[PairCheck]] = {
         IndexCheck,
         DenormalizedColumnCheck,
         AssociationSetCheck,
+        OrderedIndexCheck,
     )
 }
 

@@ -7,6 +7,11 @@ that pair. A soft-deleted volume has no metadata (``volume_destroy`` empties
 the maps and takes its ids out), so deleted items are compared like the
 others. Each property item also keeps its pair as ``key`` and ``value``: a
 property whose pair does not hash to it is stale.
+
+A pair with ``copies`` (``glance_map``) has a map *property -> number of copies*
+and sets of copy names (``glance.copy_name``: the id, then the id and the copy's
+number); a table with several id sets (glance: volumes' and snapshots') has a
+property item that only another set holds, which is not this pair's orphan.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 import orjson
 
 from cinderdb.magneto import tables
+from cinderdb.magneto.glance import copy_name, owner_of
 from cinderdb.magneto.lookups import property_of
 from validators.findings import MISSING, ORPHAN, STALE, Finding
 from validators.pairs.base import Action, PairCheck, Wire, text
@@ -42,6 +48,11 @@ class InvertedMapCheck(PairCheck):
         self.pairs: dict[str, tuple[str, str]] = {}
         self.corrupt: list[Finding] = []
         self._cache: dict[tuple[str, str], str] = {}
+        self.copies = pair.params.get("copies") == "true"
+        #: the target's other id sets (a property only they hold is not ours)
+        self.other_sets = [
+            n for n, kind in self.target.extra.items() if kind == "SS" and n != self.ids
+        ]
 
     def reads(self) -> dict[str, set[str] | None]:
         return {self.source.name: {self.base_id, self.map}, self.target.name: None}
@@ -68,6 +79,12 @@ class InvertedMapCheck(PairCheck):
             if not typed:
                 continue
             item_id = item[base_id]["S"]
+            if self.copies:
+                for held, count in typed["SSM"].items():
+                    key, value = orjson.loads(held)
+                    members = {copy_name(item_id, c) for c in range(1, int(count) + 1)}
+                    expected.setdefault(prop_of(key, value), set()).update(members)
+                continue
             for key, value in typed["SSM"].items():
                 prop = prop_of(key, value)
                 holders = expected.get(prop)
@@ -80,6 +97,8 @@ class InvertedMapCheck(PairCheck):
         for item in items:
             prop = item[self.hash_key]["S"]
             typed = item.get(self.ids)
+            if not typed and any(item.get(name) for name in self.other_sets):
+                continue  # another pair's property
             self.actual[prop] = set(typed["SS"]) if typed else set()
             key, value = text(item, "key"), text(item, "value")
             if key is not None and value is not None:
@@ -120,23 +139,28 @@ class InvertedMapCheck(PairCheck):
     def member(self, finding: Finding) -> str | None:
         return finding.key.get(self.member_key)
 
-    def subjects(self, finding: Finding) -> list[str]:
+    def owner(self, finding: Finding) -> str | None:
+        """The base item's id of a finding's member (a copy name names its owner)."""
         member = self.member(finding)
-        return [member] if member else []
+        return owner_of(member) if member is not None and self.copies else member
+
+    def subjects(self, finding: Finding) -> list[str]:
+        owner = self.owner(finding)
+        return [owner] if owner else []
 
     # ------------------------------------------------------------ re-check
 
     def related(self, finding: Finding) -> dict[str, list[tuple[Any, ...]]]:
         keys: dict[str, list[tuple[Any, ...]]] = {self.target.name: [(finding.key[self.hash_key],)]}
-        member = self.member(finding)
-        if member is not None:
-            keys[self.source.name] = [(member,)]
+        owner = self.owner(finding)
+        if owner is not None:
+            keys[self.source.name] = [(owner,)]
         return keys
 
     def describe(self, reader: Any, findings: list[Finding]) -> None:
         """An orphan id's example gets what the item's map says for that key now."""
         orphans = [f for f in findings if f.cls == ORPHAN and self.member(f)]
-        if not orphans:
+        if not orphans or self.copies:
             return
         found = reader.get_many({self.source.name: [(self.member(f),) for f in orphans]})
         maps = {

@@ -21,6 +21,7 @@ from bench.gate.baseline import load_baseline, snapshot, write_baseline
 from bench.gate.checks import latency_checks
 from bench.gate.config import GateConfig, LatencyRule
 from bench.measure.results import Results
+from reports.build import render
 from reports.model import all_sides, baseline_of, ratio_of
 from reports.tables import operations_table
 from tests.bench.support import SMALL
@@ -118,6 +119,9 @@ def test_the_report_has_a_ratio_group_per_pairing(four_arms: Results) -> None:
         "a-cluster / a-single (paired)",
         "b-cluster / a-cluster (paired)",
     ]
+    page = render([four_arms])
+    assert "b-cluster vs a-cluster" in page  # the title names every pairing
+    assert "b-cluster against a-cluster: faster on" in page  # the verdict too
 
 
 def test_the_gate_gates_every_pairing(four_arms: Results, tmp_path: Path) -> None:

@@ -111,3 +111,18 @@ def test_run_compares_designs_side_by_side(tmp_path: Path) -> None:
     for line in results.oplog():
         assert set(line["runs"]) == set(labels)
     assert "C/A" in done.stdout  # the summary shows each design's ratio to SQL
+
+
+@pytest.mark.parametrize(
+    ("given", "words"),
+    [("b=nope", ("no arm labelled 'nope'", "sqlite, b")), ("b", ("ARM=BASELINE", "'b'"))],
+)
+def test_run_baseline_names_an_arm(given: str, words: tuple[str, ...], tmp_path: Path) -> None:
+    done = cli(
+        "run",
+        *("--backend", f"sqlite:///{tmp_path}/a.sqlite", "--backend", f"b=sqlite:///{tmp_path}/b"),
+        *("--baseline", given, "-o", tmp_path / "out"),
+        timeout=60,
+    )
+    assert_user_error(done, *words)
+    assert not (tmp_path / "out").exists()

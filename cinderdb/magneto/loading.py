@@ -327,6 +327,11 @@ class BulkLoadFunctions(MagnetoCore):
     def bulk_load(self, data: BulkData, progress: Callable[[int], None] | None = None) -> None:
         report = progress or (lambda _n: None)
         layout = _build(data, self.index_rules, self.design.has("glance_map"))
+        for table, items, _count in layout.base:  # ordered indexes (``expire_index``)
+            rule = self.ordered.get(table)
+            if rule is not None:
+                entries = (rule.entry(item) for item in items)
+                layout.derived[rule.table].extend(e for e in entries if e is not None)
         with ThreadPoolExecutor(WORKERS) as pool:
             for table, items in layout.derived.items():
                 self._put_all(pool, table, items)

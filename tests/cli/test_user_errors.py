@@ -130,6 +130,17 @@ def test_an_unreachable_backend_is_named(argv):
     assert_user_error(cli(*argv, timeout=120), url, "does not answer")
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["compare", "--magnetodb", "magnetodb+inproc:///p?design=seed+nope", "--operations", "5"],
+        ["bench", "requests", "--magnetodb-url", "magnetodb://127.0.0.1:1/p?design=nope"],
+    ],
+)
+def test_an_unknown_design_names_the_known_options(argv):
+    assert_user_error(cli(*argv, timeout=60), "nope", "known options", "glance_map", "improved")
+
+
 @pytest.mark.parametrize("command", ["run", "compare"])
 @pytest.mark.parametrize(("option", "value"), [("--mix", "nonsense"), ("--distribution", "x")])
 def test_an_unknown_mix_or_distribution_is_refused_before_anything_starts(

@@ -76,6 +76,9 @@ def test_a_store_holds_one_design(tmp_path) -> None:
 def test_every_pair_of_a_loaded_design_validates_and_repairs() -> None:
     """A bulk-loaded ``improved`` store is clean; one broken copy of each option's pair is
     found (the validators read the store's design) and the repair restores it."""
+    import dataclasses
+    import datetime as dt
+
     from bench.workload.datasets import build_dataset
     from tests.validators.dualwrite_support import TINY
     from validators.dualwrite import validate
@@ -84,8 +87,15 @@ def test_every_pair_of_a_loaded_design_validates_and_repairs() -> None:
 
     with open_backend("magnetodb+inproc:///p?design=improved") as api:
         api.create_schema()
-        data = build_dataset(TINY).data
+        usage = {"project_id": "px", "resource": "volumes", "in_use": 0, "reserved": 1}
+        reservation = {"uuid": "u1", "project_id": "px", "resource": "volumes", "delta": 1}
+        data = dataclasses.replace(
+            build_dataset(TINY).data,
+            quota_usages=[{**usage, "deleted": False}],
+            reservations=[{**reservation, "expire": dt.datetime(2001, 1, 1), "deleted": False}],
+        )
         api.bulk_load(data)
+        assert len(api.client.scan("reservations_by_expire")["items"]) == 1
         reader = Reader(api.client)
         assert validate(reader).ok
         volume = next(v for v in data.volumes if v.get("volume_type_id"))

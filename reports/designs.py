@@ -12,7 +12,6 @@ validator finding, with its evidence and its costs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +26,7 @@ from reports.model import (
     operation_order,
     ratio_of,
 )
+from validators.pipeline import replay_figures
 
 #: The MagnetoDB counters shown per operation and design: (counter, column).
 COUNTERS = (
@@ -139,19 +139,6 @@ def _per_write(results: Results, label: str, names: list[str], counter: str) -> 
     return total / executions if executions else None
 
 
-def _replay_figures(diff: Mapping[str, Any]) -> dict[str, Any]:
-    """A whole diff.json in the shape of one of its ``arms`` entries."""
-    return {
-        "divergence_count": diff.get("divergence_count", 0),
-        "final_differences": (diff.get("final_state") or {}).get("differences", 0),
-        "design_divergences": {
-            name: entry.get("count", 0)
-            for name, entry in (diff.get("design_divergences") or {}).items()
-        },
-        "seconds": (diff.get("replay") or {}).get("seconds"),
-    }
-
-
 def _assess(results: Results, arms: list[Arm]) -> None:
     """Time over the mix, wins and losses, and the validators' figures of each arm: from
     the files' ``arms``, or the whole files when the run had one MagnetoDB arm only."""
@@ -174,7 +161,7 @@ def _assess(results: Results, arms: list[Arm]) -> None:
         if diff is not None and diff.get("arms"):
             arm.replay = dict(diff["arms"].get(arm.label) or {}) or None
         elif diff is not None and len(arms) == 1:
-            arm.replay = _replay_figures(diff)
+            arm.replay = replay_figures(diff)
         _problems(arm)
 
 

@@ -150,36 +150,34 @@ def after_run(
             print_replay(diff, Path(results_dir), quiet=quiet)
             outcome["differential replay"]["ok"] = diff["ok"]
         return outcome
-    for index, (label, design) in enumerate(designs):
+    written = False  # diff.json: the first design arm whose replay ran
+    for label, design in designs:
         second = with_design(EMBEDDED_URLS["magnetodb"], design)
         name = f"differential replay ({label})"
-        if index == 0:
-            diff = step(
-                name, lambda u=second: run_diff(results_dir, EMBEDDED_URLS["sql"], u, aa=aa)
-            )
-        else:
-            diff = step(
-                name, lambda u=second: differential_replay(results_dir, EMBEDDED_URLS["sql"], u)
-            )
+        replay = differential_replay if written else functools.partial(run_diff, aa=aa)
+        diff = step(name, lambda u=second, r=replay: r(results_dir, EMBEDDED_URLS["sql"], u))
         if diff is None:
             continue
-        if index == 0:
+        if not written:
             print_replay(diff, Path(results_dir), quiet=quiet)
+            written = True
         outcome[name]["ok"] = diff["ok"]
         note_arm(results_dir, DIFF_FILE, label, **replay_figures(diff))
     return outcome
 
 
 def replay_figures(diff: dict[str, Any]) -> dict[str, Any]:
-    """What diff.json's ``arms`` keeps of one design arm's replay against SQL."""
+    """What diff.json's ``arms`` keeps of one design arm's replay against SQL (a whole
+    diff.json in that shape, for the report of a run with one design arm)."""
     return {
-        "second_url": diff["second_url"],
-        "ok": diff["ok"],
-        "divergence_count": diff["divergence_count"],
+        "second_url": diff.get("second_url"),
+        "ok": diff.get("ok"),
+        "divergence_count": diff.get("divergence_count", 0),
         "final_differences": (diff.get("final_state") or {}).get("differences", 0),
         "design_divergences": {
-            name: entry.get("count", 0) for name, entry in diff["design_divergences"].items()
+            name: entry.get("count", 0)
+            for name, entry in (diff.get("design_divergences") or {}).items()
         },
-        "diverging_functions": diff["diverging_functions"],
+        "diverging_functions": diff.get("diverging_functions") or {},
         "seconds": (diff.get("replay") or {}).get("seconds"),
     }

@@ -4,11 +4,21 @@ validator finding)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bench.measure.results import load_results
 from reports import format as fmt
 from reports.build import render
 from reports.designs import Arm, design_section, recommend
+from tests.reports.chromium import Chromium
 from tests.shortrun import ShortRun
+
+#: What the page shows, as Chromium reads it.
+PAGE_FACTS = {
+    "broken_charts": "[...document.images].filter(i => !i.complete || i.naturalWidth === 0).length",
+    "sections": "[...document.querySelectorAll('h2[id], section[id]')].map(e => e.id)",
+    "text": "document.body.innerText",
+}
 
 
 def _arm(label: str, spent: float, **figures) -> Arm:
@@ -86,3 +96,15 @@ def test_a_run_of_two_designs_has_the_section(design_run: ShortRun) -> None:
     page = render([results])
     assert 'id="designs"' in page
     assert section.recommendation.replace("'", "&#39;") in page
+
+
+def test_the_design_report_renders_in_chromium(
+    design_run: ShortRun, chromium: Chromium, artifacts: Path
+) -> None:
+    screenshot = artifacts / "report-designs.png"
+    page = chromium.load((design_run.path / "report.html").as_uri(), PAGE_FACTS, screenshot)
+    print(f"screenshot: {screenshot}")
+    assert page.errors == []
+    assert page.values["broken_charts"] == 0
+    assert "designs" in page.values["sections"]
+    assert "Per operation: each design against SQL" in page.values["text"]

@@ -7,17 +7,23 @@ real servers (``--sql`` takes a Galera cluster's node list too); ``--cluster N``
 starts an N-node cluster for each side that has one (``bench.drive.clusters``)
 and no URL given, and takes it down at the end.
 
-It seeds both backends with the same dataset (5,000 volumes by default: the
+``--design NAME`` (repeatable) compares MagnetoDB designs: one arm per design,
+each with a store of its own (a server per design on embedded defaults: designs
+sharing one server's projects interfere, README "Comparing designs"; a project
+per design on ``--magnetodb URL``), each paired with the SQL arm.
+
+It seeds every backend with the same dataset (5,000 volumes by default: the
 ``DatasetSpec`` defaults), runs the standard mix for 30 s with every planned
-operation executed on both back to back, writes the results directory, prints
-the summary, then validates and writes the HTML report (``after_run``) while
-the backends are still up.
+operation executed on each back to back (the order rotates), writes the
+results directory, prints the summary, then validates and writes the HTML
+report (``after_run``) while the backends are still up.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import tempfile
 import time
 from collections.abc import Iterator
@@ -25,11 +31,12 @@ from dataclasses import dataclass, field
 
 from bench.drive.arguments import POSITIVE_INT
 from bench.drive.clusters import CLUSTERS, Cluster, ClusterError, cluster_class, new_root
+from bench.drive.designs import arms_of, design_arms, keeps_labels
 from bench.drive.scratch import FSYNC_CHOICES, magnetodb_durability
 from bench.measure.results import Results
 from cinderbench.checks import CommandError, backend_url, reachable, results_directory
 from cinderbench.options import add_dataset_arguments, add_run_arguments, run_spec
-from cinderdb import embedded_store
+from cinderdb import backend_class, embedded_store
 
 
 @dataclass
@@ -64,11 +71,34 @@ def backends_for(args: argparse.Namespace) -> Iterator[Backends]:
         if args.sql:
             reachable([("sql", args.sql)])  # before a MagnetoDB server is started for it
         second = given["magnetodb"]
-        if second is None:
-            sync, why = magnetodb_durability(sql, args.magnetodb_fsync)
+        designs = args.design
+        if second is not None:
+            try:
+                pairs = design_arms(backend_labels([sql, second]), designs)
+            except ValueError as error:
+                raise CommandError(str(error)) from error
+            yield Backends(pairs, notes, clusters)
+            return
+        sync, why = magnetodb_durability(sql, args.magnetodb_fsync)
+        if keeps_labels(designs):
             second = stack.enter_context(embedded_store("magnetodb", scratch, durable=sync))
             notes.append(f"MagnetoDB: a server started over a temporary LMDB store ({why})")
-        yield Backends(backend_labels([sql, second]), notes, clusters)
+            yield Backends(backend_labels([sql, second]), notes, clusters)
+            return
+        servers = []  # a server per design: no arm shares a store, a lock or a process
+        for n in range(len(designs)):
+            directory = os.path.join(scratch, f"design-{n}")
+            os.mkdir(directory)
+            servers.append(
+                stack.enter_context(embedded_store("magnetodb", directory, durable=sync))
+            )
+        [(sql_label, _)] = backend_labels([sql])
+        label = backend_class(servers[0]).default_label(servers[0])
+        notes.append(
+            f"MagnetoDB: a server per design ({', '.join(designs)}), each over a temporary "
+            f"LMDB store ({why})"
+        )
+        yield Backends([(sql_label, sql), *arms_of(label, servers, designs)], notes, clusters)
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from bench.drive.arguments import (
     COUNT,
+    DESIGN,
     FAULT_PLAN,
     FRACTION,
     MIX,
@@ -87,6 +88,15 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"key distribution ({RUN.distribution})",
     )
     group.add_argument("--seed", type=int, default=RUN.seed, help=f"workload seed ({RUN.seed})")
+    group.add_argument(
+        "--design",
+        action="append",
+        type=DESIGN,
+        default=[],
+        metavar="NAME",
+        help="MagnetoDB design: seed, improved or seed+OPTION+... (repeatable: one MagnetoDB"
+        " arm per design, each in a store of its own; default seed)",
+    )
     parser.add_argument("-o", "--output", default=None, help="results directory")
     parser.add_argument("--force", action="store_true", help="overwrite an existing -o directory")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

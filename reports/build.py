@@ -15,7 +15,15 @@ from typing import Any
 from bench.measure.results import Results, load_results
 from reports import charts, facts, findings, tables
 from reports import format as fmt
-from reports.model import judge, operation_order, ratio_of, ratio_sides, side_of_label
+from reports.designs import design_section
+from reports.model import (
+    all_sides,
+    judge,
+    operation_order,
+    ratio_of,
+    ratio_sides,
+    side_of_label,
+)
 from reports.trends import build_trends
 from reports.verdict import build_verdict
 
@@ -128,11 +136,13 @@ def context(runs: Sequence[Results]) -> dict[str, Any]:
     floor = results.floor
     return {
         "title": facts.run_title(results),
-        "sides_text": f"{sides[1]} vs {sides[0]}" if sides else " · ".join(results.backends),
+        "sides_text": "; ".join(f"{arm} vs {base}" for base, arm in all_sides(results))
+        or " · ".join(results.backends),
         "candidate": sides[1] if sides else "",
         "results_path": str(results.path),
         "generated": facts.generated_at(),
         "verdict": build_verdict(results, validation, diff, gate, transport),
+        "designs": design_section(results),
         "forest": charts.ratio_forest(forest_rows, *(sides[::-1] if sides else ("", ""))),
         "run_facts": facts.summary_facts(results),
         "engines": facts.engines_table(results),

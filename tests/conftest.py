@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, settings
 
 from bench.drive.scratch import scratch_database
 from tests.provision import MYSQL_SERVER_URL
-from tests.shortrun import ShortRun, short_compare
+from tests.shortrun import ShortRun, design_compare, short_compare
 
 # Property tests check behaviour, not speed: on a loaded 2-core CI machine the generation of
 # an example can take seconds, which must not fail a test.
@@ -90,6 +90,12 @@ def magnetodb_etcd_server(etcd_cluster):
 def short_run(tmp_path_factory: pytest.TempPathFactory) -> ShortRun:
     """The results directory of the CI's short compare (``ci/compare.args``), made once."""
     return short_compare(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def design_run(tmp_path_factory: pytest.TempPathFactory) -> ShortRun:
+    """The results directory of a short compare of two designs (``DESIGN_ARGS``), made once."""
+    return design_compare(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

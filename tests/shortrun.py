@@ -67,3 +67,34 @@ def short_compare(tmp_path_factory: pytest.TempPathFactory) -> ShortRun:
             log.write_text(f"{seconds:.1f}\n{done.stdout}")
         seconds_text, _, output = log.read_text().partition("\n")
         return ShortRun(target, output, float(seconds_text))
+
+
+#: The designs the short design compare runs (``design_run``), and its options beyond
+#: ``ci/compare.args``'s: a smaller dataset and log, as the report and gate tests need.
+DESIGN_ARGS = (
+    *("--design", "seed", "--design", "improved"),
+    *("--volumes", "120", "--projects", "3", "--operations", "150", "--threads", "1"),
+    *("--seed", "1", "--dataset-seed", "42"),
+)
+
+
+def design_compare(tmp_path_factory: pytest.TempPathFactory) -> ShortRun:
+    """``cinderbench compare --design seed --design improved``, once per session (as
+    ``short_compare``)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    target = root / "design-compare"
+    with open(root / "design-compare.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        log = target / "compare.log"
+        if not log.exists():
+            started = time.monotonic()
+            done = cli("compare", *DESIGN_ARGS, "-o", target, "--quiet", timeout=300)
+            if done.returncode != 0:
+                pytest.fail(
+                    f"design compare failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+                )
+            log.write_text(f"{time.monotonic() - started:.1f}\n{done.stdout}")
+        seconds_text, _, output = log.read_text().partition("\n")
+        return ShortRun(target, output, float(seconds_text))

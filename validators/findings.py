@@ -177,6 +177,17 @@ def append_validation(
     return _write(Path(directory) / VALIDATION_FILE, data)
 
 
+def note_arm(directory: str | Path, file: str, label: str, **figures: Any) -> Path:
+    """Add ``figures`` to the ``arms`` entry of ``label`` in ``validation.json`` or
+    ``diff.json`` (``file``): what the validators found per arm of a run of several
+    designs, for the report's design section and the gate."""
+    data = read_findings(directory, file)
+    if data is None:
+        raise ValueError(f"no {file} in {directory} to note arm {label!r} in")
+    data.setdefault("arms", {}).setdefault(label, {}).update(figures)
+    return _write(Path(directory) / file, data)
+
+
 def write_diff(directory: str | Path, data: dict[str, Any]) -> Path:
     """Write ``diff.json`` (the shape of docs/findings-format.md) into a results directory."""
     return _write(Path(directory) / DIFF_FILE, {"format": FORMAT, **data})

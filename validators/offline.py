@@ -9,13 +9,14 @@ cannot hold a cinderbench store before anything is read.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from cinderdb import features_of, side_of
 from validators.console import print_report
 from validators.dualwrite import MAX_EXAMPLES, Validation
-from validators.findings import write_validation
+from validators.findings import append_validation, write_validation
 
 
 class ValidateError(Exception):
@@ -106,9 +107,11 @@ def validate_run(
     *,
     quiet: bool = False,
     max_examples: int = MAX_EXAMPLES,
+    append: bool = False,
 ) -> Validation:
     """Offline validation of one MagnetoDB backend of a finished run, into its
-    ``validation.json`` (``validators.pipeline`` calls this after ``compare``)."""
+    ``validation.json`` (``validators.pipeline`` calls this after ``compare``); with
+    ``append``, its checks and findings join the file's (a run of several designs)."""
     directory = Path(results_dir)
     meta = json.loads((directory / "run.json").read_text())
     client = connect(url)
@@ -118,7 +121,13 @@ def validate_run(
         client.close()
     examples = validation.examples(max_examples)
     explained = attribute_examples(examples, directory, label, meta)
-    write_result(directory, validation, examples, label, url, None, explained)
+    if append:
+        named = [replace(c, name=f"{label}:{c.name}") for c in validation.summaries]
+        append_validation(
+            directory, backend=label, checks=named, findings=examples, seconds=validation.seconds
+        )
+    else:
+        write_result(directory, validation, examples, label, url, None, explained)
     print_report(validation, examples, None, quiet=quiet)
     return validation
 

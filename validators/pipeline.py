@@ -11,6 +11,12 @@ it). In order:
 3. the differential replay of the run's log (``validators.replay``) writes
    ``diff.json``, on fresh embedded backends (the run's own stay as they are).
 
+A run of several designs (``--design``) validates every MagnetoDB arm: their
+dual-write checks and findings join ``validation.json`` (check names prefixed
+with the arm's label after the first), each arm's replay against SQL runs on
+an embedded store of its design, the first one's is ``diff.json``, and both
+files say what each arm found under ``arms`` (``findings.note_arm``).
+
 Each step that fails is reported and the next one still runs: the run's
 results are already on disk and stay useful. ``validate_quotas`` is step 2
 alone (``cinderbench validate`` calls it).
@@ -78,10 +84,12 @@ def after_run(
     """Validate a finished run (module docstring); returns each step's outcome."""
     from rich.console import Console
 
-    from cinderdb import side_of
+    from bench.drive.designs import design_in, with_design
+    from cinderdb import EMBEDDED_URLS, side_of
     from validators.console import print_replay
+    from validators.findings import DIFF_FILE, VALIDATION_FILE, note_arm
     from validators.offline import validate_run
-    from validators.replay import run_diff
+    from validators.replay import differential_replay, run_diff
 
     console = Console(highlight=False, soft_wrap=True)
     outcome: dict[str, Any] = {}
@@ -99,10 +107,20 @@ def after_run(
         outcome[name] = {"seconds": round(time.perf_counter() - started, 3)}
         return value
 
-    for label, url in backends:
-        if side_of(url) == "magnetodb":
-            work = functools.partial(validate_run, results_dir, label, url)
-            step(f"dual-write validation ({label})", work)
+    magneto = [(label, url) for label, url in backends if side_of(url) == "magnetodb"]
+    for index, (label, url) in enumerate(magneto):
+        work = functools.partial(validate_run, results_dir, label, url, append=index > 0)
+        validation = step(f"dual-write validation ({label})", work)
+        if validation is not None and len(magneto) > 1:
+            note_arm(
+                results_dir,
+                VALIDATION_FILE,
+                label,
+                findings=len(validation.divergences()),
+                pairs=len(validation.summaries),
+                checked=sum(check.checked for check in validation.summaries),
+                seconds=round(validation.seconds, 3),
+            )
     quotas = step("quota invariants", lambda: validate_quotas(results_dir, backends))
     for result in quotas or ():
         verdict = "no finding" if result.ok else f"{len(result.findings)} findings"
@@ -119,8 +137,47 @@ def after_run(
             if finding.explanation:
                 console.print(f"    {finding.explanation}")
         outcome["quota invariants"][result.label] = len(result.findings)
-    diff = step("differential replay", lambda: run_diff(results_dir, aa=aa))
-    if diff is not None:
-        print_replay(diff, Path(results_dir), quiet=quiet)
-        outcome["differential replay"]["ok"] = diff["ok"]
+        if len(magneto) > 1:
+            note_arm(
+                results_dir, VALIDATION_FILE, result.label, quota_findings=len(result.findings)
+            )
+    designs = [(label, design_in(url)) for label, url in magneto if design_in(url)]
+    if len(designs) < 2:  # the first design arm's replay is diff.json, as for one MagnetoDB arm
+        second = with_design(EMBEDDED_URLS["magnetodb"], designs[0][1]) if designs else None
+        first = EMBEDDED_URLS["sql"] if designs else None
+        diff = step("differential replay", lambda: run_diff(results_dir, first, second, aa=aa))
+        if diff is not None:
+            print_replay(diff, Path(results_dir), quiet=quiet)
+            outcome["differential replay"]["ok"] = diff["ok"]
+        return outcome
+    written = False  # diff.json: the first design arm whose replay ran
+    for label, design in designs:
+        second = with_design(EMBEDDED_URLS["magnetodb"], design)
+        name = f"differential replay ({label})"
+        replay = differential_replay if written else functools.partial(run_diff, aa=aa)
+        diff = step(name, lambda u=second, r=replay: r(results_dir, EMBEDDED_URLS["sql"], u))
+        if diff is None:
+            continue
+        if not written:
+            print_replay(diff, Path(results_dir), quiet=quiet)
+            written = True
+        outcome[name]["ok"] = diff["ok"]
+        note_arm(results_dir, DIFF_FILE, label, **replay_figures(diff))
     return outcome
+
+
+def replay_figures(diff: dict[str, Any]) -> dict[str, Any]:
+    """What diff.json's ``arms`` keeps of one design arm's replay against SQL (a whole
+    diff.json in that shape, for the report of a run with one design arm)."""
+    return {
+        "second_url": diff.get("second_url"),
+        "ok": diff.get("ok"),
+        "divergence_count": diff.get("divergence_count", 0),
+        "final_differences": (diff.get("final_state") or {}).get("differences", 0),
+        "design_divergences": {
+            name: entry.get("count", 0)
+            for name, entry in (diff.get("design_divergences") or {}).items()
+        },
+        "diverging_functions": diff.get("diverging_functions") or {},
+        "seconds": (diff.get("replay") or {}).get("seconds"),
+    }

@@ -31,7 +31,6 @@ import sys
 import time
 import traceback
 import zlib
-from array import array
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -117,7 +116,9 @@ class Coordinator(Harness):
         )
 
     def resolve_urls(self, options: Any) -> list[tuple[str, str]]:
-        """``(label, url)`` per backend of ``--backend``; SQL first (the ratio's baseline)."""
+        """``(label, url)`` per backend of ``--backend``; SQL first (the ratio's baseline);
+        the MagnetoDB one as one arm per ``--design`` (a project each)."""
+        from bench.drive.designs import design_arms
         from bench.drive.job import backend_labels
 
         sides = list(EMBEDDED_URLS) if options.backend == "both" else [options.backend]
@@ -125,7 +126,7 @@ class Coordinator(Harness):
         for side in sides:  # SQL first: an embedded MagnetoDB matches its durability
             given = getattr(options, f"{side}_url")
             urls[side] = given or self.embedded_url(side, urls.get("sql"), options)
-        return backend_labels([urls[side] for side in sides])
+        return design_arms(backend_labels([urls[side] for side in sides]), options.design)
 
     def embedded_url(self, side: str, sql_url: str | None = None, options: Any = None) -> str:
         """A store of ``side``'s own (``cinderdb.embedded_store``), made on first use and kept
@@ -396,10 +397,7 @@ class MasterHarness(Coordinator):
             return
         bench = test.bench
         bench.recorder.merge(payload["recorder"])
-        for op, (first, second) in payload["pairs"].items():
-            pair = bench.pairs.setdefault(op, (array("q"), array("q")))
-            pair[0].frombytes(first)
-            pair[1].frombytes(second)
+        bench.merge_pairs(payload["pairs"])
         room = KEPT_FAILURES - len(bench.harness_failures)
         bench.harness_failures.extend(payload["failures"][: max(room, 0)])
         bench.harness_failure_count += payload["failure_count"]
@@ -514,7 +512,7 @@ class WorkerHarness(Harness):
         for (backend, kind, name), series in bench.recorder.series.items():
             test.totals[f"{backend}|{kind}|{name}"] += series.service.get_total_count()
         recorder = bench.recorder.take_delta()
-        pairs, bench.pairs = bench.pairs, {}
+        pairs = bench.take_pairs()
         failures = bench.harness_failures[test.shipped["kept"] :]
         count = bench.harness_failure_count - test.shipped["failures"]
         operations = test.operations - test.shipped["operations"]
@@ -531,7 +529,7 @@ class WorkerHarness(Harness):
         return {
             "test": test.number,
             "recorder": recorder,
-            "pairs": {op: [a.tobytes(), b.tobytes()] for op, (a, b) in pairs.items()},
+            "pairs": pairs,
             "failures": failures,
             "failure_count": count,
             "operations": operations,

@@ -13,7 +13,7 @@ from typing import Any
 
 from locust import User
 
-from bench.drive.arguments import COUNT, FAULT_PLAN, FRACTION, NON_NEGATIVE_FLOAT
+from bench.drive.arguments import COUNT, DESIGN, FAULT_PLAN, FRACTION, NON_NEGATIVE_FLOAT
 from bench.drive.faults import DEFAULT_PLAN, FaultOptions
 from bench.drive.scratch import FSYNC_CHOICES
 from bench.drive.spec import RunSpec
@@ -31,6 +31,9 @@ OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--magnetodb-fsync", {"choices": list(FSYNC_CHOICES), "default": "auto",
                            "help": "whether the MagnetoDB server it starts fsyncs every commit "
                                    "(auto: as the SQL side does)"}),
+    ("--design", {"action": "append", "type": DESIGN, "default": [], "include_in_web_ui": False,
+                  "help": "MagnetoDB design: seed, improved, seed+OPTION+... (repeatable: one "
+                          "MagnetoDB arm per design, a project each; default seed)"}),
     ("--volumes", {"type": COUNT, "default": 0, "help": "dataset volumes (0: workload default)"}),
     ("--projects", {"type": COUNT, "default": 0, "help": "dataset projects (0: workload default)"}),
     ("--dataset-seed", {"type": int, "default": DatasetSpec().seed, "help": "dataset seed"}),

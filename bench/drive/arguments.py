@@ -11,6 +11,7 @@ import argparse
 import math
 from collections.abc import Callable
 
+from bench.drive.designs import design_name
 from bench.drive.faults import parse_plan
 from bench.drive.kills import NodeKill
 from bench.workload.mixes import resolve_mix
@@ -57,6 +58,7 @@ def known(check: Callable[[str], object], what: str) -> Callable[[str], str]:
 
 MIX = known(resolve_mix, "mix")
 FAULT_PLAN = known(parse_plan, "fault plan")
+DESIGN = known(design_name, "design")
 POSITIVE_INT = bounded(int, 1)
 COUNT = bounded(int, 0)
 POSITIVE_FLOAT = bounded(float, 1e-9)

@@ -11,6 +11,7 @@ import importlib
 
 #: name -> module whose ``main(argv) -> int`` runs that benchmark
 BENCHMARKS: dict[str, str] = {
+    "designs": "cinderbench.bench.designs",
     "magnetodb": "cinderbench.bench.magnetodb",
     "etcd-client": "cinderbench.bench.etcd_client",
     "instrument": "cinderbench.bench.instrument",

@@ -464,7 +464,7 @@ def _measure_sql(api: Any, cases: list) -> list[SQLCounts]:
     return results
 
 
-def _measure_magneto(api: Any, cases: list) -> list[dict[str, int]]:
+def measure_magneto(api: Any, cases: list) -> list[dict[str, int]]:
     seeded = seed(api)
     probe = MagnetoProbe(api.client, api.derived_tables)
     probe.attach()
@@ -487,7 +487,7 @@ def _measure_design(url: str, cases: list) -> tuple[list[dict[str, int]], dict[s
     try:
         api.create_schema()
         info = api.engine_info()
-        return _measure_magneto(api, cases), info
+        return measure_magneto(api, cases), info
     finally:
         api.drop_schema()  # the tables it made (a given server keeps no trace)
         api.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.support import assert_user_error
 from tests.shortrun import REPO, ShortRun, cli
 
 #: A backend URL no server answers (port 1 on loopback refuses at once).
@@ -68,16 +69,6 @@ NUMBERS = [
     ("bench validate", "--volumes", "0"),
     ("bench validate", "--repeat", "0"),
 ]
-
-
-def assert_user_error(done, *words: str) -> None:
-    """Exit code 2, one line on stderr naming ``words``, no traceback."""
-    lines = done.stderr.strip().splitlines()
-    assert done.returncode == 2, (done.returncode, done.stdout[-2000:], done.stderr[-2000:])
-    assert "Traceback" not in done.stderr + done.stdout
-    assert len(lines) == 1, done.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 def _command(command: str, tmp_path: Path) -> list[str]:

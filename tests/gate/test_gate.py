@@ -8,7 +8,6 @@ copy is gated against the untouched original as the baseline directory.
 from __future__ import annotations
 
 import json
-import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -18,16 +17,8 @@ from bench.gate.baseline import load_baseline, snapshot, write_baseline
 from bench.gate.config import load_config, parse_config
 from bench.measure.results import load_results
 from cinderbench.gate import gate
+from tests.gate.support import _copy, _failed, _slow_down
 from tests.shortrun import BASELINE, GATE_CONFIG, ShortRun, cli
-
-
-def _copy(run: ShortRun, target: Path) -> Path:
-    shutil.copytree(run.path, target, ignore=shutil.ignore_patterns("report.html", "gate.json"))
-    return target
-
-
-def _failed(checks) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {check.name: check.detail for check in checks if check.ok is False}
 
 
 def test_ci_short_compare_passes_the_stored_baseline(short_run: ShortRun, tmp_path: Path) -> None:
@@ -103,17 +94,6 @@ def test_a_changed_counter_fails(
     assert f"-> {after_mean:g} per event" in failed[check]["detail"]
     cases = ET.parse(junit).getroot().iter("testcase")
     assert [c.get("name") for c in cases if c.find("failure") is not None] == [check]
-
-
-def _slow_down(results: Path, operation: str, backend: str, factor: float) -> None:
-    lines = []
-    with open(results / "oplog.jsonl") as stream:
-        for line in stream:
-            record = json.loads(line)
-            if record["op"] == operation:
-                record["runs"][backend]["us"] = int(record["runs"][backend]["us"] * factor)
-            lines.append(json.dumps(record))
-    (results / "oplog.jsonl").write_text("\n".join(lines) + "\n")
 
 
 def test_a_slower_operation_fails_on_its_latency_ratio(short_run: ShortRun, tmp_path: Path) -> None:

@@ -37,6 +37,8 @@ def curve_grid(
     log_y: bool = True,
 ) -> str | None:
     """Panels in rows of ``COLUMNS``; None when no panel has a point."""
+    from matplotlib.ticker import NullLocator
+
     panels = [p for p in panels if any(p.series.values())]
     if not panels:
         return None
@@ -79,6 +81,9 @@ def curve_grid(
             axes.axhline(panel.limit, color="#cf222e", linestyle=":", linewidth=1)
         if log_x:
             axes.set_xscale("log")
+        measured = sorted({x for points in panel.series.values() for x, _ in points})
+        axes.xaxis.set_minor_locator(NullLocator())
+        axes.set_xticks(measured, [f"{x:,.0f}" for x in measured])
         if log_y:
             axes.set_yscale("log")
             _plain_log_axes(axes)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 #: More drivers raising throughput by less than this fraction: saturated.
@@ -57,6 +57,38 @@ def fit_power(xs: Sequence[float], ys: Sequence[float]) -> Fit | None:
     residual = sum((y - intercept - slope * x) ** 2 for x, y in pairs)
     r2 = 1.0 - residual / syy if syy > 0 and n > 2 else None
     return Fit(slope, math.exp(intercept), r2, n)
+
+
+def fit_power_within(groups: Mapping[object, Sequence[tuple[float, float]]]) -> Fit | None:
+    """One exponent for several groups of ``(x, y)`` points, each with its own scale (least
+    squares on log-log with an intercept per group: the slope within groups, pooled). A
+    sweep fits latency on size across all concurrency levels at once, so each level adds
+    its samples to the exponent while its queueing only moves its own intercept. The
+    scale returned is the first group's; None when no group has two distinct xs."""
+    sxx = sxy = syy = 0.0
+    points = 0
+    first_scale: tuple[float, float] | None = None
+    logs_by_group = []
+    for values in groups.values():
+        logs = [(math.log(x), math.log(y)) for x, y in values if x > 0 and y > 0]
+        if len({x for x, _ in logs}) < 2:
+            continue
+        logs_by_group.append(logs)
+        mean_x = sum(x for x, _ in logs) / len(logs)
+        mean_y = sum(y for _, y in logs) / len(logs)
+        sxx += sum((x - mean_x) ** 2 for x, _ in logs)
+        sxy += sum((x - mean_x) * (y - mean_y) for x, y in logs)
+        syy += sum((y - mean_y) ** 2 for _, y in logs)
+        points += len(logs)
+        if first_scale is None:
+            first_scale = (mean_x, mean_y)
+    if not logs_by_group or first_scale is None:
+        return None
+    slope = sxy / sxx
+    residual_base = syy - slope * sxy
+    r2 = 1.0 - residual_base / syy if syy > 0 and points > len(logs_by_group) + 1 else None
+    mean_x, mean_y = first_scale
+    return Fit(slope, math.exp(mean_y - slope * mean_x), r2, points)
 
 
 def saturation_point(

@@ -4,10 +4,11 @@ Reads only ``sweep.json`` (``bench.drive.sweep``: each point's figures were
 taken from its results directory when it finished) and renders
 ``sweep.html.j2`` into ``sweep.html`` next to it. Per operation and arm:
 
-- latency (p50 at the lowest concurrency, where queueing adds least) vs the
-  volume count on log-log axes, with the fitted growth exponent
-  (``reports.growth.fit_power``); since projects grow as volumes ** 0.5
-  (``bench.drive.sweep.projects_for``), an O(project) cost shows 0.5 against
+- latency (p50) vs the volume count on log-log axes, with the growth exponent
+  fitted over every concurrency level (``reports.growth.fit_power_within``: one
+  slope, an intercept per level, so queueing does not bend it), from the points
+  where the operation ran ``MIN_SAMPLES`` times at least; since projects grow
+  as volumes ** 0.5 (``bench.drive.sweep.projects_for``), an O(project) cost shows 0.5 against
   volumes and 1.0 against the project size, an O(data) cost 1.0 and 2.0; the
   operations whose cost grows fastest come first;
 - the arm's throughput vs concurrency at the largest size, with the saturation
@@ -24,7 +25,7 @@ from typing import Any
 
 from bench.drive.sweep import INDEX_NAME, PROJECT_EXPONENT, read_index
 from reports import format as fmt
-from reports.growth import SATURATION_GAIN, Fit, fit_power, saturation_point
+from reports.growth import SATURATION_GAIN, Fit, fit_power, fit_power_within, saturation_point
 from reports.model import Cell, Table
 from reports.sweep_charts import Panel, curve_grid
 
@@ -32,6 +33,8 @@ TEMPLATE = "sweep.html.j2"
 REPORT_NAME = "sweep.html"
 #: An exponent past this is "grows with the data" (the table's highlight).
 GROWING = 0.25
+#: Fewer samples of an operation at a point than this: its p50 is left out of the fit.
+MIN_SAMPLES = 5
 #: A cell with nothing to show.
 NONE = fmt.DASH
 
@@ -46,41 +49,51 @@ def _stat(point: Mapping[str, Any], operation: str, arm: str, name: str) -> floa
 
 
 def growth(index: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per operation and arm: the fit of p50 on volumes at the lowest concurrency level,
-    and the points it was fitted on."""
+    """Per operation and arm: the exponent of p50 on volumes, fitted over every concurrency
+    level at once (an intercept per level, ``fit_power_within``), and the lowest level's
+    points (drawn, with the line at that level's intercept)."""
     points = _points(index)
-    if not points:
-        return {}
-    lowest = min(p["threads"] for p in points)
-    base = [p for p in points if p["threads"] == lowest]
-    operations = sorted({op for p in base for op in p["summary"]["operations"]})
+    levels = sorted({p["threads"] for p in points})
+    operations = sorted({op for p in points for op in p["summary"]["operations"]})
     table: dict[str, dict[str, Any]] = {}
     for operation in operations:
         for arm in index["arms"]:
-            xy = [
-                (p["volumes"], value) for p in base if (value := _stat(p, operation, arm, "p50_us"))
-            ]
-            fit = fit_power([x for x, _ in xy], [y for _, y in xy]) if xy else None
-            table.setdefault(operation, {})[arm] = {"fit": fit, "points": xy}
+            by_level = {
+                level: [
+                    (p["volumes"], value)
+                    for p in points
+                    if p["threads"] == level
+                    and (_stat(p, operation, arm, "count") or 0) >= MIN_SAMPLES
+                    and (value := _stat(p, operation, arm, "p50_us"))
+                ]
+                for level in levels
+            }
+            fit = fit_power_within(by_level)
+            lowest = by_level[levels[0]] if levels else []
+            table.setdefault(operation, {})[arm] = {"fit": fit, "points": lowest}
     return table
 
 
 def growth_order(fits: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Operations by their steepest arm's exponent, steepest first (unfitted last)."""
+    """Operations by their steepest arm's exponent, steepest first; those whose fits rest on
+    fewer than three points (too few samples at most sizes) after the others, unfitted last."""
 
-    def steepest(operation: str) -> float:
-        exponents = [row["fit"].exponent for row in fits[operation].values() if row["fit"]]
-        return max(exponents) if exponents else float("-inf")
+    def rank(operation: str) -> tuple[int, float, str]:
+        fitted = [row["fit"] for row in fits[operation].values() if row["fit"]]
+        if not fitted:
+            return (2, 0.0, operation)
+        steepest = max(fit.exponent for fit in fitted)
+        return (0 if min(fit.points for fit in fitted) >= 3 else 1, -steepest, operation)
 
-    return sorted(fits, key=lambda op: (-steepest(op), op))
+    return sorted(fits, key=rank)
 
 
 def _exponent_cell(fit: Fit | None) -> Cell:
     if fit is None:
         return Cell(NONE)
-    r2 = f"r² {fit.r2:.2f}" if fit.r2 is not None else "two sizes: no r²"
+    r2 = f"r² {fit.r2:.2f}" if fit.r2 is not None else "as many parameters as points: no r²"
     cls = "loss" if fit.exponent > GROWING else ""
-    return Cell(f"{fit.exponent:.2f}", cls, f"{r2}; {fit.points} sizes")
+    return Cell(f"{fit.exponent:.2f}", cls, f"{r2}; {fit.points} points")
 
 
 def growth_table(index: Mapping[str, Any], fits: Mapping[str, Any], order: list[str]) -> Table:
@@ -89,11 +102,13 @@ def growth_table(index: Mapping[str, Any], fits: Mapping[str, Any], order: list[
         ["operation"] + [c for _ in arms for c in ("k (volumes)", "k (project)", "p50 ms")],
         groups=[("", 1)] + [(arm, 3) for arm in arms],
         caption=(
-            "k: the exponent of p50 ~ size^k at the lowest concurrency (least squares on "
-            "log-log); k (project) is k against the mean project size (projects grow as "
+            "k: the exponent of p50 ~ size^k (least squares on log-log over every "
+            "concurrency level, each with its own intercept; points of at least "
+            f"{MIN_SAMPLES} samples); k (project) is k against the mean project size "
+            "(projects grow as "
             f"volumes^{PROJECT_EXPONENT:g}, so it is k / {1 - PROJECT_EXPONENT:g}). "
             "O(project) shows k (project) ≈ 1, O(all volumes) k (volumes) ≈ 1, O(limit) ≈ 0. "
-            "p50: smallest size → largest."
+            "p50 at the lowest concurrency: smallest size → largest."
         ),
     )
     for operation in order:

@@ -287,3 +287,17 @@ def test_grid_refuses_empty_and_non_positive() -> None:
         Grid(volumes=())
     with pytest.raises(ValueError, match="positive"):
         Grid(threads=(0,))
+
+
+def test_one_exponent_across_levels_each_with_its_own_intercept() -> None:
+    from reports.growth import fit_power_within
+
+    sizes = [1_000, 10_000, 100_000]
+    levels = {1: [(v, 2.0 * v**0.7) for v in sizes], 16: [(v, 50.0 * v**0.7) for v in sizes]}
+    fit = fit_power_within(levels)
+    assert fit is not None
+    assert fit.exponent == pytest.approx(0.7)
+    assert fit.at(1_000) == pytest.approx(2.0 * 1_000**0.7)  # the first level's line
+    assert fit.points == 6
+    # pooled naively, the two levels' offsets would be mistaken for noise or slope
+    assert fit_power_within({1: [(1_000, 5.0)], 4: [(2_000, 9.0)]}) is None

@@ -45,7 +45,7 @@ class Grid:
     volumes: tuple[int, ...] = (1_000, 10_000, 100_000)
     threads: tuple[int, ...] = (1, 4, 16, 32)
     #: seconds of measured phase per point
-    duration: float = 45.0
+    duration: float = 60.0
 
     def __post_init__(self) -> None:
         if not self.volumes or not self.threads:

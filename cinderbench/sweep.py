@@ -195,7 +195,7 @@ def main(args: argparse.Namespace) -> int:
 
     from reports.sweep import write_sweep_report
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     try:
         grid = grid_of(args)
     except ValueError as error:

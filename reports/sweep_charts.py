@@ -36,10 +36,11 @@ def curve_grid(
     log_x: bool = True,
     log_y: bool = True,
 ) -> str | None:
-    """Panels in rows of ``COLUMNS``; None when no panel has a point."""
+    """Panels in rows of ``COLUMNS``, those with a curve (two points at least); None when
+    no panel has one."""
     from matplotlib.ticker import NullLocator
 
-    panels = [p for p in panels if any(p.series.values())]
+    panels = [p for p in panels if any(len(points) >= 2 for points in p.series.values())]
     if not panels:
         return None
     columns = min(COLUMNS, len(panels))

@@ -19,10 +19,10 @@ from cinderdb.magneto.core import open_client
 from cinderdb.magneto.lookups import property_of
 from cinderdb.magneto.tables import TABLES
 from magnetodb.storage.tables import DEFAULT_MAX_ITEM_BYTES
+from validators.reader import PAGE_SIZE
 
 #: The seed's most crowded inverted item: every volume that is not read-only.
 WATCHED = ("volume_admin_metadata", property_of("readonly", "False"))
-PAGE_SIZE = 500
 
 
 def item_bytes(item: dict[str, Any]) -> int:

@@ -240,7 +240,7 @@ def test_tiny_sweep_then_resumed(tmp_path: Path) -> None:
         )
     watched = index["sizes"]["200"]["item_sizes"]["magnetodb"]["watched"]
     assert watched["bytes"] > 0
-    assert (out / "sweep.html").read_text().count("data:image/png;base64,") >= 3
+    assert (out / "sweep.html").read_text().count("data:image/png;base64,") >= 2
     again = cinderbench("sweep", "--volumes", "100,200", "--threads", "1,2", "--duration", "1",
                         "-o", out, "--quiet")  # fmt: skip
     assert again.returncode == 0

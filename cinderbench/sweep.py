@@ -82,6 +82,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     add_backend_arguments(parser)
+    parser.add_argument(
+        "--design",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a MagnetoDB design arm, as compare's --design (repeatable); backends_for makes"
+        " the arms",
+    )
     parser.set_defaults(func=main)
 
 
@@ -196,6 +204,8 @@ def main(args: argparse.Namespace) -> int:
     from reports.sweep import write_sweep_report
 
     console = Console(highlight=False, soft_wrap=True)
+    if args.design:  # backends_for reads args.design once the design arms are merged
+        raise CommandError("--design: this build's compare has no design arms yet")
     try:
         grid = grid_of(args)
     except ValueError as error:

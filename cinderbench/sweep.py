@@ -2,9 +2,10 @@
 
 Each point of the grid (``bench.drive.sweep``) is a ``compare`` run of its
 own results directory, on the arms ``compare`` would use (``backends_for``);
-``sweep.json`` indexes them. Each dataset size is loaded once and reused by
-its concurrency levels, in ascending order, each with its own workload seed;
-the item sizes of the inverted and index tables are measured right after
+``sweep.json`` indexes them. A dataset size below ``RELOAD_BELOW`` volumes is
+loaded again before each concurrency level (seconds); a larger one is loaded once and
+reused by its levels, in ascending order, each with its own workload seed; the
+item sizes of the inverted and index tables are measured right after
 the load. At every point the quota and dual-write invariants are checked (the
 differential replay, which reloads the dataset, is left to ``compare``). Run
 again with the same ``-o``, it keeps the points done and runs the rest. It
@@ -192,6 +193,7 @@ def run_point(
     invariants = check_invariants(where, pairs)
     return {
         "directory": point.name,
+        "fresh_dataset": point.reloads or point.level == 0,
         "wall_s": round(time.perf_counter() - started, 3),
         "summary": point_summary(results),
         "invariants": invariants,
@@ -249,7 +251,7 @@ def run_pending(
     eta = Eta(grid.duration)
     loaded: set[int] = set()
     for position, point in enumerate(pending):
-        if point.volumes not in loaded:
+        if point.volumes not in loaded or point.reloads:
             console.print(f"loading {point.volumes:,} volumes in {point.projects} projects")
             started = time.perf_counter()
             spec = DatasetSpec(

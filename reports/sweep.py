@@ -237,8 +237,8 @@ def points_table(index: Mapping[str, Any]) -> Table:
             "wall",
         ],
         caption="Each point is a results directory (cinderbench report DIR draws it). "
-        "rejected+errors on the first arm: a size's dataset is reused across its levels, "
-        "so later levels start from the state the earlier ones left.",
+        "rejected+errors on the first arm; a point not on a fresh dataset (*) starts from "
+        "the state the level before left (large sizes are loaded once per size).",
     )
     for point in _points(index):
         summary = point["summary"]
@@ -258,7 +258,7 @@ def points_table(index: Mapping[str, Any]) -> Table:
             )
         )
         table.add(
-            point["directory"],
+            point["directory"] + ("" if point.get("fresh_dataset", True) else " *"),
             fmt.count(point["volumes"]),
             str(point["projects"]),
             str(point["threads"]),

@@ -27,6 +27,10 @@ INDEX_NAME = "sweep.json"
 #: The dataset defaults' project size: 5,000 volumes in 20 projects.
 REFERENCE_VOLUMES = 5_000
 REFERENCE_PROJECTS = 20
+#: Sizes below this are loaded again before each concurrency level (seconds each), so every
+#: level starts from the dataset; larger ones are loaded once and reused, where what a
+#: level changes is a small share of the data.
+RELOAD_BELOW = 20_000
 #: Projects grow as volumes ** PROJECT_EXPONENT, so a project grows too (as volumes ** 0.5).
 PROJECT_EXPONENT = 0.5
 
@@ -83,6 +87,11 @@ class Point:
     projects: int
     threads: int
     level: int
+
+    @property
+    def reloads(self) -> bool:
+        """Whether this point loads its dataset afresh even when the size is loaded."""
+        return self.volumes < RELOAD_BELOW
 
     @property
     def name(self) -> str:
@@ -223,8 +232,8 @@ def read_index(path: str | Path) -> dict[str, Any]:
 @dataclass
 class Eta:
     """The time left: each point costs its measured phase plus the overhead seen so far
-    (dataset build, floor, validation); each size not loaded yet costs a load scaled
-    linearly from the largest load seen."""
+    (dataset build, floor, validation), and each load still to do (a size not loaded yet,
+    a point that reloads) a load scaled linearly from the largest load seen."""
 
     duration: float
     overheads: list[float] = field(default_factory=list)
@@ -245,8 +254,11 @@ class Eta:
         if self.loads:
             largest = max(self.loads)
             per_volume = self.loads[largest] / largest
-            for volumes in {p.volumes for p in pending} - loaded:
-                seconds += per_volume * volumes
+            first = {p.volumes for p in pending} - loaded
+            for point in pending:
+                if point.reloads or point.volumes in first:
+                    seconds += per_volume * point.volumes
+                    first.discard(point.volumes)
         return seconds
 
 

@@ -316,3 +316,19 @@ def test_one_exponent_across_levels_each_with_its_own_intercept() -> None:
     assert fit.points == 6
     # pooled naively, the two levels' offsets would be mistaken for noise or slope
     assert fit_power_within({1: [(1_000, 5.0)], 4: [(2_000, 9.0)]}) is None
+
+
+def test_time_left_counts_points_and_the_loads_still_to_do() -> None:
+    from bench.drive.sweep import RELOAD_BELOW, Eta, Point, clock
+
+    eta = Eta(duration=10.0)
+    assert eta.left([Point(1_000, 9, 4, 1)], set()) is None  # nothing timed yet
+    eta.point_done(15.0)  # 5 s of overhead a point
+    eta.load_done(1_000, 2.0)  # 2 ms a volume
+    small = Point(1_000, 9, 4, 1)  # reloads: below RELOAD_BELOW
+    large = Point(RELOAD_BELOW * 5, 50, 1, 0)  # not loaded yet: one load
+    large_again = Point(RELOAD_BELOW * 5, 50, 4, 1)  # reuses it
+    left = eta.left([small, large, large_again], loaded={1_000})
+    assert left == pytest.approx(3 * 15.0 + 2.0 + 0.002 * RELOAD_BELOW * 5)
+    assert clock(left) == f"{round(left) // 60} min {round(left) % 60:02d} s"
+    assert clock(None) == "?"

@@ -6,8 +6,9 @@ own results directory, on the arms ``compare`` would use (``backends_for``);
 loaded again before each concurrency level (seconds); a larger one is loaded once and
 reused by its levels, in ascending order, each with its own workload seed; the
 item sizes of the inverted and index tables are measured right after
-the load. At every point the quota and dual-write invariants are checked (the
-differential replay, which reloads the dataset, is left to ``compare``). Run
+the load. The dual-write invariants are checked at every point, the quota ones
+before a state is thrown away (``Point.checks_quotas``); the differential
+replay, which reloads the dataset, is left to ``compare``. Run
 again with the same ``-o``, it keeps the points done and runs the rest. It
 ends by writing the sweep report (``sweep.html``).
 """
@@ -140,13 +141,15 @@ def load_size(pairs: Sequence[tuple[str, str]], spec: DatasetSpec, quiet: bool) 
     return {"projects": spec.projects, "load_seconds": loads, "item_sizes": sizes}
 
 
-def check_invariants(directory: Path, pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """The dual-write and quota invariants after a point (no differential replay): findings,
-    and the steps that could not run."""
+def check_invariants(
+    directory: Path, pairs: Sequence[tuple[str, str]], quotas: bool
+) -> dict[str, Any]:
+    """The dual-write invariants after a point, and the quota ones with ``quotas`` (no
+    differential replay): findings, and the steps that could not run."""
     from bench.measure.results import load_results
     from validators.pipeline import after_run
 
-    outcome = after_run(directory, pairs, quiet=True, replay=False)
+    outcome = after_run(directory, pairs, quiet=True, replay=False, quotas=quotas)
     validation = load_results(directory).findings("validation") or {}
     failed = {name: step["error"] for name, step in outcome.items() if "error" in step}
     findings = validation.get("findings_total", len(validation.get("findings", [])))
@@ -154,6 +157,7 @@ def check_invariants(directory: Path, pairs: Sequence[tuple[str, str]]) -> dict[
         "ok": bool(validation.get("ok")) and not failed,
         "findings": findings,
         "checks": len(validation.get("checks", [])),
+        "quotas": quotas,
         "failed_steps": failed,
     }
 
@@ -190,7 +194,7 @@ def run_point(
         command="sweep",
         extra={"sweep": {"point": point.name, "level": point.level}},
     )
-    invariants = check_invariants(where, pairs)
+    invariants = check_invariants(where, pairs, point.checks_quotas)
     return {
         "directory": point.name,
         "fresh_dataset": point.reloads or point.level == 0,

@@ -332,3 +332,15 @@ def test_time_left_counts_points_and_the_loads_still_to_do() -> None:
     assert left == pytest.approx(3 * 15.0 + 2.0 + 0.002 * RELOAD_BELOW * 5)
     assert clock(left) == f"{round(left) // 60} min {round(left) % 60:02d} s"
     assert clock(None) == "?"
+
+
+def test_default_grid_reloads_small_sizes_and_checks_quotas_before_a_state_goes() -> None:
+    from bench.drive.sweep import DEFAULT
+
+    points = list(DEFAULT.points())
+    assert [(p.volumes, p.threads) for p in points][:4] == [(1_000, t) for t in (1, 4, 16, 32)]
+    large = [p for p in points if p.volumes == 100_000]
+    assert [p.reloads for p in large] == [False] * 4
+    assert [p.checks_quotas for p in large] == [False, False, False, True]
+    assert all(p.reloads and p.checks_quotas for p in points if p.volumes == 1_000)
+    assert len({p.seed(1) for p in large}) == 4  # each level its own workload seed

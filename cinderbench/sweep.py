@@ -251,7 +251,8 @@ def run_pending(
     index: SweepIndex,
     console: Any,
 ) -> None:
-    """Each pending point in order, loading each size once; progress and time left."""
+    """Each pending point in order, loading its size first when it is not loaded or reloads;
+    progress and time left."""
     eta = Eta(grid.duration)
     loaded: set[int] = set()
     for position, point in enumerate(pending):

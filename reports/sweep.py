@@ -210,7 +210,7 @@ def item_rows(index: Mapping[str, Any]) -> tuple[Table, list[Panel], dict[str, A
             fmt.number(fit.exponent, 2) if fit else NONE,
             f"{crossing:,.0f}" if crossing else "never (flat)" if fit else NONE,
         )
-        if len(panels) < 8:
+        if fit is not None and fit.exponent > GROWING:  # flat ones are the table's
             panels.append(Panel(f"{arm}: {name}", {arm: xy}, {arm: fit} if fit else {}, limit))
     crossing_of = {}
     for arm, xy in watched.items():

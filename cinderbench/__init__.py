@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "bench": "cinderbench.bench",
     "run": "cinderbench.run",
     "compare": "cinderbench.compare",
+    "sweep": "cinderbench.sweep",
     "report": "cinderbench.report",
     "gate": "cinderbench.gate",
     "diff": "cinderbench.diff",

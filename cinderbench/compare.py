@@ -139,12 +139,8 @@ def after_run(results: Results, backends: list[tuple[str, str]]) -> None:
     write_run_report(results)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "compare",
-        help="compare the SQL and MagnetoDB designs side by side (the main job)",
-        description=__doc__.split("\n\n")[1],
-    )
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the arms run (``backends_for`` reads these): compare's and sweep's."""
     parser.add_argument(
         "--sql",
         metavar="URL",
@@ -172,6 +168,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="start an N-node cluster for each side that has one and no URL given"
         f" ({', '.join(sorted(CLUSTERS))}), take it down after",
     )
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "compare",
+        help="compare the SQL and MagnetoDB designs side by side (the main job)",
+        description=__doc__.split("\n\n")[1],
+    )
+    add_backend_arguments(parser)
     add_dataset_arguments(parser)
     add_run_arguments(parser)
     parser.set_defaults(func=main)

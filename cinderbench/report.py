@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="render results directories into one self-contained HTML report",
         description=(
             "Render one HTML file (inline CSS and charts, no network needed) comparing the "
-            "backends of the newest results directory; with several, trends across them."
+            "backends of the newest results directory; with several, trends across them; "
+            "a sweep directory (sweep.json) gets the sweep's page."
         ),
     )
     parser.add_argument("results", nargs="+", metavar="RESULTS", help="results directories")
@@ -34,9 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from bench.drive.sweep import INDEX_NAME
     from cinderbench.checks import results_to_read
     from reports.build import write_report
 
+    if len(args.results) == 1 and (Path(args.results[0]) / INDEX_NAME).is_file():
+        return sweep_report(args.results[0], args.output)
     runs = [results_to_read(path) for path in args.results]
     output = args.output
     if output is None:
@@ -44,6 +48,19 @@ def main(args: argparse.Namespace) -> int:
         output = Path(output) / REPORT_NAME
     path = write_report(args.results, output)
     print(f"report: {path}")
+    return 0
+
+
+def sweep_report(directory: str, output: str | None) -> int:
+    """``cinderbench report SWEEP_DIR``: the sweep's page (``sweep.html`` in it by default)."""
+    from cinderbench.checks import CommandError
+    from reports.sweep import write_sweep_report
+
+    try:
+        path = write_sweep_report(directory, output)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CommandError(f"{directory}: not a readable sweep: {error}") from error
+    print(f"sweep report: {path}")
     return 0
 
 

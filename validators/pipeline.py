@@ -6,8 +6,8 @@ it). In order:
 
 1. the dual-write validation of every MagnetoDB backend (``validators.offline``)
    writes ``validation.json``;
-2. the quota invariants of every backend (``validators.quota``) join it
-   (``findings.append_validation``);
+2. the quota invariants of every backend (``validators.quota``), checked on all
+   backends at once, join it (``findings.append_validation``);
 3. the differential replay of the run's log (``validators.replay``) writes
    ``diff.json``, on fresh embedded backends (the run's own stay as they are).
 
@@ -22,6 +22,7 @@ import functools
 import time
 import traceback
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,18 @@ def validate_quotas(results_dir: str | Path, backends: Sequence[tuple[str, str]]
 
     results = load_results(results_dir)
     projects = projects_of(results)
-    found = []
-    for label, url in backends:
+
+    def check(label: str, url: str) -> Any:
         with open_backend(url) as api:
-            result = check_quotas(api, label, projects)
+            return check_quotas(api, label, projects)
+
+    # every backend at once (a server-backed one does its reads in its own process);
+    # the findings are attributed and written in order, here
+    with ThreadPoolExecutor(max(len(backends), 1), thread_name_prefix="quota") as pool:
+        checked = [pool.submit(check, label, url) for label, url in backends]
+    found = []
+    for (label, _), future in zip(backends, checked, strict=True):
+        result = future.result()
         unsafe = bool((results.meta.get("faults") or {}).get("unsafe_no_conditions"))
         attribute_quota(result.findings, results.oplog(), label, unsafe)
         append_validation(

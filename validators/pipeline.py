@@ -9,7 +9,8 @@ it). In order:
 2. the quota invariants of every backend (``validators.quota``), checked on all
    backends at once, join it (``findings.append_validation``);
 3. the differential replay of the run's log (``validators.replay``) writes
-   ``diff.json``, on fresh embedded backends (the run's own stay as they are).
+   ``diff.json``, on fresh embedded backends (the run's own stay as they are);
+   its second replica's process is started first, so it loads during 1 and 2.
 
 Each step that fails is reported and the next one still runs: the run's
 results are already on disk and stay useful. ``validate_quotas`` is step 2
@@ -18,6 +19,7 @@ alone (``cinderbench validate`` calls it).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 import traceback
@@ -87,13 +89,36 @@ def after_run(
     """Validate a finished run (module docstring); returns each step's outcome."""
     from rich.console import Console
 
+    from validators.replay import SECOND_IN_CHILD, start_second_replica
+
+    console = Console(highlight=False, soft_wrap=True)
+    outcome: dict[str, Any] = {}
+    with contextlib.ExitStack() as stack:
+        # the replay's second replica loads in its own process during steps 1 and 2
+        early = None
+        if not aa and SECOND_IN_CHILD:
+            with contextlib.suppress(Exception):  # step 3 then starts (and reports) it
+                early = start_second_replica(results_dir)
+                stack.callback(early.close)
+        _steps(results_dir, backends, console, outcome, aa=aa, quiet=quiet, early=early)
+    return outcome
+
+
+def _steps(
+    results_dir: str | Path,
+    backends: Sequence[tuple[str, str]],
+    console: Any,
+    outcome: dict[str, Any],
+    *,
+    aa: bool,
+    quiet: bool,
+    early: Any,
+) -> None:
+    """The three steps of ``after_run``, their outcome into ``outcome``."""
     from cinderdb import side_of
     from validators.console import print_replay
     from validators.offline import validate_run
     from validators.replay import run_diff
-
-    console = Console(highlight=False, soft_wrap=True)
-    outcome: dict[str, Any] = {}
 
     def step(name: str, work: Any) -> Any:
         started = time.perf_counter()
@@ -128,8 +153,7 @@ def after_run(
             if finding.explanation:
                 console.print(f"    {finding.explanation}")
         outcome["quota invariants"][result.label] = len(result.findings)
-    diff = step("differential replay", lambda: run_diff(results_dir, aa=aa))
+    diff = step("differential replay", lambda: run_diff(results_dir, aa=aa, started=early))
     if diff is not None:
         print_replay(diff, Path(results_dir), quiet=quiet)
         outcome["differential replay"]["ok"] = diff["ok"]
-    return outcome

@@ -54,7 +54,7 @@ from validators.canonical import (
 )
 from validators.clock import logical_clock
 from validators.design import CASE_INSENSITIVE_COLLATION, CaseTwins, design_differences
-from validators.remote import start_remote_replica
+from validators.remote import RemoteReplica, start_remote_replica
 from validators.replicas import (
     Replica,
     in_seq_order,
@@ -72,6 +72,7 @@ __all__ = [
     "in_seq_order",
     "open_replica",
     "run_diff",
+    "start_second_replica",
 ]
 
 #: Run a replay's second replica in a child process (``validators.remote``); tests that
@@ -477,22 +478,30 @@ def default_urls(results: Results) -> tuple[str, str]:
 
 
 def replay_pair(
-    results: Results, first_url: str, second_url: str, *, child: bool | None = None
+    results: Results,
+    first_url: str,
+    second_url: str,
+    *,
+    child: bool | None = None,
+    started: RemoteReplica | None = None,
 ) -> ReplayReport:
     """Replay ``results`` on fresh backends at the two URLs and compare them (the same URL
     twice, for A/A, gets a second store next to the first: ``Backend.sibling_store``).
 
     With ``child`` (default ``SECOND_IN_CHILD``) the second replica loads and replays in
     a child process while this one runs the first (``validators.remote``): the same
-    comparison, on two cores."""
+    comparison, on two cores. ``started`` is that child, started earlier
+    (``start_second_replica``) for these URLs."""
     spec = DatasetSpec.from_dict(results.meta["dataset"]["spec"])
     label_a, label_b = _labels(first_url, second_url)
     mode = "aa" if side_of(first_url) == side_of(second_url) else "differential"
     with contextlib.ExitStack() as stack:
         if second_url == first_url:
             second_url = stack.enter_context(backend_class(first_url).sibling_store(first_url))
-        remote = None
-        if SECOND_IN_CHILD if child is None else child:
+        remote = started
+        if started is not None:
+            stack.callback(started.close)
+        elif SECOND_IN_CHILD if child is None else child:
             remote = start_remote_replica(label_b, second_url, results.path)
             stack.callback(remote.close)
         data = build_dataset(spec).data
@@ -509,11 +518,14 @@ def differential_replay(
     second_url: str | None = None,
     *,
     aa: bool = False,
+    started: RemoteReplica | None = None,
 ) -> dict[str, Any]:
     """The body of diff.json: the A/B replay, and with ``aa`` the noise floor of each design.
 
     URLs default to embedded backends of the sides the run compared (SQLite in
     memory, in-process MagnetoDB in memory). A given URL is emptied first.
+    ``started``: the A/B replay's second replica, already loading
+    (``start_second_replica``).
     """
     results = load_results(results_dir)
     defaults = default_urls(results)
@@ -525,7 +537,7 @@ def differential_replay(
             floor = replay_pair(results, url, url)
             noise[side_of(url)] = floor.summary()
             noisy.update(floor.diverging_functions)
-    report = replay_pair(results, first_url, second_url)
+    report = replay_pair(results, first_url, second_url, started=started)
     data = report.to_json()
     if aa:
         data["noise_floor"] = noise
@@ -534,16 +546,26 @@ def differential_replay(
     return data
 
 
+def start_second_replica(results_dir: str | Path) -> RemoteReplica:
+    """The second replica of the default A/B replay of ``results_dir``, started now in its
+    child process, so it loads while the caller does other work (``validators.pipeline``
+    starts it before the dual-write and quota checks); give it to ``run_diff``."""
+    results = load_results(results_dir)
+    first_url, second_url = default_urls(results)
+    return start_remote_replica(_labels(first_url, second_url)[1], second_url, results.path)
+
+
 def run_diff(
     results_dir: str | Path,
     first: str | None = None,
     second: str | None = None,
     *,
     aa: bool = False,
+    started: RemoteReplica | None = None,
 ) -> dict[str, Any]:
     """Replay, write ``diff.json`` into ``results_dir``, and return its content."""
     from validators.findings import write_diff
 
-    data = differential_replay(results_dir, first, second, aa=aa)
+    data = differential_replay(results_dir, first, second, aa=aa, started=started)
     write_diff(results_dir, data)
     return data

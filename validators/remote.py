@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable
@@ -55,6 +56,12 @@ class RemoteReplica(Replica):
     connection: Connection | None = None
     pending: deque = field(default_factory=deque)
     finished: bool = False
+    #: seconds the replayer waited for (and unpickled) this replica's answers
+    waits: float = 0.0
+
+    @property
+    def waited_seconds(self) -> float:
+        return self.waits
 
     @property
     def features(self) -> Any:
@@ -77,7 +84,9 @@ class RemoteReplica(Replica):
         self, call: dict[str, Any], results: list[Any]
     ) -> tuple[str, list[Any], dict[str, Any], Any, BaseException | None]:
         while not self.pending:
+            began = time.perf_counter()
             kind, payload = self._receive()
+            self.waits += time.perf_counter() - began
             if kind != "calls":
                 raise ReplicaFailed(f"the replica {self.label} sent {kind!r} before its calls")
             self.pending.extend(payload)

@@ -166,6 +166,12 @@ class Replica:
         return self.canon.error(error) if error is not None else self.canon.result(function, value)
 
     @property
+    def waited_seconds(self) -> float:
+        """The replayer's time spent on this replica's calls: its busy time here, the
+        waits for its answers when it runs in another process (``validators.remote``)."""
+        return self.busy_seconds
+
+    @property
     def features(self) -> Any:
         """What the backend declares (``cinderdb.base.Features``)."""
         return self.backend.features

@@ -32,6 +32,9 @@ def test_a_child_replica_gives_the_in_process_answer(recorded):
     assert remote.second.load_seconds > 0
     assert remote.second.busy_seconds > 0
     assert remote.ignored()["generated_ids"] > 0  # ids mapped on this side too
+    # the replayer's waits for the child, not the child's busy time, are its cost here
+    assert local.second.waited_seconds == local.second.busy_seconds
+    assert 0 < remote.second.waited_seconds <= remote.seconds
 
 
 def test_a_child_that_cannot_open_its_backend_fails_the_replay(recorded):

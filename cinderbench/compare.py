@@ -128,15 +128,55 @@ def describe_cluster(cluster: Cluster, seconds: float) -> str:
     )
 
 
-def after_run(results: Results, backends: list[tuple[str, str]]) -> None:
+@dataclass
+class Phases:
+    """Wall seconds of each phase of a compare, in order; printed last (``line``), so
+    where its time goes is one glance (docs: the main job's target is under 60 s)."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+    @contextlib.contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = time.perf_counter() - began
+
+    def split_run(self, results: Results) -> None:
+        """``run`` into the load (both sides at once: the longer one), the measured phase
+        and the rest (dataset build, transport floor, results written)."""
+        total = self.seconds.pop("run", 0.0)
+        loads = (results.meta.get("dataset") or {}).get("load_seconds") or {}
+        load = max(loads.values(), default=0.0)
+        measured = float(results.meta.get("duration_s") or 0.0)
+        self.seconds["load"] = load
+        self.seconds["measured"] = measured
+        self.seconds["run set-up and write"] = max(total - load - measured, 0.0)
+
+    def line(self) -> str:
+        total = time.perf_counter() - self.started
+        parts = ", ".join(f"{name} {value:.1f}" for name, value in self.seconds.items())
+        return f"phases (s): {parts}; total {total:.1f}"
+
+
+def after_run(
+    results: Results, backends: list[tuple[str, str]], phases: Phases | None = None
+) -> None:
     """What compare does once the run is written, while its backends are still up:
     validation first (dual writes, quota invariants, differential replay), then the
     report, which shows its findings."""
     from cinderbench.report import write_run_report
     from validators.pipeline import after_run as validate_run
 
-    validate_run(results.path, backends)
-    write_run_report(results)
+    phases = phases or Phases()
+    outcome = validate_run(results.path, backends)
+    for step, done in outcome.items():
+        if "seconds" in done:
+            phases.seconds[step] = done["seconds"]
+    with phases.timed("report"):
+        write_run_report(results)
 
 
 def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
@@ -191,7 +231,10 @@ def main(args: argparse.Namespace) -> int:
 
     console = Console()
     output = results_directory(args.output, args.force)
-    with backends_for(args) as chosen:
+    phases = Phases()
+    with contextlib.ExitStack() as stack:
+        with phases.timed("backends up"):
+            chosen = stack.enter_context(backends_for(args))
         spec = run_spec(args, chosen.pairs)
         reachable(spec.backends)
         clusters = clusters_for_run(
@@ -199,16 +242,19 @@ def main(args: argparse.Namespace) -> int:
         )
         for note in chosen.notes:
             console.print(f"[yellow]{note}[/yellow]")
-        results = run_job(
-            spec,
-            output,
-            progress=not args.quiet,
-            command="compare",
-            extra={"compare": {"notes": chosen.notes}},
-            clusters=clusters,
-        )
+        with phases.timed("run"):
+            results = run_job(
+                spec,
+                output,
+                progress=not args.quiet,
+                command="compare",
+                extra={"compare": {"notes": chosen.notes}},
+                clusters=clusters,
+            )
+        phases.split_run(results)
         print_summary(results)
         print_counters(results)
-        after_run(results, chosen.pairs)
+        after_run(results, chosen.pairs, phases)
+    console.print(phases.line())
     console.print(f"results: {results.path}")
     return 0

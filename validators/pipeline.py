@@ -6,10 +6,11 @@ it). In order:
 
 1. the dual-write validation of every MagnetoDB backend (``validators.offline``)
    writes ``validation.json``;
-2. the quota invariants of every backend (``validators.quota``) join it
-   (``findings.append_validation``);
+2. the quota invariants of every backend (``validators.quota``), checked on all
+   backends at once, join it (``findings.append_validation``);
 3. the differential replay of the run's log (``validators.replay``) writes
-   ``diff.json``, on fresh embedded backends (the run's own stay as they are).
+   ``diff.json``, on fresh embedded backends (the run's own stay as they are);
+   its second replica's process is started first, so it loads during 1 and 2.
 
 A run of several designs (``--design``) validates every MagnetoDB arm: their
 dual-write checks and findings join ``validation.json`` (check names prefixed
@@ -24,10 +25,12 @@ alone (``cinderbench validate`` calls it).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 import traceback
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +60,18 @@ def validate_quotas(results_dir: str | Path, backends: Sequence[tuple[str, str]]
 
     results = load_results(results_dir)
     projects = projects_of(results)
-    found = []
-    for label, url in backends:
+
+    def check(label: str, url: str) -> Any:
         with open_backend(url) as api:
-            result = check_quotas(api, label, projects)
+            return check_quotas(api, label, projects)
+
+    # every backend at once (a server-backed one does its reads in its own process);
+    # the findings are attributed and written in order, here
+    with ThreadPoolExecutor(max(len(backends), 1), thread_name_prefix="quota") as pool:
+        checked = [pool.submit(check, label, url) for label, url in backends]
+    found = []
+    for (label, _), future in zip(backends, checked, strict=True):
+        result = future.result()
         unsafe = bool((results.meta.get("faults") or {}).get("unsafe_no_conditions"))
         attribute_quota(result.findings, results.oplog(), label, unsafe)
         append_validation(
@@ -88,15 +99,71 @@ def after_run(
     at every point, the quotas where its state is complete."""
     from rich.console import Console
 
+    from validators.replay import SECOND_IN_CHILD, start_second_replica
+
+    console = Console(highlight=False, soft_wrap=True)
+    outcome: dict[str, Any] = {}
+    replays = replays_of(backends) if replay else []
+    with contextlib.ExitStack() as stack:
+        # the first replay's second replica loads in its own process during steps 1 and 2
+        early = None
+        if replays and not aa and SECOND_IN_CHILD:
+            _, first, second = replays[0]
+            with contextlib.suppress(Exception):  # step 3 then starts (and reports) it
+                early = start_second_replica(results_dir, first, second)
+                stack.callback(early.close)
+        _steps(
+            results_dir,
+            backends,
+            console,
+            outcome,
+            replays,
+            aa=aa,
+            quiet=quiet,
+            quotas=quotas,
+            early=early,
+        )
+    return outcome
+
+
+def replays_of(backends: Sequence[tuple[str, str]]) -> list[tuple[str, str | None, str | None]]:
+    """``(arm label, first URL, second URL)`` of each differential replay a run gets: one
+    (the sides' embedded defaults, or SQL against the design of the one MagnetoDB arm),
+    or one per design arm, each against SQL on an embedded store of its design."""
     from bench.drive.designs import design_in, with_design
     from cinderdb import EMBEDDED_URLS, side_of
+
+    magneto = [(label, url) for label, url in backends if side_of(url) == "magnetodb"]
+    designs = [(label, design_in(url)) for label, url in magneto if design_in(url)]
+    if len(designs) < 2:
+        if not designs:
+            return [("", None, None)]
+        label, design = designs[0]
+        return [(label, EMBEDDED_URLS["sql"], with_design(EMBEDDED_URLS["magnetodb"], design))]
+    return [
+        (label, EMBEDDED_URLS["sql"], with_design(EMBEDDED_URLS["magnetodb"], design))
+        for label, design in designs
+    ]
+
+
+def _steps(
+    results_dir: str | Path,
+    backends: Sequence[tuple[str, str]],
+    console: Any,
+    outcome: dict[str, Any],
+    replays: list[tuple[str, str | None, str | None]],
+    *,
+    aa: bool,
+    quiet: bool,
+    quotas: bool,
+    early: Any,
+) -> None:
+    """The three steps of ``after_run``, their outcome into ``outcome``."""
+    from cinderdb import side_of
     from validators.console import print_replay
     from validators.findings import DIFF_FILE, VALIDATION_FILE, note_arm
     from validators.offline import validate_run
     from validators.replay import differential_replay, run_diff
-
-    console = Console(highlight=False, soft_wrap=True)
-    outcome: dict[str, Any] = {}
 
     def step(name: str, work: Any) -> Any:
         started = time.perf_counter()
@@ -143,27 +210,30 @@ def after_run(
             if finding.explanation:
                 console.print(f"    {finding.explanation}")
         outcome["quota invariants"][result.label] = len(result.findings)
-    if not replay:
-        return outcome
         if len(magneto) > 1:
             note_arm(
                 results_dir, VALIDATION_FILE, result.label, quota_findings=len(result.findings)
             )
-    designs = [(label, design_in(url)) for label, url in magneto if design_in(url)]
-    if len(designs) < 2:  # the first design arm's replay is diff.json, as for one MagnetoDB arm
-        second = with_design(EMBEDDED_URLS["magnetodb"], designs[0][1]) if designs else None
-        first = EMBEDDED_URLS["sql"] if designs else None
-        diff = step("differential replay", lambda: run_diff(results_dir, first, second, aa=aa))
+    if len(replays) == 1:  # the one replay is diff.json
+        _, first, second = replays[0]
+        diff = step(
+            "differential replay",
+            lambda: run_diff(results_dir, first, second, aa=aa, started=early),
+        )
         if diff is not None:
             print_replay(diff, Path(results_dir), quiet=quiet)
             outcome["differential replay"]["ok"] = diff["ok"]
-        return outcome
+        return
     written = False  # diff.json: the first design arm whose replay ran
-    for label, design in designs:
-        second = with_design(EMBEDDED_URLS["magnetodb"], design)
+    for index, (label, first, second) in enumerate(replays):
         name = f"differential replay ({label})"
-        replay_of = differential_replay if written else functools.partial(run_diff, aa=aa)
-        diff = step(name, lambda u=second, r=replay_of: r(results_dir, EMBEDDED_URLS["sql"], u))
+        if written:
+            work = functools.partial(differential_replay, results_dir, first, second)
+        else:
+            work = functools.partial(
+                run_diff, results_dir, first, second, aa=aa, started=early if index == 0 else None
+            )
+        diff = step(name, work)
         if diff is None:
             continue
         if not written:
@@ -171,7 +241,6 @@ def after_run(
             written = True
         outcome[name]["ok"] = diff["ok"]
         note_arm(results_dir, DIFF_FILE, label, **replay_figures(diff))
-    return outcome
 
 
 def replay_figures(diff: dict[str, Any]) -> dict[str, Any]:

@@ -54,14 +54,16 @@ from validators.canonical import (
 )
 from validators.clock import logical_clock
 from validators.design import CASE_INSENSITIVE_COLLATION, CaseTwins, design_differences
+from validators.remote import RemoteReplica, start_remote_replica
 from validators.replicas import (
     Replica,
-    generated_ids,
     in_seq_order,
+    logged_run,
+    logged_tokens,
+    note_own,
     open_replica,
-    token,
 )
-from validators.state import Scope, read_state
+from validators.state import Scope
 
 __all__ = [
     "Replayer",
@@ -70,8 +72,12 @@ __all__ = [
     "in_seq_order",
     "open_replica",
     "run_diff",
+    "start_second_replica",
 ]
 
+#: Run a replay's second replica in a child process (``validators.remote``); tests that
+#: patch ``open_replica`` in this process turn it off.
+SECOND_IN_CHILD = True
 #: Divergences kept with their answers in diff.json (all are counted).
 KEPT_DIVERGENCES = 50
 #: Final-state differences kept as examples.
@@ -203,7 +209,7 @@ class Replayer:
         self.disagreements = 0
         self.first_disagreement: dict[str, Any] | None = None
         #: the design differences these two backends can show, and what they need
-        self.design = design_differences(first.backend.features, second.backend.features)
+        self.design = design_differences(first.features, second.features)
         self.case_twins: CaseTwins | None = None
         if CASE_INSENSITIVE_COLLATION in self.design:
             self.case_twins = CaseTwins()
@@ -230,7 +236,7 @@ class Replayer:
         started = time.perf_counter()
         with logical_clock() as clock:
             for line in in_seq_order(self.results.oplog()):
-                run = self._logged_run(line)
+                run = logged_run(line, self.reference)
                 if run is None:
                     continue
                 clock.set(float(line["t"]))
@@ -246,15 +252,6 @@ class Replayer:
         }
         return report
 
-    def _logged_run(self, line: dict[str, Any]) -> dict[str, Any] | None:
-        runs = line.get("runs") or {}
-        if self.reference in runs:
-            return runs[self.reference]
-        for label in line.get("order") or ():
-            if label in runs:
-                return runs[label]
-        return None
-
     def _operation(self, line: dict[str, Any], calls: list[dict[str, Any]]) -> None:
         report, first, second = self.report, self.report.first, self.report.second
         seq = int(line["seq"])
@@ -269,10 +266,10 @@ class Replayer:
             if self.case_twins is not None:
                 self.case_twins.add((call["args"], call["kwargs"]))
             if function in CREATING_CALLS:
-                tokens = self._note_logged(seq, index, call)
+                tokens = logged_tokens(seq, index, call)
                 where = (seq, index)
-                _note_own(first, where, function, (args, kwargs), value_a, error_a, tokens)
-                _note_own(second, where, function, (args_b, kwargs_b), value_b, error_b, tokens)
+                note_own(first, where, function, (args, kwargs), value_a, error_a, tokens)
+                note_own(second, where, function, (args_b, kwargs_b), value_b, error_b, tokens)
             self._check_log(line, index, call, error_a, error_b)
             report.calls += 1
             report.compared += 1
@@ -283,19 +280,6 @@ class Replayer:
             canonical_b = second.answer(function, value_b, error_b)
             if not same(canonical_a, canonical_b):
                 self._diverged(line, index, call, canonical_a, canonical_b)
-
-    def _note_logged(self, seq: int, index: int, call: dict[str, Any]) -> dict[str, str]:
-        """Tokens of the ids the run's backend generated in this call: token -> run's id."""
-        function, logged = call["fn"], call.get("outcome") or {}
-        if not logged.get("ok"):
-            return {}
-        many = function == "quota_reserve"
-        if many:
-            answer: Any = logged.get("value") or []
-        else:
-            answer = {"id": logged["id"]} if isinstance(logged.get("id"), str) else None
-        found = generated_ids(function, (call["args"], call["kwargs"]), answer)
-        return {token(function, seq, index, i, many): value for i, value in enumerate(found)}
 
     def _check_log(
         self,
@@ -406,8 +390,9 @@ class Replayer:
 
     def _final_state(self) -> None:
         first, second = self.report.first, self.report.second
-        state_a = read_state(first.backend, self.scope)
-        state_b = read_state(second.backend, self.scope)
+        later_b = second.state(self.scope)  # first: a child replica reads meanwhile
+        state_a = first.state(self.scope)()
+        state_b = later_b()
         compared = differences = 0
         examples: list[dict[str, Any]] = []
         by_section: Counter = Counter()
@@ -446,27 +431,6 @@ class Replayer:
             "by_section": dict(by_section),
             "examples": examples,
         }
-
-
-def _note_own(
-    replica: Replica,
-    where: tuple[int, int],
-    function: str,
-    arguments: Any,
-    value: Any,
-    error: BaseException | None,
-    logged: dict[str, str],
-) -> None:
-    """Map the ids this replica generated in one call to their tokens, and the run's ids
-    for the same tokens to this replica's (so later arguments name its own ids)."""
-    if error is not None:
-        return
-    many = function == "quota_reserve"
-    for position, value_id in enumerate(generated_ids(function, arguments, value)):
-        name = token(function, *where, position, many)
-        replica.ids.add(value_id, name)
-        if name in logged:
-            replica.rewrite[logged[name]] = value_id
 
 
 def _canonical_rows(replica: Replica, function: str, rows: dict[str, Any]) -> dict[str, Any]:
@@ -525,20 +489,38 @@ def default_urls(results: Results) -> tuple[str, str]:
     return EMBEDDED_URLS[sides[0]], EMBEDDED_URLS[sides[1]]
 
 
-def replay_pair(results: Results, first_url: str, second_url: str) -> ReplayReport:
+def replay_pair(
+    results: Results,
+    first_url: str,
+    second_url: str,
+    *,
+    child: bool | None = None,
+    started: RemoteReplica | None = None,
+) -> ReplayReport:
     """Replay ``results`` on fresh backends at the two URLs and compare them (the same URL
-    twice, for A/A, gets a second store next to the first: ``Backend.sibling_store``)."""
+    twice, for A/A, gets a second store next to the first: ``Backend.sibling_store``).
+
+    With ``child`` (default ``SECOND_IN_CHILD``) the second replica loads and replays in
+    a child process while this one runs the first (``validators.remote``): the same
+    comparison, on two cores. ``started`` is that child, started earlier
+    (``start_second_replica``) for these URLs."""
     spec = DatasetSpec.from_dict(results.meta["dataset"]["spec"])
-    data = build_dataset(spec).data
     label_a, label_b = _labels(first_url, second_url)
     mode = "aa" if arm_of(first_url) == arm_of(second_url) else "differential"
     with contextlib.ExitStack() as stack:
-        first = open_replica(label_a, first_url, data)
-        stack.callback(first.backend.close)
         if second_url == first_url:
             second_url = stack.enter_context(backend_class(first_url).sibling_store(first_url))
-        second = open_replica(label_b, second_url, data)
-        stack.callback(second.backend.close)
+        remote = started
+        if started is not None:
+            stack.callback(started.close)
+        elif SECOND_IN_CHILD if child is None else child:
+            remote = start_remote_replica(label_b, second_url, results.path)
+            stack.callback(remote.close)
+        data = build_dataset(spec).data
+        first = open_replica(label_a, first_url, data)
+        stack.callback(first.close)
+        second = remote or open_replica(label_b, second_url, data)
+        stack.callback(second.close)
         return Replayer(results, first, second, mode).run()
 
 
@@ -548,11 +530,14 @@ def differential_replay(
     second_url: str | None = None,
     *,
     aa: bool = False,
+    started: RemoteReplica | None = None,
 ) -> dict[str, Any]:
     """The body of diff.json: the A/B replay, and with ``aa`` the noise floor of each design.
 
     URLs default to embedded backends of the sides the run compared (SQLite in
     memory, in-process MagnetoDB in memory). A given URL is emptied first.
+    ``started``: the A/B replay's second replica, already loading
+    (``start_second_replica``).
     """
     results = load_results(results_dir)
     defaults = default_urls(results)
@@ -564,7 +549,7 @@ def differential_replay(
             floor = replay_pair(results, url, url)
             noise[arm_of(url)] = floor.summary()
             noisy.update(floor.diverging_functions)
-    report = replay_pair(results, first_url, second_url)
+    report = replay_pair(results, first_url, second_url, started=started)
     data = report.to_json()
     if aa:
         data["noise_floor"] = noise
@@ -573,16 +558,30 @@ def differential_replay(
     return data
 
 
+def start_second_replica(
+    results_dir: str | Path, first_url: str | None = None, second_url: str | None = None
+) -> RemoteReplica:
+    """The second replica of the A/B replay of ``results_dir`` (URLs as ``run_diff``'s),
+    started now in its child process, so it loads while the caller does other work
+    (``validators.pipeline`` starts it before the dual-write and quota checks); give it to
+    ``run_diff`` with the same URLs."""
+    results = load_results(results_dir)
+    defaults = default_urls(results)
+    first_url, second_url = first_url or defaults[0], second_url or defaults[1]
+    return start_remote_replica(_labels(first_url, second_url)[1], second_url, results.path)
+
+
 def run_diff(
     results_dir: str | Path,
     first: str | None = None,
     second: str | None = None,
     *,
     aa: bool = False,
+    started: RemoteReplica | None = None,
 ) -> dict[str, Any]:
     """Replay, write ``diff.json`` into ``results_dir``, and return its content."""
     from validators.findings import write_diff
 
-    data = differential_replay(results_dir, first, second, aa=aa)
+    data = differential_replay(results_dir, first, second, aa=aa, started=started)
     write_diff(results_dir, data)
     return data

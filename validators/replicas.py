@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from bench.measure.oplog import decode
 from cinderdb import open_backend
 from validators.canonical import CREATING_CALLS, Canonicalizer, IdMap
+from validators.state import Scope, State, read_state
 
 #: How far out of ``seq`` order the log may be (written in completion order: a line is late
 #: only by the operations that overlapped it).
@@ -89,6 +90,32 @@ def token(function: str, seq: int, index: int, position: int, many: bool) -> str
     return f"<{function}@{where}>"
 
 
+def logged_run(line: dict[str, Any], reference: str | None) -> dict[str, Any] | None:
+    """The run of one log line a replay re-issues: the reference backend's, else the first
+    backend that ran it (None: nothing ran)."""
+    runs = line.get("runs") or {}
+    if reference in runs:
+        return runs[reference]
+    for label in line.get("order") or ():
+        if label in runs:
+            return runs[label]
+    return None
+
+
+def logged_tokens(seq: int, index: int, call: dict[str, Any]) -> dict[str, str]:
+    """Tokens of the ids the run's backend generated in this call: token -> run's id."""
+    function, logged = call["fn"], call.get("outcome") or {}
+    if not logged.get("ok"):
+        return {}
+    many = function == "quota_reserve"
+    if many:
+        answer: Any = logged.get("value") or []
+    else:
+        answer = {"id": logged["id"]} if isinstance(logged.get("id"), str) else None
+    found = generated_ids(function, (call["args"], call["kwargs"]), answer)
+    return {token(function, seq, index, i, many): value for i, value in enumerate(found)}
+
+
 # ------------------------------------------------------------- one replica
 
 
@@ -138,6 +165,26 @@ class Replica:
     def answer(self, function: str, value: Any, error: BaseException | None) -> Any:
         return self.canon.error(error) if error is not None else self.canon.result(function, value)
 
+    @property
+    def waited_seconds(self) -> float:
+        """The replayer's time spent on this replica's calls: its busy time here, the
+        waits for its answers when it runs in another process (``validators.remote``)."""
+        return self.busy_seconds
+
+    @property
+    def features(self) -> Any:
+        """What the backend declares (``cinderdb.base.Features``)."""
+        return self.backend.features
+
+    def state(self, scope: Scope) -> Callable[[], State]:
+        """The backend's final logical state (``validators.state``), as a function that
+        returns it: a replica in another process starts reading at once."""
+        state = read_state(self.backend, scope)
+        return lambda: state
+
+    def close(self) -> None:
+        self.backend.close()
+
 
 def open_replica(label: str, url: str, data: Any) -> Replica:
     """A fresh backend at ``url`` (its schema dropped first) loaded with ``data``."""
@@ -149,3 +196,24 @@ def open_replica(label: str, url: str, data: Any) -> Replica:
     replica = Replica(label, url, backend)
     replica.load_seconds = time.perf_counter() - started
     return replica
+
+
+def note_own(
+    replica: Replica,
+    where: tuple[int, int],
+    function: str,
+    arguments: Any,
+    value: Any,
+    error: BaseException | None,
+    logged: dict[str, str],
+) -> None:
+    """Map the ids this replica generated in one call to their tokens, and the run's ids
+    for the same tokens to this replica's (so later arguments name its own ids)."""
+    if error is not None:
+        return
+    many = function == "quota_reserve"
+    for position, value_id in enumerate(generated_ids(function, arguments, value)):
+        name = token(function, *where, position, many)
+        replica.ids.add(value_id, name)
+        if name in logged:
+            replica.rewrite[logged[name]] = value_id

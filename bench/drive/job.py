@@ -23,7 +23,7 @@ from bench.measure.floor import measure_floor
 from bench.measure.oplog import read_oplog
 from bench.measure.provenance import git_revision, machine, versions
 from bench.measure.results import Results, load_results, write_results
-from bench.workload.datasets import Dataset, build_dataset, load_dataset
+from bench.workload.datasets import Dataset, build_dataset, load_datasets
 from bench.workload.mixes import resolve_mix
 from cinderdb import backend_class, open_backend
 from cinderdb.base import Backend
@@ -125,12 +125,13 @@ def run_job(
     loads: dict[str, float] = {}
     try:
         for label, url in spec.backends:
-            backend = open_backend(url)
-            opened.append((label, backend))
-            if load:
+            opened.append((label, open_backend(url)))
+        if load:  # every backend at once: the run's stores load in parallel
+            for _, backend in opened:
                 backend.drop_schema()
-                seconds = load_dataset(backend, dataset.data, label=label, quiet=not progress)
-                loads[label] = round(seconds, 3)
+            seconds = load_datasets(opened, dataset.data, quiet=not progress)
+            loads = {label: round(value, 3) for label, value in seconds.items()}
+        for _, backend in opened:
             injector = install_faults(backend, spec.faults, directory / "faults.jsonl")
             if injector is not None:
                 injectors.append(injector)

@@ -22,7 +22,7 @@ import random
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -500,9 +500,21 @@ def load_dataset(
     backend: Backend, data: BulkData, label: str | None = None, quiet: bool = False
 ) -> float:
     """Bulk-load ``data`` into ``backend`` (schema created first); return the seconds it took."""
+    return load_datasets([(label or backend.side, backend)], data, quiet=quiet)[
+        label or backend.side
+    ]
+
+
+def load_datasets(
+    backends: Sequence[tuple[str, Backend]], data: BulkData, *, quiet: bool = False
+) -> dict[str, float]:
+    """Bulk-load ``data`` into every ``(label, backend)`` at once, one thread each (a
+    server-backed store loads in its own process meanwhile), schemas created first;
+    return the seconds each took. Each backend is used by its thread alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    backend.create_schema()
     total = data.count()
     columns = (
         "[progress.description]{task.description}",
@@ -511,9 +523,18 @@ def load_dataset(
         TimeElapsedColumn(),
     )
     with Progress(*columns, disable=quiet, transient=False) as progress:
-        task = progress.add_task(f"loading {label or backend.side}", total=total)
-        started = time.perf_counter()
-        backend.bulk_load(data, progress=lambda n: progress.advance(task, n))
-        elapsed = time.perf_counter() - started
-        progress.update(task, completed=total)
-    return elapsed
+
+        def load(label: str, backend: Backend) -> float:
+            task = progress.add_task(f"loading {label}", total=total)
+            backend.create_schema()
+            started = time.perf_counter()
+            backend.bulk_load(data, progress=lambda n: progress.advance(task, n))
+            progress.update(task, completed=total)
+            return time.perf_counter() - started
+
+        if len(backends) == 1:
+            ((label, backend),) = backends
+            return {label: load(label, backend)}
+        with ThreadPoolExecutor(len(backends), thread_name_prefix="load") as pool:
+            futures = {label: pool.submit(load, label, backend) for label, backend in backends}
+            return {label: future.result() for label, future in futures.items()}

@@ -5,7 +5,9 @@ results directory), then replays its log three times: SQLite vs in-process
 MagnetoDB (A/B), SQLite vs SQLite and MagnetoDB vs MagnetoDB (A/A, the noise
 floor). For each replay it prints the calls replayed per second (each call
 runs on both backends and is compared), the time spent inside each backend
-and in the harness (decode, canonicalize, compare), the final-state entries
+(the second one in a child process, at the same time: ``validators.remote``) and
+in the harness (decode, canonicalize, compare: the replayer's time neither in the
+first backend nor waiting for the second's answers), the final-state entries
 compared, and the divergences, which must be 0 for every A/A pair.
 """
 
@@ -81,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
             data = report.to_json()
             replay = data["replay"]
             busy = list(replay["backend_seconds"].values())
-            harness = replay["seconds"] - sum(busy)
+            # the second replica runs in a child process: the replayer's own time is what
+            # it spent neither in the first backend nor waiting for the second's answers
+            harness = replay["seconds"] - report.first.busy_seconds - report.second.waited_seconds
             final = data["final_state"]
             diverged = data["divergence_count"] + final["differences"]
             noisy |= mode == "A/A" and diverged > 0

@@ -143,3 +143,23 @@ def test_loaded_backend_answers_with_the_dataset(request, name):
             if u["project_id"] == project
         }
         assert {k: v["in_use"] for k, v in usage.items() if k != "project_id"} == stored
+
+
+def test_load_datasets_loads_every_backend_at_once(tmp_path):
+    """Both sides of a run load in parallel threads; each gets the whole dataset."""
+    from bench.workload.datasets import load_datasets
+    from cinderdb import open_backend
+
+    dataset = build_dataset(SPEC)
+    admin = get_admin_context()
+    urls = {"a": f"sqlite:///{tmp_path}/a.db", "b": "magnetodb+inproc:///loads"}
+    backends = [(label, open_backend(url)) for label, url in urls.items()]
+    try:
+        seconds = load_datasets(backends, dataset.data, quiet=True)
+        assert set(seconds) == {"a", "b"}
+        assert all(s > 0 for s in seconds.values())
+        for _, backend in backends:
+            assert len(backend.volume_get_all(admin, None, None)) == SPEC.volumes
+    finally:
+        for _, backend in backends:
+            backend.close()

@@ -104,7 +104,9 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="SIDE:N@SECONDS",
         help="kill -9 node N of the cluster serving SIDE, SECONDS into the measured phase"
-        " (repeatable); the run goes on",
+        " (repeatable); the run goes on. SIDE-ROLE:N counts among one role's nodes:"
+        " magnetodb:N / magnetodb-etcd:N an etcd member, magnetodb-api:N an API server,"
+        " sql:N a Galera node",
     )
     group.add_argument(
         "--cluster-root",

@@ -9,7 +9,12 @@ it). In order:
 2. the quota invariants of every backend (``validators.quota``) join it
    (``findings.append_validation``);
 3. the differential replay of the run's log (``validators.replay``) writes
-   ``diff.json``, on fresh embedded backends (the run's own stay as they are).
+   ``diff.json``, on fresh embedded backends (the run's own stay as they are);
+4. on a run that killed nodes or ran on clusters (or when asked), the
+   acknowledged-writes check (``validators.acknowledged``): each run store
+   against a replay of its own log, every difference and finding classed as
+   unacknowledged (a call whose answer was lost) or acknowledged and lost;
+   the counts go to run.json.
 
 Each step that fails is reported and the next one still runs: the run's
 results are already on disk and stay useful. ``validate_quotas`` is step 2
@@ -74,11 +79,13 @@ def after_run(
     *,
     aa: bool = False,
     quiet: bool = False,
+    acknowledged: bool | None = None,
 ) -> dict[str, Any]:
     """Validate a finished run (module docstring); returns each step's outcome."""
     from rich.console import Console
 
     from cinderdb import side_of
+    from validators.acknowledged import check_acknowledged
     from validators.console import print_replay
     from validators.offline import validate_run
     from validators.replay import run_diff
@@ -123,4 +130,31 @@ def after_run(
     if diff is not None:
         print_replay(diff, Path(results_dir), quiet=quiet)
         outcome["differential replay"]["ok"] = diff["ok"]
+    meta = load_results(results_dir).meta
+    if acknowledged is None:
+        acknowledged = bool(meta.get("node_kills") or meta.get("clusters"))
+    if acknowledged:
+        checked = step("acknowledged writes", lambda: check_acknowledged(results_dir, backends))
+        if checked is not None:
+            print_acknowledged(console, checked)
+            outcome["acknowledged writes"].update(
+                unacknowledged=checked["unacknowledged"], lost=checked["lost"]
+            )
     return outcome
+
+
+def print_acknowledged(console: Any, checked: dict[str, Any]) -> None:
+    """One line per backend: what differs from its replay or was found, by class."""
+    for label, entry in checked["backends"].items():
+        lost = entry["lost"]
+        style = "green" if lost == 0 else "red"
+        unknown = sum(entry["unknown_outcome_calls"].values())
+        console.print(
+            f"acknowledged writes on {label}: [{style}]{lost} lost[/{style}], "
+            f"{entry['unacknowledged']} differences or findings from unacknowledged calls "
+            f"({unknown} calls with unknown outcome, {entry['failed_operations']} failed "
+            f"operations; {entry['entries_compared']} entries against a replay of its log "
+            f"on {entry['replayed_on']}, {entry['seconds']:.1f} s)"
+        )
+        for example in entry["examples"]["lost"][:3]:
+            console.print(f"  lost: {example}")

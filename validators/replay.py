@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from bench.measure.oplog import decode_call
+from bench.measure.outcomes import outcome_unknown
 from bench.measure.results import Results, load_results
 from bench.workload.datasets import DatasetSpec, build_dataset
 from cinderdb import EMBEDDED_URLS, backend_class, side_of
@@ -117,6 +119,9 @@ class ReplayReport:
     design_divergences: dict[str, dict[str, Any]] = field(default_factory=dict)
     final_state: dict[str, Any] = field(default_factory=dict)
     log_agreement: dict[str, Any] = field(default_factory=dict)
+    #: logged calls whose outcome the run could not know (``outcome_unknown``), by
+    #: function: skipped, neither replayed nor compared
+    unknown_outcomes: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     threads: int | None = None
 
@@ -166,6 +171,13 @@ class ReplayReport:
             "ignored": self.ignored(),
             "ignore_rules": [{"name": r.name, "reason": r.reason} for r in IGNORE_RULES],
             "log_agreement": self.log_agreement,
+            "unknown_outcomes": {
+                "calls": sum(self.unknown_outcomes.values()),
+                "functions": dict(self.unknown_outcomes.most_common()),
+                "handling": "not replayed and not compared: the run lost the answer (a"
+                " connection or an API server lost mid-call), so the store may or may not"
+                " hold the call's writes; what they may have left is unacknowledged",
+            },
             "replay": {
                 "seconds": round(self.seconds, 3),
                 "calls_per_s": round(self.calls / self.seconds, 1) if self.seconds else None,
@@ -261,6 +273,14 @@ class Replayer:
         answers_first: list[Any] = []
         answers_second: list[Any] = []
         for index, call in enumerate(calls):
+            if outcome_unknown(call.get("outcome")):
+                # the run cannot say whether it took effect: not replayed, not compared
+                # (``validators.acknowledged`` counts what it may have left as unacknowledged)
+                report.unknown_outcomes[call["fn"]] += 1
+                self.scope.note_call(*decode_call(call))
+                answers_first.append(None)
+                answers_second.append(None)
+                continue
             function, args, kwargs, value_a, error_a = first.call(call, answers_first)
             _, args_b, kwargs_b, value_b, error_b = second.call(call, answers_second)
             answers_first.append(value_a)
@@ -269,10 +289,10 @@ class Replayer:
             if self.case_twins is not None:
                 self.case_twins.add((call["args"], call["kwargs"]))
             if function in CREATING_CALLS:
-                tokens = self._note_logged(seq, index, call)
+                tokens = logged_tokens(seq, index, call)
                 where = (seq, index)
-                _note_own(first, where, function, (args, kwargs), value_a, error_a, tokens)
-                _note_own(second, where, function, (args_b, kwargs_b), value_b, error_b, tokens)
+                note_own(first, where, function, (args, kwargs), value_a, error_a, tokens)
+                note_own(second, where, function, (args_b, kwargs_b), value_b, error_b, tokens)
             self._check_log(line, index, call, error_a, error_b)
             report.calls += 1
             report.compared += 1
@@ -283,19 +303,6 @@ class Replayer:
             canonical_b = second.answer(function, value_b, error_b)
             if not same(canonical_a, canonical_b):
                 self._diverged(line, index, call, canonical_a, canonical_b)
-
-    def _note_logged(self, seq: int, index: int, call: dict[str, Any]) -> dict[str, str]:
-        """Tokens of the ids the run's backend generated in this call: token -> run's id."""
-        function, logged = call["fn"], call.get("outcome") or {}
-        if not logged.get("ok"):
-            return {}
-        many = function == "quota_reserve"
-        if many:
-            answer: Any = logged.get("value") or []
-        else:
-            answer = {"id": logged["id"]} if isinstance(logged.get("id"), str) else None
-        found = generated_ids(function, (call["args"], call["kwargs"]), answer)
-        return {token(function, seq, index, i, many): value for i, value in enumerate(found)}
 
     def _check_log(
         self,
@@ -448,7 +455,21 @@ class Replayer:
         }
 
 
-def _note_own(
+def logged_tokens(seq: int, index: int, call: dict[str, Any]) -> dict[str, str]:
+    """Tokens of the ids the run's backend generated in one logged call: token -> run's id."""
+    function, logged = call["fn"], call.get("outcome") or {}
+    if not logged.get("ok"):
+        return {}
+    many = function == "quota_reserve"
+    if many:
+        answer: Any = logged.get("value") or []
+    else:
+        answer = {"id": logged["id"]} if isinstance(logged.get("id"), str) else None
+    found = generated_ids(function, (call["args"], call["kwargs"]), answer)
+    return {token(function, seq, index, i, many): value for i, value in enumerate(found)}
+
+
+def note_own(
     replica: Replica,
     where: tuple[int, int],
     function: str,

@@ -26,22 +26,31 @@ def print_summary(results: Results, limit: int | None = None) -> None:
 
     backends = results.backends
     letters = [chr(ord("A") + i) for i in range(len(backends))]  # short headers, a legend
+    letter_of = dict(zip(backends, letters, strict=True))
     legend = ", ".join(
         f"{letter} = {label}" for letter, label in zip(letters, backends, strict=True)
     )
-    comparison = (results.comparison or {}).get("operations", {})
+    #: (header, operations of comparison.json) per pairing: "B/A" arm over its baseline
+    ratios = [
+        (
+            f"{letter_of.get(p['candidate'], '?')}/{letter_of.get(p['baseline'], '?')}",
+            p.get("operations") or {},
+        )
+        for p in results.pairings
+    ]
+    headers = ", ".join(header for header, _ in ratios)
 
     def make_table() -> Any:
         table = _narrow_table(
             f"service time per operation, ms ({results.path})",
-            legend + ("; B/A: median of paired ratios" if comparison else ""),
+            legend + (f"; {headers}: median of paired ratios" if ratios else ""),
             "operation",
         )
         table.add_column("n", justify="right", no_wrap=True)
         for letter in letters:
             table.add_column(f"{letter} p50/p99", justify="right", no_wrap=True)
-        if comparison:
-            table.add_column("B/A", justify="right", no_wrap=True)
+        for header, _ in ratios:
+            table.add_column(header, justify="right", no_wrap=True)
             table.add_column("95% CI", justify="right", no_wrap=True)
         table.add_column("rej/err", justify="right", no_wrap=True)
         return table
@@ -55,8 +64,8 @@ def print_summary(results: Results, limit: int | None = None) -> None:
         for label in backends:
             service = (per.get(label) or {}).get("service_us")
             row.append(f"{_ms(service['p50'])}/{_ms(service['p99'])}" if service else "-")
-        if comparison:
-            ratio = comparison.get(name, {})
+        for _, operations in ratios:
+            ratio = operations.get(name, {})
             ci = ratio.get("ci95")
             row.append(f"{ratio['median']:.2f}" if ratio.get("median") else "-")
             row.append(f"{ci[0]:.2f}-{ci[1]:.2f}" if ci else "")

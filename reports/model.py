@@ -62,7 +62,7 @@ def engine_name(results: Results, label: str) -> str:
 
 
 def ratio_sides(results: Results) -> tuple[str, str] | None:
-    """``(baseline, candidate)`` of the paired ratio (candidate / baseline), if two ran."""
+    """``(baseline, candidate)`` of the first paired ratio (candidate / baseline), if two ran."""
     comparison = results.comparison or {}
     if comparison.get("baseline") and comparison.get("candidate"):
         return str(comparison["baseline"]), str(comparison["candidate"])
@@ -70,9 +70,26 @@ def ratio_sides(results: Results) -> tuple[str, str] | None:
     return (backends[0], backends[1]) if len(backends) >= 2 else None
 
 
-def ratio_of(results: Results, operation: str) -> Mapping[str, Any]:
-    """comparison.json's entry for ``operation`` ({} when none)."""
-    return ((results.comparison or {}).get("operations") or {}).get(operation) or {}
+def all_sides(results: Results) -> list[tuple[str, str]]:
+    """``(baseline, candidate)`` of every paired ratio, the first one first (each arm
+    against its own baseline arm: ``RunSpec.baselines``)."""
+    sides = [(str(p["baseline"]), str(p["candidate"])) for p in results.pairings]
+    first = ratio_sides(results)
+    return sides or ([first] if first else [])
+
+
+def baseline_of(results: Results, label: str) -> str | None:
+    """The arm ``label``'s ratios are taken against (None: it has none)."""
+    return next((base for base, arm in all_sides(results) if arm == label), None)
+
+
+def ratio_of(results: Results, operation: str, arm: str | None = None) -> Mapping[str, Any]:
+    """comparison.json's entry for ``operation`` of ``arm``'s pairing (default: the first
+    pairing); {} when none."""
+    pairing = results.comparison or {}
+    if arm is not None:
+        pairing = next((p for p in results.pairings if p.get("candidate") == arm), {})
+    return (pairing.get("operations") or {}).get(operation) or {}
 
 
 def judge(entry: Mapping[str, Any]) -> str:

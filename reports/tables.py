@@ -15,11 +15,11 @@ from reports import format as fmt
 from reports.model import (
     Cell,
     Table,
+    all_sides,
     counter_mean,
     judge,
     operation_order,
     ratio_of,
-    ratio_sides,
     service_mean,
     side_of_label,
 )
@@ -66,13 +66,13 @@ def operations_table(results: Results) -> Table:
     """Per operation and backend: ops/s, rejected/errors, service-time percentiles (ms),
     and the paired ratio with its 95% CI."""
     backends = results.backends
-    sides = ratio_sides(results)
+    pairs = all_sides(results)
     per_backend = ["ops/s", "rej / err", "p50", "p90", "p99", "p99.9", "max"]
     columns = ["operation", "n"] + per_backend * len(backends)
     groups = [("", 2)] + [(f"{label} (ms)", len(per_backend)) for label in backends]
-    if sides:
+    for baseline, arm in pairs:
         columns += ["median ratio", "95% CI", "reading"]
-        groups.append((f"{sides[1]} / {sides[0]} (paired)", 3))
+        groups.append((f"{arm} / {baseline} (paired)", 3))
     table = Table(columns, groups=groups)
     for name in operation_order(results):
         per = results.operations[name]
@@ -86,15 +86,21 @@ def operations_table(results: Results) -> Table:
             row.append(Cell(fmt.number(stats.get("throughput_per_s"))))
             row.append(_outcomes(stats))
             row += [Cell(fmt.ms(service.get(key))) for key in PERCENTILE_KEYS]
-        if sides:
-            entry = ratio_of(results, name)
-            verdict = judge(entry)
-            title = f"n = {entry.get('n', 0)} pairs; {VERDICT_TITLES[verdict]}"
-            row.append(Cell(fmt.ratio(entry.get("median")), verdict, title))
-            row.append(Cell(fmt.interval(entry.get("ci95")), verdict, title))
-            row.append(Cell(_reading(entry, verdict, sides), verdict, title))
+        for sides in pairs:
+            row += ratio_cells(ratio_of(results, name, sides[1]), sides)
         table.rows.append(row)
     return table
+
+
+def ratio_cells(entry: Mapping[str, Any], sides: tuple[str, str]) -> list[Cell]:
+    """Median ratio, 95% CI and its reading, classed by the verdict (``judge``)."""
+    verdict = judge(entry)
+    title = f"n = {entry.get('n', 0)} pairs; {VERDICT_TITLES[verdict]}"
+    return [
+        Cell(fmt.ratio(entry.get("median")), verdict, title),
+        Cell(fmt.interval(entry.get("ci95")), verdict, title),
+        Cell(_reading(entry, verdict, sides), verdict, title),
+    ]
 
 
 def _reading(entry: Mapping[str, Any], verdict: str, sides: tuple[str, str]) -> str:

@@ -17,6 +17,7 @@ from reports.findings import Section
 from reports.model import (
     Cell,
     Table,
+    all_sides,
     engine_name,
     judge,
     on_network,
@@ -137,11 +138,27 @@ def build_verdict(
         verdict.wins = _top_table(results, wins[:TOP], sides, saved=True)
     if losses:
         verdict.losses = _top_table(results, losses[:TOP], sides, saved=False)
+    for other_baseline, arm in all_sides(results)[1:]:
+        verdict.points.append(_pair_point(results, other_baseline, arm))
     _design_points(verdict, results, baseline, candidate)
     _transport_point(verdict, transport)
     _findings_points(verdict, results, validation, diff, gate)
     verdict.caveats = _caveats(results, sides)
     return verdict
+
+
+def _pair_point(results: Results, baseline: str, arm: str) -> tuple[str, str]:
+    """One sentence for a pairing beyond the first: its wins, losses and mix ratio."""
+    judged = [judge(ratio_of(results, name, arm)) for name in results.operations]
+    spent_base, spent_arm = _time_spent(results, baseline, arm)
+    mix = spent_arm / spent_base if spent_base else None
+    cls = "win" if mix and mix < 1 else "loss" if mix and mix > 1 else "even"
+    over = f"; over the mix {fmt.ratio(mix)} ({fmt.speed(mix, arm, baseline)})" if mix else ""
+    return (
+        cls,
+        f"{arm} against {baseline}: faster on {judged.count('win')} and slower on "
+        f"{judged.count('loss')} of {len(judged)} operations{over}.",
+    )
 
 
 def _design_points(verdict: Verdict, results: Results, baseline: str, candidate: str) -> None:

@@ -31,7 +31,6 @@ import sys
 import time
 import traceback
 import zlib
-from array import array
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -396,10 +395,7 @@ class MasterHarness(Coordinator):
             return
         bench = test.bench
         bench.recorder.merge(payload["recorder"])
-        for op, (first, second) in payload["pairs"].items():
-            pair = bench.pairs.setdefault(op, (array("q"), array("q")))
-            pair[0].frombytes(first)
-            pair[1].frombytes(second)
+        bench.merge_pairs(payload["pairs"])
         room = KEPT_FAILURES - len(bench.harness_failures)
         bench.harness_failures.extend(payload["failures"][: max(room, 0)])
         bench.harness_failure_count += payload["failure_count"]
@@ -514,7 +510,7 @@ class WorkerHarness(Harness):
         for (backend, kind, name), series in bench.recorder.series.items():
             test.totals[f"{backend}|{kind}|{name}"] += series.service.get_total_count()
         recorder = bench.recorder.take_delta()
-        pairs, bench.pairs = bench.pairs, {}
+        pairs = bench.take_pairs()
         failures = bench.harness_failures[test.shipped["kept"] :]
         count = bench.harness_failure_count - test.shipped["failures"]
         operations = test.operations - test.shipped["operations"]
@@ -531,7 +527,7 @@ class WorkerHarness(Harness):
         return {
             "test": test.number,
             "recorder": recorder,
-            "pairs": {op: [a.tobytes(), b.tobytes()] for op, (a, b) in pairs.items()},
+            "pairs": pairs,
             "failures": failures,
             "failure_count": count,
             "operations": operations,

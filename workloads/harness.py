@@ -297,6 +297,7 @@ class Harness:
             distribution=run.distribution,
             oplog_path=oplog,
             partition=partition,
+            baselines=run.baselines,
         )
         key = (run.backends, run.dataset, tuple(partition))
         if self.carry is not None and self.carry[0] == key and not setup.fresh:

@@ -66,6 +66,7 @@ def run_metadata(
     ``engines`` (label -> ``engine_info()``) as taken before the run; asked now otherwise.
     """
     engines = engines or {}
+    baseline_of = dict(run.pairings)
     return {
         "command": command,
         "argv": sys.argv,
@@ -81,6 +82,7 @@ def run_metadata(
                 "label": label,
                 "url": backend.url,
                 "engine": engines[label] if label in engines else backend.engine_info(),
+                "baseline": baseline_of.get(label),
             }
             for label, backend in backends
         ],
@@ -143,6 +145,7 @@ def run_job(
             seed=spec.seed,
             distribution=spec.distribution,
             oplog_path=oplog if spec.oplog else None,
+            baselines=spec.baselines,
         )
         try:
             timing = run_workload(run, spec, progress=progress, on_start=kills.start)

@@ -3,9 +3,10 @@
 ``Run`` is the composition root (locust's ``Environment``): the backends as
 instrumented targets, one recorder, the live view of the dataset, the mix,
 and the operation log. ``Run.step(worker)`` is one operation: plan it once,
-execute it on every backend back to back in alternating order (so drift and
-noise hit both alike and their ratio holds on a noisy machine), settle the
-view from the first backend's outcome, log it. The CLI drives steps from
+execute it on every backend (arm) back to back, in an order that rotates
+(``execution_orders``: so drift and noise hit all alike, no arm always goes
+first, and every pair's ratio holds on a noisy machine), settle the view from
+the first backend's outcome, log it. The CLI drives steps from
 threads (closed loop, or paced at a target rate with YCSB's intended start
 times); the locust workloads drive the same ``step`` from their users.
 """
@@ -25,7 +26,7 @@ from typing import Any
 
 from bench.drive.heap import frozen_heap
 from bench.drive.pacing import Schedule
-from bench.drive.spec import RunSpec
+from bench.drive.spec import RunSpec, pairings
 from bench.locks import os_lock
 from bench.measure.instrument import Instrumented, OperationScope
 from bench.measure.oplog import OpLogWriter, encode
@@ -76,6 +77,19 @@ class Step:
     runs: dict[str, Execution] = field(default_factory=dict)
 
 
+def execution_orders(labels: Sequence[str]) -> list[list[str]]:
+    """The orders steps cycle through: each rotation of ``labels``, then its reverse,
+    duplicates dropped. Every arm goes first equally often and, for every two arms, each
+    goes before the other in half the orders (two arms: plain alternation)."""
+    orders: list[list[str]] = []
+    for shift in range(len(labels)):
+        rotated = [*labels[shift:], *labels[:shift]]
+        for order in (rotated, rotated[::-1]):
+            if order not in orders:
+                orders.append(order)
+    return orders
+
+
 class Run:
     """Targets, recorder, live view, mix and operation log of one run."""
 
@@ -90,6 +104,7 @@ class Run:
         oplog_path: str | Path | None = None,
         partition: tuple[int, int] = (0, 1),
         recorder: Recorder | None = None,
+        baselines: Sequence[tuple[str, str]] = (),
     ) -> None:
         if not backends:
             raise ValueError("a run needs at least one backend")
@@ -106,8 +121,14 @@ class Run:
         self.oplog = OpLogWriter(oplog_path) if oplog_path else None
         self._seq = itertools.count()
         self._lock = os_lock()
-        #: op -> (first backend µs, second backend µs) of pairs where both succeeded
-        self.pairs: dict[str, tuple[array, array]] = {}
+        #: ``(arm, baseline)`` of every paired ratio (``RunSpec.baselines``)
+        self.pairings = pairings(self.labels, baselines)
+        by_label = {target.label: target for target in self.targets}
+        self._orders = [
+            [by_label[label] for label in order] for order in execution_orders(self.labels)
+        ]
+        #: arm -> op -> (baseline µs, arm µs) of the steps where both succeeded
+        self.pairs: dict[str, dict[str, tuple[array, array]]] = {}
         self.harness_failures: list[str] = []
         self.harness_failure_count = 0
 
@@ -148,7 +169,7 @@ class Run:
             return None
         op, plan = planned
         seq = next(self._seq)
-        targets = self.targets if seq % 2 == 0 else self.targets[::-1]
+        targets = self._orders[seq % len(self._orders)]
         started_wall = time.time()
         lag = None if intended_ns is None else max(0, time.perf_counter_ns() - intended_ns)
         step = Step(seq, op.name, plan)
@@ -192,14 +213,33 @@ class Run:
             view.release(plan.holds)
 
     def _pair(self, step: Step) -> None:
-        if len(self.targets) < 2:
-            return
-        first, second = (step.runs[t.label] for t in self.targets[:2])
-        if first.error is None and second.error is None:
-            with self._lock:
-                pair = self.pairs.setdefault(step.op, (array("q"), array("q")))
-                pair[0].append(first.scope.service_ns // 1000)
-                pair[1].append(second.scope.service_ns // 1000)
+        for arm, baseline in self.pairings:
+            first, second = step.runs[baseline], step.runs[arm]
+            if first.error is None and second.error is None:
+                with self._lock:
+                    pair = self.pairs.setdefault(arm, {}).setdefault(
+                        step.op, (array("q"), array("q"))
+                    )
+                    pair[0].append(first.scope.service_ns // 1000)
+                    pair[1].append(second.scope.service_ns // 1000)
+
+    def merge_pairs(self, shipped: dict[str, dict[str, list[bytes]]]) -> None:
+        """Add pairs another process shipped (``take_pairs``: a locust worker's)."""
+        with self._lock:
+            for arm, per_op in shipped.items():
+                for op, (first, second) in per_op.items():
+                    pair = self.pairs.setdefault(arm, {}).setdefault(op, (array("q"), array("q")))
+                    pair[0].frombytes(first)
+                    pair[1].frombytes(second)
+
+    def take_pairs(self) -> dict[str, dict[str, list[bytes]]]:
+        """The pairs since the last call, as bytes (for ``merge_pairs`` elsewhere)."""
+        with self._lock:
+            taken, self.pairs = self.pairs, {}
+        return {
+            arm: {op: [a.tobytes(), b.tobytes()] for op, (a, b) in per_op.items()}
+            for arm, per_op in taken.items()
+        }
 
     def _log_line(
         self, step: Step, targets: list[Target], started_wall: float, lag: int | None
@@ -234,20 +274,29 @@ class Run:
                 self.harness_failures.append(traceback.format_exc())
 
     def comparison(self) -> dict[str, Any] | None:
-        """Per operation, the paired ratio second/first backend (``comparison.json``)."""
+        """Per arm and operation, the paired ratio arm / its baseline (``comparison.json``):
+        the first pairing at the top level, every pairing under ``pairs`` when there are
+        several."""
         from bench.measure.results import paired_ratio
 
-        if len(self.targets) < 2:
+        if not self.pairings:
             return None
-        first, second = self.labels[:2]
-        with self._lock:
-            pairs = {op: list(zip(a, b, strict=True)) for op, (a, b) in self.pairs.items()}
-        return {
-            "baseline": first,
-            "candidate": second,
-            "ratio": f"{second} / {first} service time",
-            "operations": {op: paired_ratio(values) for op, values in sorted(pairs.items())},
-        }
+        entries = []
+        for arm, baseline in self.pairings:
+            with self._lock:
+                pairs = {
+                    op: list(zip(a, b, strict=True))
+                    for op, (a, b) in self.pairs.get(arm, {}).items()
+                }
+            entries.append(
+                {
+                    "baseline": baseline,
+                    "candidate": arm,
+                    "ratio": f"{arm} / {baseline} service time",
+                    "operations": {op: paired_ratio(v) for op, v in sorted(pairs.items())},
+                }
+            )
+        return {**entries[0], "pairs": entries} if len(entries) > 1 else entries[0]
 
     def close(self) -> None:
         for target in self.targets:

@@ -9,6 +9,7 @@ only defaults of a run: a command that leaves an option unset gets the field's.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +22,12 @@ from bench.workload.datasets import DatasetSpec
 class RunSpec:
     """Which backends, which dataset, which mix, how hard and for how long."""
 
-    #: ``(label, url)`` per backend; the first is the ratios' baseline
+    #: ``(label, url)`` per backend (an arm of the comparison); the first is the reference
+    #: the live view settles from
     backends: tuple[tuple[str, str], ...] = ()
+    #: ``(arm, baseline arm)``: the paired ratios each arm gets (arm / baseline); an arm not
+    #: named is paired with the first (the default: every arm against the first)
+    baselines: tuple[tuple[str, str], ...] = ()
     dataset: DatasetSpec = field(default_factory=DatasetSpec)
     #: a ``bench.workload.mixes`` name or ``op=weight,...``
     mix: str = "standard"
@@ -52,6 +57,12 @@ class RunSpec:
             raise ValueError(f"a run needs at least one driver, not {self.threads}")
         if self.serialize not in ("auto", "on", "off"):
             raise ValueError(f"serialize is auto, on or off, not {self.serialize!r}")
+        if self.backends:
+            pairings([label for label, _ in self.backends], self.baselines)
+
+    def pairings(self) -> list[tuple[str, str]]:
+        """``(arm, baseline)`` of every paired ratio, in the arms' order."""
+        return pairings([label for label, _ in self.backends], self.baselines)
 
     @property
     def rate(self) -> float | None:
@@ -73,6 +84,7 @@ class RunSpec:
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["backends"] = [list(pair) for pair in self.backends]
+        data["baselines"] = [list(pair) for pair in self.baselines]
         data["dataset"] = self.dataset.to_dict()
         data["faults"] = self.faults.to_dict()
         data["node_kills"] = [str(kill) for kill in self.node_kills]
@@ -82,8 +94,27 @@ class RunSpec:
     def from_dict(cls, data: dict[str, Any]) -> RunSpec:
         values = dict(data)
         values["backends"] = tuple(tuple(pair) for pair in values.get("backends", ()))
+        values["baselines"] = tuple(tuple(pair) for pair in values.get("baselines", ()))
         values["dataset"] = DatasetSpec.from_dict(values.get("dataset", {}))
         faults = {k: v for k, v in (values.get("faults") or {}).items() if k != "rules"}
         values["faults"] = FaultOptions(**faults)
         values["node_kills"] = tuple(NodeKill.parse(k) for k in values.get("node_kills", ()))
         return cls(**values)
+
+
+def pairings(
+    labels: Sequence[str], baselines: Sequence[tuple[str, str]] = ()
+) -> list[tuple[str, str]]:
+    """``(arm, baseline)`` for every arm but the first, in ``labels``' order: the baseline
+    ``baselines`` names for it, else the first arm. A ``ValueError`` names an unknown arm,
+    an arm paired with itself, or the first arm given a baseline (it is the reference)."""
+    chosen = dict(baselines)
+    for arm, baseline in chosen.items():
+        for label in (arm, baseline):
+            if label not in labels:
+                raise ValueError(f"no arm labelled {label!r} (arms: {', '.join(labels)})")
+        if arm == baseline:
+            raise ValueError(f"arm {arm!r} cannot be its own baseline")
+        if arm == labels[0]:
+            raise ValueError(f"the first arm ({arm!r}) is the reference: it has no baseline")
+    return [(arm, chosen.get(arm, labels[0])) for arm in labels[1:]]

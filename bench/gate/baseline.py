@@ -50,6 +50,17 @@ class Snapshot:
     divergent: dict[str, int]
     harness_failures: int
     meta: dict[str, Any] = field(default_factory=dict)
+    #: the pairings after the first (runs of more than two arms): ``baseline``,
+    #: ``candidate`` and their per-pair ``ratios`` per operation, as ``ratio``/``ratios``
+    arms: list[dict[str, Any]] = field(default_factory=list)
+
+    def pairings(self) -> list[tuple[dict[str, str], dict[str, list[float]]]]:
+        """``(sides, ratios per operation)`` of every pairing, the first one first."""
+        first = [(self.ratio, self.ratios)] if self.ratio else []
+        return first + [
+            ({"baseline": arm["baseline"], "candidate": arm["candidate"]}, arm["ratios"])
+            for arm in self.arms
+        ]
 
     @property
     def deterministic(self) -> bool:
@@ -94,24 +105,28 @@ def _counters(results: Results, config: GateConfig) -> dict[str, Any]:
 
 
 def _from_oplog(
-    results: Results, ratio: dict[str, str] | None
-) -> tuple[dict[str, list[float]], dict[str, list[str]]]:
-    """Per-pair ratios (as ``Run._pair`` pairs them: both executions ok) and the calls
-    each operation made, in one pass over the operation log."""
-    ratios: dict[str, list[float]] = {}
+    results: Results, sides: list[dict[str, str]]
+) -> tuple[list[dict[str, list[float]]], dict[str, list[str]]]:
+    """Per pairing of ``sides``, the per-pair ratios (as ``Run._pair`` pairs them: both
+    executions ok), and the calls each operation made, in one pass over the operation log."""
+    ratios: list[dict[str, list[float]]] = [{} for _ in sides]
     calls: dict[str, set[str]] = {}
     for line in results.oplog():
         runs = line.get("runs") or {}
         made = calls.setdefault(line["op"], set())
         for run in runs.values():
             made.update(call.get("fn") for call in run.get("calls") or [] if call.get("fn"))
-        if ratio is None:
-            continue
-        first, second = runs.get(ratio["baseline"]), runs.get(ratio["candidate"])
-        if not first or not second or first.get("outcome") != "ok" or second.get("outcome") != "ok":
-            continue
-        if first.get("us", 0) > 0 and second.get("us", 0) > 0:
-            ratios.setdefault(line["op"], []).append(round(second["us"] / first["us"], 5))
+        for ratio, per_op in zip(sides, ratios, strict=True):
+            first, second = runs.get(ratio["baseline"]), runs.get(ratio["candidate"])
+            if (
+                not first
+                or not second
+                or first.get("outcome") != "ok"
+                or second.get("outcome") != "ok"
+            ):
+                continue
+            if first.get("us", 0) > 0 and second.get("us", 0) > 0:
+                per_op.setdefault(line["op"], []).append(round(second["us"] / first["us"], 5))
     return ratios, {op: sorted(names) for op, names in sorted(calls.items())}
 
 
@@ -127,13 +142,12 @@ def _finding_count(results: Results, name: str) -> int | None:
 
 def snapshot(results: Results, config: GateConfig) -> Snapshot:
     """The gated figures of one results directory."""
-    comparison = results.comparison or {}
-    ratio = (
-        {"baseline": comparison["baseline"], "candidate": comparison["candidate"]}
-        if comparison.get("baseline") and comparison.get("candidate")
-        else None
-    )
-    ratios, calls = _from_oplog(results, ratio)
+    sides = [
+        {"baseline": str(p["baseline"]), "candidate": str(p["candidate"])}
+        for p in results.pairings
+        if p.get("baseline") and p.get("candidate")
+    ]
+    ratios, calls = _from_oplog(results, sides)
     totals = results.meta.get("totals") or {}
     return Snapshot(
         source=str(results.path),
@@ -146,9 +160,9 @@ def snapshot(results: Results, config: GateConfig) -> Snapshot:
             }
             for b in results.meta.get("backends", [])
         ],
-        ratio=ratio,
+        ratio=sides[0] if sides else None,
         counters=_counters(results, config),
-        ratios=ratios,
+        ratios=ratios[0] if sides else {},
         calls_by_operation=calls,
         findings={name: _finding_count(results, name) for name in ("validation", "diff")},
         divergent=dict(totals.get("divergent") or {}),
@@ -159,6 +173,9 @@ def snapshot(results: Results, config: GateConfig) -> Snapshot:
             "machine": results.meta.get("machine"),
             "argv": results.meta.get("argv"),
         },
+        arms=[
+            {**side, "ratios": per_op} for side, per_op in zip(sides[1:], ratios[1:], strict=True)
+        ],
     )
 
 

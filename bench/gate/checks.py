@@ -178,16 +178,37 @@ def _median(values: list[float]) -> float:
 
 
 def latency_checks(base: Snapshot, current: Snapshot, config: GateConfig) -> list[Check]:
-    from scipy.stats import mannwhitneyu
 
     if not base.ratio or not current.ratio:
         return [
             Check("latency", "latency", base.ratio, current.ratio, None, "not a two-backend run")
         ]
-    sides = f"{current.ratio['candidate']}/{current.ratio['baseline']}"
+    before_all = {(s["baseline"], s["candidate"]): r for s, r in base.pairings()}
     checks = []
-    for op in sorted(set(base.ratios) | set(current.ratios)):
-        before, after = base.ratios.get(op, []), current.ratios.get(op, [])
+    for ratio, ratios in current.pairings():
+        before = before_all.get((ratio["baseline"], ratio["candidate"]))
+        sides = f"{ratio['candidate']}/{ratio['baseline']}"
+        if before is None:
+            checks.append(
+                Check(f"latency ({sides})", "latency", None, None, None, "not in the baseline")
+            )
+            continue
+        checks += _pairing_checks(before, ratios, sides, config)
+    return checks
+
+
+def _pairing_checks(
+    base: dict[str, list[float]],
+    current: dict[str, list[float]],
+    sides: str,
+    config: GateConfig,
+) -> list[Check]:
+    """The latency checks of one pairing: its per-pair ratios now against the baseline's."""
+    from scipy.stats import mannwhitneyu
+
+    checks = []
+    for op in sorted(set(base) | set(current)):
+        before, after = base.get(op, []), current.get(op, [])
         rule = config.rule(op)
         name = f"latency {op} ({sides})"
         if min(len(before), len(after)) < rule.min_samples:

@@ -11,7 +11,7 @@ Files::
     operations.json     per Cinder operation and backend: outcomes, latency summary, counters
     calls.json          the same per DB API function
     histograms.json     every HdrHistogram, encoded (µs), for exact percentiles and merging
-    comparison.json     per operation: the paired latency ratio of two backends (two-backend runs)
+    comparison.json     per operation: the paired latency ratio of each arm to its baseline arm
     timeseries.csv      per second and backend: operations, outcomes, latency percentiles
     oplog.jsonl         one line per planned operation, every DB call with its arguments
 """
@@ -218,14 +218,23 @@ class Results:
     operations: dict[str, dict[str, Any]]
     #: DB API function -> backend label -> stats
     calls: dict[str, dict[str, Any]]
-    #: operation name -> paired ratio between the two backends (two-backend runs)
+    #: the paired ratios (first pairing at the top level, all under ``pairs``: ``pairings``)
     comparison: dict[str, Any] | None
     _histograms: dict[str, Any] = field(repr=False, default_factory=dict)
 
     @property
     def backends(self) -> list[str]:
-        """Backend labels in run order (the first is the reference for ratios)."""
+        """Backend labels in run order (the first is the reference the live view follows)."""
         return [backend["label"] for backend in self.meta.get("backends", [])]
+
+    @property
+    def pairings(self) -> list[dict[str, Any]]:
+        """comparison.json's paired ratios, one entry per arm with a baseline (``baseline``,
+        ``candidate``, ``ratio``, ``operations``), the first one first; [] for one backend."""
+        comparison = self.comparison or {}
+        if comparison.get("pairs"):
+            return list(comparison["pairs"])
+        return [comparison] if comparison.get("candidate") else []
 
     def histogram(
         self, kind: str, name: str, backend: str, series: str = "service"

@@ -154,13 +154,19 @@ def fault_options(args: argparse.Namespace) -> FaultOptions:
     )
 
 
-def run_spec(args: argparse.Namespace, backends: Sequence[tuple[str, str]]) -> RunSpec:
-    """The ``RunSpec`` of the workload, dataset and fault options, on ``backends``.
+def run_spec(
+    args: argparse.Namespace,
+    backends: Sequence[tuple[str, str]],
+    baselines: Sequence[tuple[str, str]] = (),
+) -> RunSpec:
+    """The ``RunSpec`` of the workload, dataset and fault options, on ``backends`` (each
+    arm's ratios against its ``baselines`` arm, default the first).
 
     A run is timed unless only ``--operations`` is given."""
     duration = args.duration if args.duration or args.operations else RUN.duration
     return RunSpec(
         backends=tuple(backends),
+        baselines=tuple(baselines),
         dataset=dataset_spec(args),
         mix=args.mix,
         distribution=args.distribution,

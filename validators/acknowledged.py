@@ -197,14 +197,21 @@ def _state_differences(
 
 def _findings(results_dir: Path, label: str) -> list[Finding]:
     """The dual-write and quota findings of ``label`` in validation.json (quota checks are
-    named ``quota:LABEL``; the dual-write ones belong to the file's ``backend``)."""
+    named ``quota:LABEL``, a second MagnetoDB arm's ``LABEL:pair``; the other dual-write
+    ones belong to the file's ``backend``)."""
     data = read_findings(results_dir, VALIDATION_FILE)
     if data is None:
         return []
     found = []
     for entry in data.get("findings") or ():
         check = str(entry.get("check") or "")
-        owner = check.split(":")[1] if check.startswith("quota:") else data.get("backend")
+        prefix, _, rest = check.partition(":")
+        if prefix == "quota":
+            owner = rest.split(":")[0]
+        elif rest and prefix in (data.get("backends") or ()):
+            owner = prefix  # a second MagnetoDB arm's dual-write finding
+        else:
+            owner = data.get("backend")
         if owner == label:
             found.append(Finding.from_json(entry))
     return found

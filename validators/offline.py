@@ -103,9 +103,12 @@ def validate_run(
     *,
     quiet: bool = False,
     max_examples: int = MAX_EXAMPLES,
+    append: bool = False,
 ) -> Validation:
     """Offline validation of one MagnetoDB backend of a finished run, into its
-    ``validation.json`` (``validators.pipeline`` calls this after ``compare``)."""
+    ``validation.json`` (``validators.pipeline`` calls this after ``compare``).
+    ``append``: a second MagnetoDB arm of the run joins the file, its checks and findings
+    named ``LABEL:pair`` (as the quota invariants' are ``quota:LABEL``)."""
     directory = Path(results_dir)
     meta = json.loads((directory / "run.json").read_text())
     client = connect(url)
@@ -115,7 +118,22 @@ def validate_run(
         client.close()
     examples = validation.examples(max_examples)
     explained = attribute_examples(examples, directory, label, meta)
-    write_result(directory, validation, examples, label, url, None, explained)
+    if append:
+        from validators.findings import append_validation
+
+        for summary in validation.summaries:
+            summary.name = f"{label}:{summary.name}"
+        for finding in examples:
+            finding.check = f"{label}:{finding.check}"
+        append_validation(
+            directory,
+            backend=label,
+            checks=validation.summaries,
+            findings=examples,
+            seconds=validation.seconds,
+        )
+    else:
+        write_result(directory, validation, examples, label, url, None, explained)
     print_report(validation, examples, None, quiet=quiet)
     return validation
 

@@ -106,10 +106,12 @@ def after_run(
         outcome[name] = {"seconds": round(time.perf_counter() - started, 3)}
         return value
 
+    validated = 0
     for label, url in backends:
         if side_of(url) == "magnetodb":
-            work = functools.partial(validate_run, results_dir, label, url)
+            work = functools.partial(validate_run, results_dir, label, url, append=validated > 0)
             step(f"dual-write validation ({label})", work)
+            validated += 1
     quotas = step("quota invariants", lambda: validate_quotas(results_dir, backends))
     for result in quotas or ():
         verdict = "no finding" if result.ok else f"{len(result.findings)} findings"

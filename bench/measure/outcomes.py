@@ -38,6 +38,15 @@ def classify(error: BaseException | None) -> tuple[str, str | None]:
     return ERROR, name
 
 
+def error_name(name: str | None) -> bool:
+    """Whether a logged exception class name is an *error* outcome (``classify``): a
+    ``DBError`` or anything that is not a Cinder exception; a Cinder refusal is not."""
+    known = getattr(exception, name or "", None)
+    if isinstance(known, type) and issubclass(known, exception.CinderException):
+        return issubclass(known, exception.DBError)
+    return True
+
+
 #: Storage failures after which the store certainly holds nothing of the call: it refused
 #: the transaction as a whole (a certification or deadlock victim, a duplicate key, a
 #: missing parent row). Every other storage failure leaves the outcome unknown.
@@ -52,9 +61,4 @@ def outcome_unknown(outcome: dict | None) -> bool:
     if not outcome or outcome.get("ok", True):
         return False
     name = outcome.get("error") or ""
-    if name in DEFINITE_FAILURES:
-        return False
-    known = getattr(exception, name, None)
-    if isinstance(known, type) and issubclass(known, exception.CinderException):
-        return issubclass(known, exception.DBError)
-    return True
+    return name not in DEFINITE_FAILURES and error_name(name)

@@ -7,10 +7,11 @@ quota invariants look at one store at a time, and the differential replay
 compares two *fresh* stores with each other: none of them sees what the run's
 store should hold. This check does, per backend of the run:
 
-1. **replay** that backend's own logged calls (not the reference's: a kill
-   fails different operations on each side), in start order on the logical
-   clock, on a fresh embedded store of its side loaded with the run's dataset;
-   a call whose outcome the run could not know (``outcome_unknown``: a lost
+1. **replay** that backend's own logged writes (not the reference's: a kill
+   fails different operations on each side; a read only when a later call of
+   its operation takes its answer), in start order on the logical clock, on
+   a fresh embedded store of its side loaded with the run's dataset; a call
+   whose outcome the run could not know (``outcome_unknown``: a lost
    connection or answer) is *skipped*, and every id it names, with the project
    of its operation, is marked **uncertain**;
 2. **read** the final logical state of the run's store and of the replay
@@ -44,6 +45,7 @@ from bench.measure.outcomes import outcome_unknown
 from bench.measure.results import Results, load_results
 from bench.workload.datasets import DatasetSpec, build_dataset
 from cinderdb import EMBEDDED_URLS, open_backend, side_of
+from cinderdb.api import READ_FUNCTIONS
 from cinderdb.context import RequestContext
 from validators.canonical import (
     CLOCK_FIELDS,
@@ -130,7 +132,12 @@ def _replay(
             if run.get("outcome") == "error":
                 uncertain.note(seq, plan, None)
             answers: list[Any] = []
-            for index, call in enumerate(run.get("calls") or ()):
+            calls = run.get("calls") or ()
+            needed = {i for call in calls for i in (call.get("refs") or {}).values()}
+            for index, call in enumerate(calls):
+                if call["fn"] in READ_FUNCTIONS and index not in needed:
+                    answers.append(None)  # changes nothing, and no later call takes its answer
+                    continue
                 if outcome_unknown(call.get("outcome")):
                     uncertain.note(seq, plan, call)
                     scope.note_call(*decode_call(call))

@@ -225,28 +225,33 @@ def clusters_for_run(
             raise CommandError(f"two {cluster.side} clusters given; a run uses one per side")
         clusters[cluster.side] = cluster
     for kill in kills:
-        if kill.side not in clusters:
+        side = kill.cluster_side
+        if side not in CLUSTERS:
+            raise CommandError(
+                f"--kill-node {kill}: no cluster serves side {side!r}; sides with one: "
+                f"{', '.join(sorted(CLUSTERS))}"
+            )
+        if side not in clusters:
             try:
-                cluster = _load(default_root(kill.side))
+                cluster = _load(default_root(side))
             except CommandError:
                 cluster = None
             if cluster is None:
                 raise CommandError(
-                    f"--kill-node {kill}: no {kill.side} cluster (start one with `cinderbench"
-                    f" cluster up {kill.side}`, or give --cluster-root DIR)"
+                    f"--kill-node {kill}: no {side} cluster (start one with `cinderbench"
+                    f" cluster up {side}`, or give --cluster-root DIR)"
                 )
-            clusters[kill.side] = cluster
-        cluster = clusters[kill.side]
-        if kill.node > len(cluster.nodes):
-            raise CommandError(
-                f"--kill-node {kill}: the {kill.side} cluster in {cluster.root} has "
-                f"{len(cluster.nodes)} nodes"
-            )
-        if not cluster.nodes[kill.node - 1].alive:
-            raise CommandError(f"--kill-node {kill}: node {kill.node} is not running")
+            clusters[side] = cluster
+        cluster = clusters[side]
+        try:
+            _, node = kill.target(cluster)
+        except ValueError as error:
+            raise CommandError(f"{error}, in {cluster.root}") from None
+        if not node.alive:
+            raise CommandError(f"--kill-node {kill}: {node.name} is not running")
         if not any(cluster.serves(url) for _, url in backends):
             raise CommandError(
-                f"--kill-node {kill}: no backend of this run reaches the {kill.side} cluster "
+                f"--kill-node {kill}: no backend of this run reaches the {side} cluster "
                 f"in {cluster.root} (its URL is {cluster.backend_url()})"
             )
     return clusters

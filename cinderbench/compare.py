@@ -5,7 +5,12 @@ temporary directory, and a MagnetoDB server it starts itself (``ServerProcess``
 over a temporary LMDB store). ``--sql URL`` and ``--magnetodb URL`` switch to
 real servers (``--sql`` takes a Galera cluster's node list too); ``--cluster N``
 starts an N-node cluster for each side that has one (``bench.drive.clusters``)
-and no URL given, and takes it down at the end.
+and no URL given, and takes it down at the end; with ``--with-single`` the run
+has four arms, interleaved: each side on a single node (MariaDB on the shared
+server, a database of its own; the MagnetoDB server over LMDB, fsync on) and
+on its cluster, each MagnetoDB arm against its topology's SQL arm
+(``SINGLE_AND_CLUSTER``), so the report sets the write ratios on clusters next
+to the single-node ones (``reports.replication``).
 
 ``--design NAME`` (repeatable) compares MagnetoDB designs: one arm per design,
 each with a store of its own (a server per design on embedded defaults: designs
@@ -38,15 +43,29 @@ from cinderbench.checks import CommandError, backend_url, reachable, results_dir
 from cinderbench.options import add_dataset_arguments, add_run_arguments, run_spec
 from cinderdb import backend_class, embedded_store
 
+#: ``--with-single``'s arms: (label, side, clustered), and each arm's baseline arm
+SINGLE_AND_CLUSTER = (
+    ("sql", "sql", False),
+    ("magnetodb", "magnetodb", False),
+    ("sql-cluster", "sql", True),
+    ("magnetodb-cluster", "magnetodb", True),
+)
+SINGLE_AND_CLUSTER_BASELINES = (
+    ("magnetodb", "sql"),
+    ("sql-cluster", "sql"),
+    ("magnetodb-cluster", "sql-cluster"),
+)
+
 
 @dataclass
 class Backends:
-    """What compare runs on: ``(label, url)`` pairs, notes on how they were chosen, and the
-    clusters it started (side -> cluster)."""
+    """What compare runs on: ``(label, url)`` pairs, notes on how they were chosen, the
+    clusters it started (side -> cluster), and each arm's baseline arm."""
 
     pairs: list[tuple[str, str]]
     notes: list[str] = field(default_factory=list)
     clusters: dict[str, Cluster] = field(default_factory=dict)
+    baselines: tuple[tuple[str, str], ...] = ()
 
 
 @contextlib.contextmanager
@@ -54,6 +73,10 @@ def backends_for(args: argparse.Namespace) -> Iterator[Backends]:
     """The backends to compare; clusters and servers it starts are stopped on exit."""
     from bench.drive.job import backend_labels
 
+    if getattr(args, "with_single", False):
+        with single_and_cluster(args) as chosen:
+            yield chosen
+        return
     notes: list[str] = []
     clusters: dict[str, Cluster] = {}
     with (
@@ -99,6 +122,45 @@ def backends_for(args: argparse.Namespace) -> Iterator[Backends]:
             f"LMDB store ({why})"
         )
         yield Backends([(sql_label, sql), *arms_of(label, servers, designs)], notes, clusters)
+
+
+@contextlib.contextmanager
+def single_and_cluster(args: argparse.Namespace) -> Iterator[Backends]:
+    """``--with-single``: both sides on a single node and on an ``--cluster``-node cluster
+    (module docstring); everything started here is stopped, and the scratch database
+    dropped, on exit."""
+    from bench.drive.scratch import mysql_reachable, scratch_database, server_url
+
+    if not args.cluster:
+        raise CommandError("--with-single needs --cluster N (the clustered arms)")
+    if args.sql or args.magnetodb:
+        raise CommandError("--with-single starts every arm itself: give no --sql/--magnetodb")
+    if not keeps_labels(args.design):
+        raise CommandError("--with-single compares topologies on the seed design: give no --design")
+    if not mysql_reachable():
+        raise CommandError(
+            f"--with-single: no MySQL answers at {server_url()} (the single SQL arm)"
+        )
+    notes: list[str] = []
+    clusters: dict[str, Cluster] = {}
+    urls: dict[tuple[str, bool], str] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="cinderbench-compare-") as scratch,
+        contextlib.ExitStack() as stack,
+    ):
+        urls["sql", False] = stack.enter_context(scratch_database(prefix="cb_single"))
+        notes.append("sql: the MariaDB server at " + server_url() + ", a database of its own")
+        urls["magnetodb", False] = stack.enter_context(
+            embedded_store("magnetodb", scratch, durable=True)
+        )
+        notes.append("magnetodb: a server over a temporary LMDB store, fsync per commit")
+        for side in ("sql", "magnetodb"):
+            cluster, seconds = stack.enter_context(started_cluster(side, args.cluster))
+            clusters[side] = cluster
+            urls[side, True] = cluster.backend_url()
+            notes.append(f"{side}-cluster: {describe_cluster(cluster, seconds)}")
+        pairs = [(label, urls[side, clustered]) for label, side, clustered in SINGLE_AND_CLUSTER]
+        yield Backends(pairs, notes, clusters, SINGLE_AND_CLUSTER_BASELINES)
 
 
 @contextlib.contextmanager
@@ -217,6 +279,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__.split("\n\n")[1],
     )
     add_backend_arguments(parser)
+    parser.add_argument(
+        "--with-single",
+        action="store_true",
+        help="with --cluster: four interleaved arms, each side on a single node and on its"
+        " cluster; the report sets each write operation's clustered ratio next to its"
+        " single-node ratio",
+    )
     add_dataset_arguments(parser)
     add_run_arguments(parser)
     parser.set_defaults(func=main)
@@ -235,7 +304,7 @@ def main(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         with phases.timed("backends up"):
             chosen = stack.enter_context(backends_for(args))
-        spec = run_spec(args, chosen.pairs)
+        spec = run_spec(args, chosen.pairs, chosen.baselines)
         reachable(spec.backends)
         clusters = clusters_for_run(
             spec.node_kills, args.cluster_root, spec.backends, chosen.clusters

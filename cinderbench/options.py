@@ -114,7 +114,9 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="SIDE:N@SECONDS",
         help="kill -9 node N of the cluster serving SIDE, SECONDS into the measured phase"
-        " (repeatable); the run goes on",
+        " (repeatable); the run goes on. SIDE-ROLE:N counts among one role's nodes:"
+        " magnetodb:N / magnetodb-etcd:N an etcd member, magnetodb-api:N an API server,"
+        " sql:N a Galera node",
     )
     group.add_argument(
         "--cluster-root",
@@ -162,13 +164,19 @@ def fault_options(args: argparse.Namespace) -> FaultOptions:
     )
 
 
-def run_spec(args: argparse.Namespace, backends: Sequence[tuple[str, str]]) -> RunSpec:
-    """The ``RunSpec`` of the workload, dataset and fault options, on ``backends``.
+def run_spec(
+    args: argparse.Namespace,
+    backends: Sequence[tuple[str, str]],
+    baselines: Sequence[tuple[str, str]] = (),
+) -> RunSpec:
+    """The ``RunSpec`` of the workload, dataset and fault options, on ``backends`` (each
+    arm's ratios against its ``baselines`` arm, default the first).
 
     A run is timed unless only ``--operations`` is given."""
     duration = args.duration if args.duration or args.operations else RUN.duration
     return RunSpec(
         backends=tuple(backends),
+        baselines=tuple(baselines),
         dataset=dataset_spec(args),
         mix=args.mix,
         distribution=args.distribution,

@@ -15,6 +15,7 @@ from typing import Any
 from bench.measure.results import Results, load_results
 from reports import charts, facts, findings, tables
 from reports import format as fmt
+from reports.acknowledged import acknowledged_table
 from reports.designs import design_section
 from reports.model import (
     all_sides,
@@ -24,6 +25,7 @@ from reports.model import (
     ratio_sides,
     side_of_label,
 )
+from reports.replication import replication_table
 from reports.trends import build_trends
 from reports.verdict import build_verdict
 
@@ -161,6 +163,8 @@ def context(runs: Sequence[Results]) -> dict[str, Any]:
             results.timeseries(), results.backends, kill_events(results)
         ),
         "kills": tables.kills_table(results),
+        "acknowledged": acknowledged_table(results),
+        "replication": replication_table(results),
         "topology": facts.topology_table(results),
         "members": facts.members_table(results),
         "join_chart": charts.join_chart(join_rows, join_sql or "", join_mdb or ""),

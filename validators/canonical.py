@@ -153,6 +153,8 @@ class Canonicalizer:
     ids: IdMap
     timestamps: TimestampMode = TimestampMode.EXACT
     rules: tuple[IgnoreRule, ...] = IGNORE_RULES
+    #: the columns ``timestamps`` applies to
+    clock_fields: frozenset[str] = CLOCK_FIELDS
     #: what was made equal, by kind: generated_ids, timestamps, order, rule names
     ignored: Counter = field(default_factory=Counter)
 
@@ -225,7 +227,7 @@ class Canonicalizer:
             if key in dropped:
                 self.ignored["fields"] += 1
                 continue
-            if key in CLOCK_FIELDS and self.timestamps is TimestampMode.PRESENCE:
+            if key in self.clock_fields and self.timestamps is TimestampMode.PRESENCE:
                 self.ignored["timestamps"] += 1
                 data[name] = None if item is None else "<set>"
                 continue

@@ -9,7 +9,6 @@ cannot hold a cinderbench store before anything is read.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -122,9 +121,16 @@ def validate_run(
     examples = validation.examples(max_examples)
     explained = attribute_examples(examples, directory, label, meta)
     if append:
-        named = [replace(c, name=f"{label}:{c.name}") for c in validation.summaries]
+        for summary in validation.summaries:
+            summary.name = f"{label}:{summary.name}"
+        for finding in examples:
+            finding.check = f"{label}:{finding.check}"
         append_validation(
-            directory, backend=label, checks=named, findings=examples, seconds=validation.seconds
+            directory,
+            backend=label,
+            checks=validation.summaries,
+            findings=examples,
+            seconds=validation.seconds,
         )
     else:
         write_result(directory, validation, examples, label, url, None, explained)

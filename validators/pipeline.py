@@ -10,7 +10,12 @@ it). In order:
    backends at once, join it (``findings.append_validation``);
 3. the differential replay of the run's log (``validators.replay``) writes
    ``diff.json``, on fresh embedded backends (the run's own stay as they are);
-   its second replica's process is started first, so it loads during 1 and 2.
+   its second replica's process is started first, so it loads during 1 and 2;
+4. on a run that killed nodes or ran on clusters (or when asked), the
+   acknowledged-writes check (``validators.acknowledged``): each run store
+   against a replay of its own log, every difference and finding classed as
+   unacknowledged (a call whose answer was lost) or acknowledged and lost;
+   the counts go to run.json.
 
 A run of several designs (``--design``) validates every MagnetoDB arm: their
 dual-write checks and findings join ``validation.json`` (check names prefixed
@@ -93,6 +98,7 @@ def after_run(
     quiet: bool = False,
     replay: bool = True,
     quotas: bool = True,
+    acknowledged: bool | None = None,
 ) -> dict[str, Any]:
     """Validate a finished run (module docstring); returns each step's outcome. Without
     ``replay`` (and ``quotas``) the steps before it only: a sweep checks the dual writes

@@ -139,6 +139,7 @@ def start_remote_replica(label: str, url: str, results_dir: str | Path) -> Remot
 def serve(label: str, url: str, results_dir: str, connection: Connection) -> None:
     """The child: load, replay every logged call in the replayer's order, send the calls
     in batches, then read the final state for the scope the parent sends."""
+    from bench.measure.outcomes import outcome_unknown
     from bench.measure.results import load_results
     from bench.workload.datasets import DatasetSpec, build_dataset
     from validators.canonical import CREATING_CALLS
@@ -169,6 +170,9 @@ def serve(label: str, url: str, results_dir: str, connection: Connection) -> Non
                 clock.set(float(line["t"]))
                 seq, answers = int(line["seq"]), []
                 for index, call in enumerate(run["calls"]):
+                    if outcome_unknown(call.get("outcome")):
+                        answers.append(None)  # skipped as the replayer skips it
+                        continue
                     function, args, kwargs, value, error = replica.call(call, answers)
                     answers.append(value)
                     if function in CREATING_CALLS:

@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from bench.measure.oplog import decode_call
+from bench.measure.outcomes import outcome_unknown
 from bench.measure.results import Results, load_results
 from bench.workload.datasets import DatasetSpec, build_dataset
 from cinderdb import EMBEDDED_URLS, backend_class, side_of
@@ -123,6 +125,9 @@ class ReplayReport:
     design_divergences: dict[str, dict[str, Any]] = field(default_factory=dict)
     final_state: dict[str, Any] = field(default_factory=dict)
     log_agreement: dict[str, Any] = field(default_factory=dict)
+    #: logged calls whose outcome the run could not know (``outcome_unknown``), by
+    #: function: skipped, neither replayed nor compared
+    unknown_outcomes: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     threads: int | None = None
 
@@ -172,6 +177,13 @@ class ReplayReport:
             "ignored": self.ignored(),
             "ignore_rules": [{"name": r.name, "reason": r.reason} for r in IGNORE_RULES],
             "log_agreement": self.log_agreement,
+            "unknown_outcomes": {
+                "calls": sum(self.unknown_outcomes.values()),
+                "functions": dict(self.unknown_outcomes.most_common()),
+                "handling": "not replayed and not compared: the run lost the answer (a"
+                " connection or an API server lost mid-call), so the store may or may not"
+                " hold the call's writes; what they may have left is unacknowledged",
+            },
             "replay": {
                 "seconds": round(self.seconds, 3),
                 "calls_per_s": round(self.calls / self.seconds, 1) if self.seconds else None,
@@ -258,6 +270,14 @@ class Replayer:
         answers_first: list[Any] = []
         answers_second: list[Any] = []
         for index, call in enumerate(calls):
+            if outcome_unknown(call.get("outcome")):
+                # the run cannot say whether it took effect: not replayed, not compared
+                # (``validators.acknowledged`` counts what it may have left as unacknowledged)
+                report.unknown_outcomes[call["fn"]] += 1
+                self.scope.note_call(*decode_call(call))
+                answers_first.append(None)
+                answers_second.append(None)
+                continue
             function, args, kwargs, value_a, error_a = first.call(call, answers_first)
             _, args_b, kwargs_b, value_b, error_b = second.call(call, answers_second)
             answers_first.append(value_a)

@@ -1,7 +1,10 @@
 """A node of a cluster killed during the measured phase: ``--kill-node SIDE:N@SECONDS``.
 
 ``NodeKill`` is the request (node N, 1-based as ``cinderbench cluster status``
-numbers them, of the cluster serving SIDE, SECONDS into the measured phase);
+numbers them, of the cluster serving SIDE, SECONDS into the measured phase).
+``SIDE-ROLE:N`` counts among the nodes of one role only: ``magnetodb-api:1`` is
+the first MagnetoDB API server, ``magnetodb-etcd:2`` (as ``magnetodb:2``) the
+second etcd member, ``sql-galera:1`` (as ``sql:1``) the first Galera node;
 ``KillSchedule`` carries it out: a timer per kill started with the measured
 phase (``run_workload``'s ``on_start``) calls the cluster's ``kill_node``
 (SIGKILL, as a crash), and the run goes on. The mechanism knows no engine: any
@@ -22,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench.drive.clusters.base import Cluster
+from bench.drive.clusters.base import Cluster, Node
 
 _FORM = re.compile(r"^(?P<side>[a-z][a-z0-9_+-]*):(?P<node>\d+)@(?P<at>\d+(?:\.\d+)?)$")
 
@@ -32,9 +35,34 @@ class NodeKill:
     """Kill node ``node`` (1-based) of the cluster serving ``side``, ``at`` seconds into
     the measured phase."""
 
+    #: the side, or ``SIDE-ROLE`` to count among the nodes of one role
     side: str
     node: int
     at: float
+
+    @property
+    def cluster_side(self) -> str:
+        """The side whose cluster holds the node (``magnetodb`` for ``magnetodb-api``)."""
+        return self.side.partition("-")[0]
+
+    @property
+    def role(self) -> str | None:
+        """The role the node number counts among (``api``), None: among every node."""
+        return self.side.partition("-")[2] or None
+
+    def target(self, cluster: Cluster) -> tuple[int, Node]:
+        """The node's index in ``cluster.nodes`` and the node; a ValueError naming how many
+        there are when the cluster has no such node."""
+        indices = [i for i, node in enumerate(cluster.nodes) if self.role in (None, node.role)]
+        if self.node > len(indices):
+            what = f"{self.role} nodes" if self.role else "nodes"
+            roles = ", ".join(sorted({node.role for node in cluster.nodes}))
+            raise ValueError(
+                f"--kill-node {self}: the {self.cluster_side} cluster has {len(indices)} {what}"
+                f" (roles: {roles})"
+            )
+        index = indices[self.node - 1]
+        return index, cluster.nodes[index]
 
     @classmethod
     def parse(cls, text: str) -> NodeKill:
@@ -61,13 +89,12 @@ class KillSchedule:
         backends: Sequence[tuple[str, str]],
     ) -> None:
         for kill in kills:
-            cluster = clusters.get(kill.side)
+            cluster = clusters.get(kill.cluster_side)
             if cluster is None:
-                raise ValueError(f"--kill-node {kill}: no {kill.side} cluster is known to this run")
-            if kill.node > len(cluster.nodes):
                 raise ValueError(
-                    f"--kill-node {kill}: the {kill.side} cluster has {len(cluster.nodes)} nodes"
+                    f"--kill-node {kill}: no {kill.cluster_side} cluster is known to this run"
                 )
+            kill.target(cluster)
         self.kills = list(kills)
         self.clusters = dict(clusters)
         self.backends = list(backends)
@@ -88,14 +115,16 @@ class KillSchedule:
             timer.start()
 
     def _fire(self, kill: NodeKill) -> None:
-        cluster = self.clusters[kill.side]
+        cluster = self.clusters[kill.cluster_side]
+        index, _ = kill.target(cluster)
         epoch = time.time()
-        node = cluster.kill_node(kill.node - 1)
+        node = cluster.kill_node(index)
         record = {
             "request": str(kill),
-            "side": kill.side,
+            "side": kill.cluster_side,
             "node": kill.node,
             "name": node.name,
+            "role": node.role,
             "address": node.address,
             "pid": node.pid,
             "planned_s": kill.at,
@@ -122,7 +151,7 @@ class KillSchedule:
                 records.append(
                     {
                         "request": str(kill),
-                        "side": kill.side,
+                        "side": kill.cluster_side,
                         "node": kill.node,
                         "planned_s": kill.at,
                         "killed": False,

@@ -14,9 +14,10 @@ cluster served:
   again (the failover window), and ``errors_after_kill``, every error from the
   kill to the end of the run;
 - ``call_errors``: per DB API function and exception class, the calls that
-  failed in the failover window, whether or not their operation failed (Cinder
-  swallows a failed ``QUOTAS.commit``: the operation succeeds, the usage misses
-  its change).
+  failed with an error (not a Cinder refusal such as ``GlanceMetadataNotFound``,
+  which Cinder's own code expects) in the failover window, whether or not their
+  operation failed (Cinder swallows a failed ``QUOTAS.commit``: the operation
+  succeeds, the usage misses its change).
 
 Times are wall-clock: an operation of a backend started when the step did plus
 the service times of the backends that ran before it in the step's order.
@@ -28,6 +29,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from bench.measure.outcomes import error_name
 from cinderdb.api import READ_FUNCTIONS
 
 
@@ -81,7 +83,7 @@ def _effects(runs: list[tuple[str, float, float, dict[str, Any]]], killed: float
         if start <= recovered:
             for call in run.get("calls") or ():
                 outcome = call.get("outcome") or {}
-                if outcome.get("ok") is False:
+                if outcome.get("ok") is False and error_name(outcome.get("error")):
                     calls.setdefault(call["fn"], Counter())[outcome.get("error") or "error"] += 1
         if run.get("outcome") != "error":
             continue

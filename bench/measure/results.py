@@ -193,6 +193,18 @@ def write_results(
     return path
 
 
+def annotate_run(directory: str | Path, **sections: Any) -> Path:
+    """Add (or replace) top-level sections of a written ``run.json``: what a step after
+    the run learned (``validators.acknowledged``'s counts)."""
+    path = Path(directory) / "run.json"
+    meta = json.loads(path.read_text())
+    meta.update(sections)
+    tmp = path.with_suffix(".json.tmp")
+    _json(tmp, meta)
+    tmp.replace(path)
+    return path
+
+
 # ---------------------------------------------------------------------- reading
 
 

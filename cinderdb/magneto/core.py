@@ -361,7 +361,55 @@ class MagnetoCore(Backend):
         if "Storage engine" in health:
             info["storage"] = health["Storage engine"]
             info["durability"] = health["Durability"]
+        hosts = (parse_url(self._url).base_url or "").removeprefix("http://").split(",")
+        if len([h for h in hosts if h]) > 1 or health.get("Storage nodes"):
+            info["topology"] = self._topology([h for h in hosts if h], health)
         return info
+
+    def _topology(self, hosts: list[str], health: Mapping[str, Any]) -> dict[str, Any]:
+        """API servers (each asked for its own health) over a replicated store's nodes."""
+        from magnetodb.client import connect
+
+        members: list[dict[str, Any]] = []
+        for index, host in enumerate(hosts):
+            client = connect(f"http://{host}", self.project, timeout=5.0)
+            try:
+                answer = client.healthcheck(engine=True)
+                state = "serving" if answer.get("Storage") == "OK" else "storage down"
+            except MagnetoError as error:
+                answer, state = {}, f"down ({type(error).__name__})"
+            finally:
+                client.close()
+            members.append(
+                {
+                    "name": f"api{index}",
+                    "address": host,
+                    "state": state,
+                    "role": "MagnetoDB API server",
+                    "storage": answer.get("Storage engine"),
+                }
+            )
+        nodes = [n for n in str(health.get("Storage nodes") or "").split(",") if n]
+        for index, address in enumerate(nodes):
+            members.append(
+                {"name": f"etcd{index}", "address": address, "state": "member", "role": "etcd"}
+            )
+        storage = health.get("Storage engine") or "?"
+        return {
+            "kind": f"MagnetoDB over {storage}" if nodes else "MagnetoDB API servers",
+            "nodes": len(hosts) + len(nodes),
+            "api_servers": len(hosts),
+            "storage_nodes": len(nodes),
+            "routing": "each client thread keeps to one API server, given in turn; one that "
+            "refuses connections is skipped"
+            + (f"; the servers share a {len(nodes)}-member {storage} cluster" if nodes else ""),
+            "durability": (
+                f"{storage}: Raft quorum, WAL fsync per commit"
+                if storage == "etcd"
+                else health.get("Durability")
+            ),
+            "members": members,
+        }
 
     # ------------------------------------------------------------- schema
 

@@ -73,6 +73,8 @@ def healthcheck(app: App, req: Request) -> bytes | tuple[int, bytes]:
     if _first(pairs, "engine") in _TRUE_VALUES:
         ordered["Storage engine"] = engine.name
         ordered["Durability"] = DURABILITY[engine.durable_commits]
+        if engine.nodes():
+            ordered["Storage nodes"] = ",".join(engine.nodes())
     body = json.dumps(ordered).encode()
     return body if ok else (503, body)
 

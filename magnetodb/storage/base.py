@@ -89,6 +89,11 @@ class Engine(ABC):
         """One line for the server's start log."""
         return self.name
 
+    def nodes(self) -> list[str]:
+        """The addresses of a replicated engine's nodes (the full health check names them
+        on ``&engine=``); [] for a store on this server's own disk."""
+        return []
+
     @abstractmethod
     def close(self) -> None:
         """Release the store."""

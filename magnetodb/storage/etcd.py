@@ -508,5 +508,8 @@ class EtcdEngine(Engine):
     def describe(self) -> str:
         return f"etcd endpoints={','.join(self.endpoints)} (Raft, WAL fsync per commit)"
 
+    def nodes(self) -> list[str]:
+        return list(self.endpoints)
+
     def close(self) -> None:
         self.conn.close()

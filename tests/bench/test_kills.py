@@ -129,3 +129,22 @@ def test_failover_facts_time_the_first_read_and_the_first_write_served_after_the
     }
     assert effect["operations_after_kill"] == 5
     assert "effects" not in kills[1]
+
+
+def test_a_role_counts_among_that_role_only(tmp_path) -> None:
+    from bench.drive.clusters.magnetodb import MagnetoDBCluster
+
+    nodes = [Node(f"etcd{i}", "etcd", f"127.0.0.1:{5000 + i}") for i in range(3)]
+    nodes += [Node(f"api{i}", "api", f"127.0.0.1:{6000 + i}") for i in range(2)]
+    cluster = MagnetoDBCluster(tmp_path, nodes=nodes, size=3, api_servers=2)
+    api = NodeKill.parse("magnetodb-api:2@5")
+    assert (api.cluster_side, api.role) == ("magnetodb", "api")
+    assert api.target(cluster) == (4, nodes[4])
+    assert NodeKill.parse("magnetodb-etcd:2@5").target(cluster) == (1, nodes[1])
+    assert NodeKill.parse("magnetodb:2@5").target(cluster) == (1, nodes[1])
+    with pytest.raises(ValueError, match=r"has 2 api nodes \(roles: api, etcd\)"):
+        NodeKill.parse("magnetodb-api:3@5").target(cluster)
+    backends = [("magnetodb", cluster.backend_url())]
+    schedule = KillSchedule([api], {"magnetodb": cluster}, backends)
+    schedule.start(started_epoch=10**10)
+    assert schedule.stop()[0]["side"] == "magnetodb"

@@ -7,15 +7,26 @@ ids of every record holding it), the attachment rows beside the volumes' maps,
 the name indexes of live types and QoS specs, the QoS specs' sets of
 associated types and the usages' sets of live reservations.
 
-All items are built (and every record checked, as an API write checks it)
-before anything is written: a bad record loads nothing. Then the second
-copies go first and the base items last, as the API orders its writes, in
-batch_write_item requests of ``CHUNK`` items sent by ``WORKERS`` threads. An
-inverted property that already exists in the store is merged, not replaced.
+All items of a ``BulkData`` are built (and every record checked, as an API
+write checks it) before anything is written: a bad record loads nothing. Then
+the second copies go first and the base items last, as the API orders its
+writes, in batch_write_item requests of ``CHUNK`` items sent by ``WORKERS``
+threads. An inverted property that already exists in the store is merged, not
+replaced.
+
+A stream of parts (a million volumes) is written a part at a time, each part
+checked before it is written, with one exception to that order: an inverted
+property gathers members from every part, so the inverted items are written
+once, before the last part (whose records are checked first); only their member
+lists stay in memory meanwhile. A stream that fails part-way leaves the parts
+already written. An item the server refuses as too large (MagnetoDB's 16 MiB
+limit: the seed's ``readonly=False`` set at about 700k volumes) fails the load
+with a ``DBError`` naming the item, its size and the server's limit.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +35,7 @@ from typing import Any
 import orjson
 
 from cinderdb import exception
-from cinderdb.bulk import BulkData
+from cinderdb.bulk import BulkData, parts_of
 from cinderdb.magneto.core import MagnetoCore, translate_errors
 from cinderdb.magneto.entries import entry_item, index_entries, rules_for
 from cinderdb.magneto.glance import COPY_SEPARATOR
@@ -33,6 +44,7 @@ from cinderdb.magneto.keys import encode_item
 from cinderdb.magneto.lookups import property_of
 from cinderdb.magneto.shapes import attachment_json
 from cinderdb.records import FIELDS, Record, blank, coerce_metadata, coerce_values
+from magnetodb.errors import ValidationError
 
 #: Items (and JSON bytes, about) per batch_write_item request, and requests in flight.
 CHUNK = 200
@@ -65,7 +77,9 @@ def _required(row: Mapping[str, Any], *columns: str) -> None:
 
 
 class _Layout:
-    """The items of one BulkData, table by table: derived (second copies) and base."""
+    """The items of one BulkData, table by table: derived (second copies) and base; the
+    inverted members and the type names live on across the parts of a stream
+    (``next_part``)."""
 
     def __init__(self) -> None:
         self.derived: dict[str, list[Wire]] = defaultdict(list)
@@ -76,6 +90,11 @@ class _Layout:
         )
         #: volume type id -> name, for the volumes' ``volume_type_name``
         self.type_names: dict[str, str | None] = {}
+
+    def next_part(self) -> None:
+        """Forget the items of the part written; keep what later parts add to."""
+        self.derived = defaultdict(list)
+        self.base = []
 
     def entries(self, base: str, row: Record) -> None:
         """The list-index entries of a base item (``entries.rules_for``)."""
@@ -88,8 +107,7 @@ class _Layout:
         entry[2].setdefault(attribute, []).append(member)
 
 
-def _build(data: BulkData) -> _Layout:
-    layout = _Layout()
+def _build(data: BulkData, layout: _Layout) -> _Layout:
     _qos_and_types(layout, data)
     groups = []
     for record in data.consistencygroups:
@@ -160,7 +178,7 @@ def _qos_and_types(layout: _Layout, data: BulkData) -> None:
             )
     layout.base.append(("quality_of_service_specs", specs_items, len(data.qos_specs)))
     layout.base.append(("volume_types", types, len(data.volume_types)))
-    layout.type_names = {row["id"]: row["name"] for row in type_rows}
+    layout.type_names.update({row["id"]: row["name"] for row in type_rows})
 
 
 def _stamp(row: Mapping[str, Any]) -> Wire:
@@ -220,7 +238,8 @@ def _snapshots(layout: _Layout, data: BulkData) -> None:
 
 
 def _glance(layout: _Layout, data: BulkData) -> None:
-    copies: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    """Members of the glance inverted table; one owner holding the same pair twice is
+    numbered when the items are made (``_numbered``)."""
     for record in data.glance_metadata:
         row = coerce_values("glance_metadata", record)
         volume_id, snapshot_id = row.get("volume_id"), row.get("snapshot_id")
@@ -230,11 +249,7 @@ def _glance(layout: _Layout, data: BulkData) -> None:
             )
         _required(row, "key", "value")
         attribute, owner = ("volume_ids", volume_id) if volume_id else ("snapshot_ids", snapshot_id)
-        slot = (row["key"], row["value"], attribute, owner)
-        copies[slot] += 1
-        number = copies[slot]
-        member = owner if number == 1 else f"{owner}{COPY_SEPARATOR}{number}"
-        layout.member("volume_glance_metadata", row["key"], row["value"], attribute, member)
+        layout.member("volume_glance_metadata", row["key"], row["value"], attribute, owner)
     layout.base.append(("", [], len(data.glance_metadata)))
 
 
@@ -280,6 +295,20 @@ def _quotas(layout: _Layout, data: BulkData) -> None:
     layout.base.append(("reservations", reservations, len(data.reservations)))
 
 
+def _numbered(members: list[str]) -> list[str]:
+    """Members with the second and later copies of one owner numbered (``id#2``): the
+    glance table's way to hold one pair twice for one volume, as Liberty's rows may."""
+    if len(set(members)) == len(members):
+        return members
+    seen: dict[str, int] = defaultdict(int)
+    numbered = []
+    for member in members:
+        seen[member] += 1
+        number = seen[member]
+        numbered.append(member if number == 1 else f"{member}{COPY_SEPARATOR}{number}")
+    return numbered
+
+
 def _chunks(items: Sequence[Wire], size: int, max_bytes: int | None) -> Iterator[Sequence[Wire]]:
     """At most ``size`` items per request and, when ``max_bytes`` is given, about that many
     bytes of JSON (an inverted property can be megabytes: the request body has a cap)."""
@@ -303,18 +332,29 @@ def _chunks(items: Sequence[Wire], size: int, max_bytes: int | None) -> Iterator
 class BulkLoadFunctions(MagnetoCore):
     """Bulk loading of a BulkData: batch_write_item of every item the API would have written."""
 
-    def bulk_load(self, data: BulkData, progress: Callable[[int], None] | None = None) -> None:
+    def bulk_load(
+        self,
+        data: BulkData | Iterable[BulkData],
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
         report = progress or (lambda _n: None)
-        layout = _build(data)
+        layout = _Layout()
+        parts = parts_of(data)
+        part = next(parts, None)
         with ThreadPoolExecutor(WORKERS) as pool:
-            for table, items in layout.derived.items():
-                self._put_all(pool, table, items)
-            for table, properties in layout.inverted.items():
-                self._put_all(pool, table, self._merged(table, properties), CHUNK_BYTES)
-            for table, items, count in layout.base:
-                if table:
+            while part is not None:
+                _build(part, layout)
+                part = next(parts, None)
+                if part is None:  # the last part: the inverted items first, as the API does
+                    for table, properties in layout.inverted.items():
+                        self._put_all(pool, table, self._merged(table, properties), CHUNK_BYTES)
+                for table, items in layout.derived.items():
                     self._put_all(pool, table, items)
-                report(count)
+                for table, items, count in layout.base:
+                    if table:
+                        self._put_all(pool, table, items)
+                    report(count)
+                layout.next_part()
 
     def _merged(
         self, table: str, properties: Mapping[str, tuple[str, str, dict[str, list[str]]]]
@@ -330,7 +370,8 @@ class BulkLoadFunctions(MagnetoCore):
             item = {"property": s(prop), "key": s(key), "value": s(value)}
             old = stored.get(prop, {})
             for attribute in ("volume_ids", "snapshot_ids"):
-                union = set(members.get(attribute, ())) | set(old.get(attribute, {"SS": []})["SS"])
+                mine = _numbered(members.get(attribute, []))
+                union = set(mine) | set(old.get(attribute, {"SS": []})["SS"])
                 if union:
                     item[attribute] = ss(union)
             items.append(item)
@@ -349,10 +390,33 @@ class BulkLoadFunctions(MagnetoCore):
         for future in [pool.submit(self._put_chunk, table, chunk) for chunk in chunks]:
             future.result()
 
-    def _put_chunk(self, table: str, items: Iterable[Wire]) -> None:
+    def _put_chunk(self, table: str, items: Sequence[Wire]) -> None:
         spec = self.tables[table]
         requests = [{"put_request": {"item": encode_item(spec, item)}} for item in items]
-        with translate_errors():
+        with translate_errors(), _naming_a_refused_item(table, spec, requests):
             while requests:
                 answer = self.client.batch_write_item({table: requests})
                 requests = answer.get("unprocessed_items", {}).get(table, [])
+
+
+@contextlib.contextmanager
+def _naming_a_refused_item(table: str, spec: Any, requests: list[Wire]) -> Iterator[None]:
+    """A batch the server refuses for an item's size fails naming its largest item (its
+    key, its bytes, how many ids an inverted item holds) and the server's limit."""
+    try:
+        yield
+    except ValidationError as error:
+        if "maximum allowed size" not in str(error):
+            raise
+        sizes = [(len(orjson.dumps(r["put_request"]["item"])), r) for r in requests]
+        size, largest = max(sizes, key=lambda pair: pair[0])
+        item = largest["put_request"]["item"]
+        key = {
+            name: next(iter(item[name].values())) for name in spec.key_attributes() if name in item
+        }
+        held = sum(len(item[a]["SS"]) for a in ("volume_ids", "snapshot_ids") if a in item)
+        ids = f", {held:,} ids" if held else ""
+        raise exception.DBError(
+            reason=f"item too large for the server: {table} {key} is about {size:,} bytes"
+            f" ({size / (1 << 20):.1f} MiB{ids}); the server said: {error}"
+        ) from error

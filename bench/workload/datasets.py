@@ -531,13 +531,17 @@ def build_dataset(spec: DatasetSpec) -> Dataset:
 
 
 def load_dataset(
-    backend: Backend, data: BulkData, label: str | None = None, quiet: bool = False
+    backend: Backend,
+    data: BulkData | Iterable[BulkData],
+    label: str | None = None,
+    quiet: bool = False,
 ) -> float:
-    """Bulk-load ``data`` into ``backend`` (schema created first); return the seconds it took."""
+    """Bulk-load ``data`` (one ``BulkData`` or a stream of parts) into ``backend``, schema
+    created first; return the seconds it took (generating a stream's parts included)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     backend.create_schema()
-    total = data.count()
+    total = data.count() if isinstance(data, BulkData) else None
     columns = (
         "[progress.description]{task.description}",
         BarColumn(),
@@ -549,5 +553,5 @@ def load_dataset(
         started = time.perf_counter()
         backend.bulk_load(data, progress=lambda n: progress.advance(task, n))
         elapsed = time.perf_counter() - started
-        progress.update(task, completed=total)
+        progress.update(task, total=progress.tasks[0].completed)
     return elapsed

@@ -122,5 +122,5 @@ class Watch:
 
 
 def mib(size: int | None) -> str:
-    """``1,234 MiB``, or ``-`` when unknown."""
-    return "-" if size is None else f"{size / (1 << 20):,.0f} MiB"
+    """``1,234M`` (MiB), or ``-`` when unknown."""
+    return "-" if size is None else f"{size / (1 << 20):,.0f}M"

@@ -3,7 +3,7 @@
 Streams the dataset (deterministic from its seed, generated ``--chunk`` volumes
 at a time: never all in memory) into each backend after resetting its schema,
 and prints per backend the wall time (generation included, and its share: the
-``generating`` column), the
+``gen s`` column), the
 CPU seconds of this process (less noisy than wall time on a loaded machine) and
 of the MagnetoDB server when this command started it, and the peak resident
 set of each. With no ``--backend``: a file SQLite database in a temporary
@@ -119,9 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     title = f"bulk load of {args.volumes:,} volumes, streamed {args.chunk:,} at a time"
     table = Table(title=title)
     limit = "-" if target is None else f"< {target:.0f} s"
-    columns = ("backend", "seconds", "generating", "records/s", "CPU s")
-    for column in (*columns, "server CPU", "peak RSS", "server RSS", limit):
-        table.add_column(column, justify="right" if column != "backend" else "left")
+    columns = ("backend", "s", "gen s", "rec/s", "CPU s")
+    for column in (*columns, "srv CPU s", "peak RSS", "srv RSS", limit):
+        if column == "backend":
+            table.add_column(column, min_width=9)
+        else:
+            table.add_column(column, justify="right")
     failed = False
     with (
         tempfile.TemporaryDirectory(prefix="cinderbench-load-") as scratch,
@@ -147,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             except exception.CinderException as error:  # a backend that cannot hold the data
                 failed = True
                 console.print(f"[red]{label}: the load failed:[/red] {error}")
-                table.add_row(label, "failed", *["-"] * 7, "NO")
+                table.add_row(label, "failed", *["-"] * 6, "NO")
                 continue
             finally:
                 backend.close()

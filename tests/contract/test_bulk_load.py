@@ -116,7 +116,7 @@ def test_bulk_load_keeps_awkward_strings_and_streams_of_parts(api, ctx):
         qos_specs=data.qos_specs,
         consistencygroups=data.consistencygroups,
     )
-    rest = BulkData(**{name: records for name, records in data.sections()})
+    rest = BulkData(**dict(data.sections()))
     rest.volume_types, rest.qos_specs, rest.consistencygroups = [], [], []
     reported: list[int] = []
     api.bulk_load(iter([head, rest]), progress=reported.append)

@@ -8,7 +8,8 @@ CPU seconds of this process (less noisy than wall time on a loaded machine) and
 of the MagnetoDB server when this command started it, and the peak resident
 set of each. With no ``--backend``: a file SQLite database in a temporary
 directory, a scratch database on the local MySQL/MariaDB when one answers, and
-a MagnetoDB server (2 workers) over a temporary LMDB store. Targets: under 60 s
+a MagnetoDB server (2 workers) over a temporary LMDB store (``--only`` picks
+among them). Targets: under 60 s
 per backend for 100k volumes, under 4 minutes for 1M, the loader's peak under
 2 GiB. An item the MagnetoDB server refuses as too large (the seed design's
 ``readonly=False`` set past about 700k volumes) fails that backend's row with
@@ -32,6 +33,8 @@ from cinderbench.checks import ArgumentParser, backend_url, reachable
 from cinderdb import embedded_store, exception, open_backend
 from cinderdb.bulk import BulkData
 
+#: The stores this command starts when given no --backend (``--only`` picks among them).
+EMBEDDED = ("sqlite", "mysql", "magnetodb")
 #: Seconds a bulk load may take, by dataset size (volumes up to the key).
 TARGETS = ((100_000, 60.0), (1_000_000, 240.0))
 #: The loader's peak resident set may not pass this.
@@ -110,7 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--backend", action="append", metavar="[LABEL=]URL", type=backend_url, help="backend URL"
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=EMBEDDED,
+        help="with no --backend: load only these of the stores started here (repeatable)",
+    )
     args = parser.parse_args(argv)
+    if args.backend and args.only:
+        parser.error("--only picks among the stores started here: not with --backend")
+    wanted = set(args.only or EMBEDDED)
     if args.backend:
         reachable(backend_labels(args.backend))
     console = Console()
@@ -133,11 +145,12 @@ def main(argv: list[str] | None = None) -> int:
         urls: list[tuple[str, str, int | None]] = [
             (label, url, None) for label, url in backend_labels(args.backend or [])
         ]
-        if not args.backend:
+        if not args.backend and "sqlite" in wanted:
             urls.append(("sqlite", stack.enter_context(embedded_store("sql", scratch)), None))
-            if mysql_reachable():
-                mysql = stack.enter_context(scratch_database(prefix="cinderbench_load"))
-                urls.append(("mysql", mysql, None))
+        if not args.backend and "mysql" in wanted and mysql_reachable():
+            mysql = stack.enter_context(scratch_database(prefix="cinderbench_load"))
+            urls.append(("mysql", mysql, None))
+        if not args.backend and "magnetodb" in wanted:
             url, pid = stack.enter_context(_magnetodb_server(scratch, args.max_item_bytes))
             urls.append(("magnetodb", url, pid))
         for label, url, pid in urls:

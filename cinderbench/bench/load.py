@@ -145,14 +145,20 @@ def main(argv: list[str] | None = None) -> int:
         urls: list[tuple[str, str, int | None]] = [
             (label, url, None) for label, url in backend_labels(args.backend or [])
         ]
-        if not args.backend and "sqlite" in wanted:
-            urls.append(("sqlite", stack.enter_context(embedded_store("sql", scratch)), None))
-        if not args.backend and "mysql" in wanted and mysql_reachable():
-            mysql = stack.enter_context(scratch_database(prefix="cinderbench_load"))
-            urls.append(("mysql", mysql, None))
-        if not args.backend and "magnetodb" in wanted:
-            url, pid = stack.enter_context(_magnetodb_server(scratch, args.max_item_bytes))
-            urls.append(("magnetodb", url, pid))
+        starters = {
+            "sqlite": lambda: (stack.enter_context(embedded_store("sql", scratch)), None),
+            "mysql": lambda: (
+                stack.enter_context(scratch_database(prefix="cinderbench_load")),
+                None,
+            ),
+            "magnetodb": lambda: stack.enter_context(
+                _magnetodb_server(scratch, args.max_item_bytes)
+            ),
+        }
+        available = {"mysql": mysql_reachable}
+        for name in EMBEDDED if not args.backend else ():
+            if name in wanted and available.get(name, lambda: True)():
+                urls.append((name, *starters[name]()))
         for label, url, pid in urls:
             backend = open_backend(url)
             timed = _Timed(iter(stream_dataset(spec, args.chunk)))

@@ -27,9 +27,9 @@ with a ``DBError`` naming the item, its size and the server's limit.
 from __future__ import annotations
 
 import contextlib
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -50,6 +50,8 @@ from magnetodb.errors import ValidationError
 CHUNK = 200
 CHUNK_BYTES = 4 << 20
 WORKERS = 4
+#: Inverted properties made (and, in a store that holds some, read back) at a time.
+MERGE_BATCH = 1000
 _FORMAT = "%Y-%m-%dT%H:%M:%S"
 
 
@@ -309,18 +311,18 @@ def _numbered(members: list[str]) -> list[str]:
     return numbered
 
 
-def _chunks(items: Sequence[Wire], size: int, max_bytes: int | None) -> Iterator[Sequence[Wire]]:
+def _chunks(items: Iterable[Wire], size: int, max_bytes: int | None) -> Iterator[Sequence[Wire]]:
     """At most ``size`` items per request and, when ``max_bytes`` is given, about that many
     bytes of JSON (an inverted property can be megabytes: the request body has a cap)."""
-    if max_bytes is None:
+    if max_bytes is None and isinstance(items, Sequence):
         for start in range(0, len(items), size):
             yield items[start : start + size]
         return
     chunk: list[Wire] = []
     weight = 0
     for item in items:
-        length = len(orjson.dumps(item))
-        if chunk and (len(chunk) >= size or weight + length > max_bytes):
+        length = len(orjson.dumps(item)) if max_bytes is not None else 0
+        if chunk and (len(chunk) >= size or (max_bytes and weight + length > max_bytes)):
             yield chunk
             chunk, weight = [], 0
         chunk.append(item)
@@ -357,38 +359,49 @@ class BulkLoadFunctions(MagnetoCore):
                 layout.next_part()
 
     def _merged(
-        self, table: str, properties: Mapping[str, tuple[str, str, dict[str, list[str]]]]
-    ) -> list[Wire]:
-        """The property items of an inverted table, merged with those already stored (one
-        batch_get_item per 100 properties)."""
-        stored = {
-            item["property"]["S"]: item
-            for item in self.get_many({table: [(prop,) for prop in properties]})[table]
-        }
-        items = []
-        for prop, (key, value, members) in properties.items():
-            item = {"property": s(prop), "key": s(key), "value": s(value)}
-            old = stored.get(prop, {})
-            for attribute in ("volume_ids", "snapshot_ids"):
-                mine = _numbered(members.get(attribute, []))
-                union = set(mine) | set(old.get(attribute, {"SS": []})["SS"])
-                if union:
-                    item[attribute] = ss(union)
-            items.append(item)
-        return items
+        self, table: str, properties: dict[str, tuple[str, str, dict[str, list[str]]]]
+    ) -> Iterator[Wire]:
+        """The property items of an inverted table, made ``MERGE_BATCH`` at a time (each
+        property's members forgotten once its item is made), merged with those already
+        stored: one batch_get_item per 100 properties, none when the table holds nothing
+        (a load into an empty store, as the benchmarks' are)."""
+        with translate_errors():
+            stored_any = bool(self.client.scan(table, limit=1).get("items"))
+        names = list(properties)
+        for start in range(0, len(names), MERGE_BATCH):
+            batch = names[start : start + MERGE_BATCH]
+            stored = {}
+            if stored_any:
+                found = self.get_many({table: [(prop,) for prop in batch]})[table]
+                stored = {item["property"]["S"]: item for item in found}
+            for prop in batch:
+                key, value, members = properties.pop(prop)
+                item = {"property": s(prop), "key": s(key), "value": s(value)}
+                old = stored.get(prop, {})
+                for attribute in ("volume_ids", "snapshot_ids"):
+                    mine = _numbered(members.get(attribute, []))
+                    union = set(mine) | set(old.get(attribute, {"SS": []})["SS"])
+                    if union:
+                        item[attribute] = ss(union)
+                yield item
 
     def _put_all(
         self,
         pool: ThreadPoolExecutor,
         table: str,
-        items: Sequence[Wire],
+        items: Iterable[Wire],
         max_bytes: int | None = None,
     ) -> None:
         """Puts in batch_write_item requests of ``CHUNK`` items (and ``max_bytes``),
-        ``WORKERS`` at a time."""
-        chunks = _chunks(items, CHUNK, max_bytes)
-        for future in [pool.submit(self._put_chunk, table, chunk) for chunk in chunks]:
-            future.result()
+        ``WORKERS`` at a time, at most twice that many requests made ahead (``items`` may
+        be a generator: only those requests' items are held)."""
+        pending: deque[Future[None]] = deque()
+        for chunk in _chunks(items, CHUNK, max_bytes):
+            pending.append(pool.submit(self._put_chunk, table, chunk))
+            if len(pending) >= 2 * WORKERS:
+                pending.popleft().result()
+        while pending:
+            pending.popleft().result()
 
     def _put_chunk(self, table: str, items: Sequence[Wire]) -> None:
         spec = self.tables[table]

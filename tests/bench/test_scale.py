@@ -95,3 +95,28 @@ def test_bench_validate_streams_and_reports_memory(capsys):
     assert re.search(r"run 1: [\d.]+ s, CPU [\d.]+ s \(server [\d.]+ s\)", out)
     assert re.search(r"peak RSS [\d,]+M \(server [\d,]+M\)", out)
     assert "findings: 0" in out
+
+
+def test_a_second_load_merges_into_the_stored_inverted_sets(tmp_path):
+    """Inverted items are made a batch at a time; a store that holds some already gets
+    the union (its stored ids kept), an empty one is not read back. (Two datasets in one
+    store share type names, so only the inverted set is checked here.)"""
+    first = stream_dataset(DatasetSpec(volumes=60, projects=2, seed=1), chunk=25)
+    second = stream_dataset(DatasetSpec(volumes=40, projects=2, seed=2), chunk=25)
+    with ServerProcess(str(tmp_path / "lmdb")) as server:
+        backend = open_backend(_url(server))
+        try:
+            load_dataset(backend, first, quiet=True)
+            load_dataset(backend, second, quiet=True)
+            readonly = backend.get("volume_admin_metadata", '["readonly","False"]')
+        finally:
+            backend.close()
+    held = set(readonly["volume_ids"]["SS"])
+    assert held == set(_readonly_ids(1, 60)) | set(_readonly_ids(2, 40))
+
+
+def _readonly_ids(seed: int, volumes: int) -> list[str]:
+    from bench.workload.datasets import build_dataset
+
+    data = build_dataset(DatasetSpec(volumes=volumes, projects=2, seed=seed)).data
+    return [v["id"] for v in data.volumes if v["admin_metadata"].get("readonly") == "False"]

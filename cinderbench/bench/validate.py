@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         runs, usages = [], []
         validation = None
         for attempt in range(max(args.repeat, 1)):
+            validation = None  # the last run's sets go before the next run makes its own
             client = open_client(url)
             reader = Reader(client)
             profiler = None

@@ -31,7 +31,7 @@ TARGETS = ((100_000, 10.0), (1_000_000, 30.0))
 PROJECT = "cinderbench"
 
 
-def _load(url: str, volumes: int, seed: int, console) -> dict[str, int]:
+def _load(url: str, volumes: int, seed: int, console, server_pid: int | None) -> dict[str, int]:
     from bench.workload.datasets import DatasetSpec, load_dataset, stream_dataset
     from cinderdb import open_backend
 
@@ -46,10 +46,15 @@ def _load(url: str, volumes: int, seed: int, console) -> dict[str, int]:
     backend = open_backend(url)
     try:
         backend.drop_schema()
-        seconds = load_dataset(backend, counted(), label="magnetodb")
+        with Watch(server_pid) as usage:
+            seconds = load_dataset(backend, counted(), label="magnetodb")
     finally:
         backend.close()
-    console.print(f"bulk load (streamed, generation included): {seconds:.1f} s")
+    console.print(
+        f"bulk load (streamed, generation included): {seconds:.1f} s, CPU {usage.cpu:.1f} s "
+        f"(server {_seconds(usage.server_cpu)}), peak RSS {mib(usage.peak_rss)} "
+        f"(server {mib(usage.server_peak_rss)})"
+    )
     return counts
 
 
@@ -99,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             url = f"magnetodb://{host}/{PROJECT}"
             if not loaded:
                 try:
-                    records = _load(url, args.volumes, args.seed, console)
+                    records = _load(url, args.volumes, args.seed, console, server_pid)
                 except CinderException as error:
                     console.print(f"[red]the load failed:[/red] {error}")
                     return 1

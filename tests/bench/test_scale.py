@@ -93,6 +93,7 @@ def test_bench_validate_streams_and_reports_memory(capsys):
     assert bench_validate.main(["--volumes", "300", "--repeat", "1"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert re.search(r"run 1: [\d.]+ s, CPU [\d.]+ s \(server [\d.]+ s\)", out)
+    assert re.search(r"bulk load \(streamed, generation included\): [\d.]+ s, CPU", out)
     assert re.search(r"peak RSS [\d,]+M \(server [\d,]+M\)", out)
     assert "findings: 0" in out
 

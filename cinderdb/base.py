@@ -14,7 +14,7 @@ import contextlib
 import contextvars
 import functools
 import uuid
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -107,11 +107,16 @@ class Backend(abc.ABC):
         """Release connections and files."""
 
     @abc.abstractmethod
-    def bulk_load(self, data: BulkData, progress: Callable[[int], None] | None = None) -> None:
+    def bulk_load(
+        self,
+        data: BulkData | Iterable[BulkData],
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
         """Write ``data`` in this backend's own layout, bypassing the API (dataset seeding).
 
-        ``progress(n)`` is called after each chunk with the number of top-level
-        records just written.
+        ``data`` is one ``BulkData`` or a stream of parts, loaded as one (a dataset
+        too big to hold: ``bench.workload.datasets.stream_dataset``). ``progress(n)`` is
+        called after each chunk with the number of top-level records just written.
         """
 
     @classmethod

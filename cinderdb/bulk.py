@@ -2,9 +2,10 @@
 
 The DB API creates one entity per call, which is what a benchmark measures but
 far too slow to seed 100k volumes. ``Backend.bulk_load(data)`` writes a
-``BulkData`` in the backend's own layout (SQL: multi-row INSERTs; MagnetoDB:
-batch_write_item of base items, index entries and inverted tables), so both
-backends start a run from the same logical state.
+``BulkData`` in the backend's own layout (SQL: batched INSERTs or LOAD DATA;
+MagnetoDB: batch_write_item of base items, index entries and inverted tables),
+so both backends start a run from the same logical state. A big dataset comes
+as a stream of ``BulkData`` parts (any iterable of them), loaded as one.
 
 Every record is complete: all columns of its kind (``cinderdb.records``),
 timestamps included. Child data rides on its parent under the keys below.
@@ -12,7 +13,7 @@ timestamps included. Child data rides on its parent under the keys below.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 
 from cinderdb.records import Record
@@ -52,3 +53,12 @@ class BulkData:
     def count(self) -> int:
         """How many top-level records there are in all sections."""
         return sum(len(records) for _, records in self.sections())
+
+
+def parts_of(data: BulkData | Iterable[BulkData]) -> Iterator[BulkData]:
+    """The parts of a bulk load: one ``BulkData``, or each of a stream of them (a big
+    dataset generated a part at a time, ``bench.workload.datasets.stream_dataset``)."""
+    if isinstance(data, BulkData):
+        yield data
+    else:
+        yield from data

@@ -129,7 +129,58 @@ def after_run(
             quotas=quotas,
             early=early,
         )
+    meta = load_results(results_dir).meta
+    if acknowledged is None:
+        acknowledged = bool(meta.get("node_kills") or meta.get("clusters"))
+    if acknowledged:
+        _acknowledged_step(results_dir, backends, console, outcome, quiet=quiet)
     return outcome
+
+
+def _acknowledged_step(
+    results_dir: str | Path,
+    backends: Sequence[tuple[str, str]],
+    console: Any,
+    outcome: dict[str, Any],
+    *,
+    quiet: bool,
+) -> None:
+    """Step 4: every run store against a replay of its own log (``validators.acknowledged``)."""
+    from validators.acknowledged import check_acknowledged
+
+    name = "acknowledged writes"
+    started = time.perf_counter()
+    try:
+        checked = check_acknowledged(results_dir, backends)
+    except Exception as error:  # reported, as the other steps' failures are
+        outcome[name] = {"error": f"{type(error).__name__}: {error}"}
+        console.print(f"[red]{name} failed[/red]: {error}")
+        if not quiet:
+            console.print(traceback.format_exc())
+        return
+    outcome[name] = {
+        "seconds": round(time.perf_counter() - started, 3),
+        "unacknowledged": checked["unacknowledged"],
+        "lost": checked["lost"],
+    }
+    print_acknowledged(console, checked)
+
+
+def print_acknowledged(console: Any, checked: dict[str, Any]) -> None:
+    """One line per backend: what differs from its replay or was found, by class."""
+    for label, entry in checked["backends"].items():
+        lost = entry["lost"]
+        style = "green" if lost == 0 else "red"
+        unknown = sum(entry["unknown_outcome_calls"].values())
+        console.print(
+            f"acknowledged writes on {label}: [{style}]{lost} lost[/{style}], "
+            f"{entry['unacknowledged']} differences or findings from unacknowledged calls "
+            f"({unknown} calls with unknown outcome, {entry['failed_operations']} failed "
+            f"operations; {entry['entries_compared']} entries against a replay of its log "
+            f"on {entry['replayed_on']}, {entry['seconds']:.1f} s)"
+        )
+        for example in entry["examples"]["lost"][:3]:
+            console.print(f"  lost: {example}")
 
 
 def replays_of(backends: Sequence[tuple[str, str]]) -> list[tuple[str, str | None, str | None]]:

@@ -10,8 +10,15 @@ cgsnapshots, quota limits and classes, and quota usages that equal what
 exists. The same spec gives the same ``BulkData``, ids and timestamps
 included, so both backends (and a later replay) start from one logical state.
 
-``load_dataset(backend, data)`` writes it with ``Backend.bulk_load`` behind a rich
-progress bar.
+``stream_dataset(spec, chunk)`` gives the same records in parts of about
+``chunk`` volumes (or snapshots), never holding them all: what a million volumes
+need. ``build_dataset`` is that stream gathered, so the two cannot differ. The
+second pass over the volumes (their snapshots draw from the random stream only
+after every volume is made) reads a compact summary of each volume (about 40
+bytes, ``bench.workload.summaries``), not the volumes.
+
+``load_dataset(backend, data)`` writes either with ``Backend.bulk_load`` behind a
+rich progress bar.
 """
 
 from __future__ import annotations
@@ -22,10 +29,11 @@ import random
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bench.workload.summaries import UsageTally, VolumeSummaries
 from cinderdb.base import Backend
 from cinderdb.bulk import BulkData
 from cinderdb.records import Record, blank
@@ -44,6 +52,8 @@ QOS_SPECS = (
 )
 IMAGE_KEYS = ("image_id", "image_name", "checksum", "container_format", "disk_format", "min_disk")
 EPOCH = dt.datetime(2015, 10, 15)  # Liberty's release month: timestamps do not depend on today
+#: Volumes (or snapshots) per part of a streamed dataset.
+STREAM_CHUNK = 20_000
 
 
 @dataclass(frozen=True)
@@ -159,39 +169,64 @@ class Dataset:
     spare_projects: list[str]
 
 
-class _Builder:
-    """One generation pass; fields are the sections being filled."""
+class DatasetStream:
+    """One generation pass, in parts: iterate it for ``BulkData`` parts in load order
+    (types, QoS and groups; volumes; snapshots; cgsnapshots with theirs; quotas), each
+    section's records in the order ``build_dataset`` lists them. ``users`` and
+    ``spare_projects`` are known before the first part."""
 
-    def __init__(self, spec: DatasetSpec) -> None:
+    def __init__(self, spec: DatasetSpec, chunk: int = STREAM_CHUNK) -> None:
         self.spec = spec
+        self.chunk = max(chunk, 1)
         self.rng = random.Random(spec.seed)
         self.ids = _Ids(self.rng)
         self.data = BulkData()
         self.keys = metadata_key_names(spec.metadata_key_pool)
         self.hosts = [f"cinder-volume-{i}@lvm" for i in range(max(spec.hosts, 1))]
         self._visible: dict[str, list[Record]] = {}
+        self.types: list[Record] = []
+        self.summaries = VolumeSummaries(EPOCH)
+        self.snapshot_count = 0
+        self.cgsnapshot_count = 0
+        self.group_count = 0
+        self.projects = [self.ids.hex() for _ in range(spec.projects + spec.spare_projects)]
+        self.active = self.projects[: spec.projects]
+        self.spare_projects = self.projects[spec.projects :]
+        self.users = {
+            p: [self.ids.hex() for _ in range(spec.users_per_project)] for p in self.projects
+        }
+        self._started = False
 
     def visible_types(self, project: str) -> list[Record]:
         """The types a project may use: public ones and private ones shared with it."""
         types = self._visible.get(project)
         if types is None:
             types = self._visible[project] = [
-                t for t in self.data.volume_types if t["is_public"] or project in t["projects"]
+                t for t in self.types if t["is_public"] or project in t["projects"]
             ]
         return types
 
-    def build(self) -> Dataset:
-        spec = self.spec
-        projects = [self.ids.hex() for _ in range(spec.projects + spec.spare_projects)]
-        active, spare = projects[: spec.projects], projects[spec.projects :]
-        users = {p: [self.ids.hex() for _ in range(spec.users_per_project)] for p in projects}
+    def _part(self) -> BulkData:
+        """The part filled so far; the next one starts empty."""
+        part, self.data = self.data, BulkData()
+        return part
+
+    def __iter__(self) -> Iterator[BulkData]:
+        if self._started:
+            raise RuntimeError("a DatasetStream is read once")
+        self._started = True
         qos = self._qos_specs()
-        types = self._volume_types(qos, active)
-        groups = self._groups(active, types, users)
-        self._volumes(active, types, groups, users)
-        self._snapshots_and_cgsnapshots(groups, users)
-        self._quotas(projects, types, tight=set(self._tight(active)))
-        return Dataset(spec, self.data, users, spare)
+        types = self._volume_types(qos, self.active)
+        self.tally = UsageTally({t["id"]: t["name"] for t in types})
+        groups = self._groups(self.active, types, self.users)
+        yield self._part()
+        yield from self._volumes(self.active, types, groups, self.users)
+        yield from self._snapshots_and_cgsnapshots(groups, self.users)
+        self._quotas(self.projects, types, tight=set(self._tight(self.active)))
+        yield self._part()
+
+    def _full(self, records: list[Record]) -> bool:
+        return len(records) >= self.chunk
 
     # ------------------------------------------------------------ types, qos
 
@@ -232,7 +267,8 @@ class _Builder:
             chosen = self.rng.sample(projects, min(2, len(projects)))
             record["projects"] = [] if public else sorted(chosen)
             self.data.volume_types.append(record)
-        return self.data.volume_types
+            self.types.append(record)
+        return self.types
 
     # ---------------------------------------------------------------- groups
 
@@ -250,13 +286,15 @@ class _Builder:
                     project_id=project,
                     host=self.rng.choice(self.hosts),
                     availability_zone="nova",
-                    name=f"cg-{len(self.data.consistencygroups)}",
+                    name=f"cg-{self.group_count}",
                     description="consistency group",
                     volume_type_id=vtype["id"],
                     status="available",
                 )
                 groups[project].append(record)
                 self.data.consistencygroups.append(record)
+                self.group_count += 1
+                self.tally.group(record)
         return groups
 
     # --------------------------------------------------------------- volumes
@@ -270,7 +308,7 @@ class _Builder:
         types: list[Record],
         groups: dict[str, list[Record]],
         users: dict[str, list[str]],
-    ) -> None:
+    ) -> Iterator[BulkData]:
         spec, rng = self.spec, self.rng
         owners = rng.choices(projects, self._project_weights(projects), k=spec.volumes)
         sizes = rng.choices(SIZES, SIZE_WEIGHTS, k=spec.volumes)
@@ -320,6 +358,12 @@ class _Builder:
             if volume["bootable"]:
                 self._image_metadata(volume_id=volume["id"])
             self.data.volumes.append(volume)
+            self.summaries.add(volume)
+            self.tally.volume(volume)
+            if self._full(self.data.volumes):
+                yield self._part()
+        if self.data.volumes:
+            yield self._part()
 
     def _metadata(self, count: int) -> dict[str, str]:
         keys = self.rng.sample(self.keys, min(count, len(self.keys)))
@@ -378,27 +422,35 @@ class _Builder:
             status="available" if self.rng.random() < 0.97 else "error",
             progress="100%",
             volume_size=volume["size"],
-            display_name=f"snap-{len(self.data.snapshots)}",
+            display_name=f"snap-{self.snapshot_count}",
             display_description="",
             volume_type_id=volume["volume_type_id"],
             cgsnapshot_id=cgsnapshot_id,
         )
         snapshot["metadata"] = self._metadata(self.spec.snapshot_metadata_keys)
         self.data.snapshots.append(snapshot)
+        self.snapshot_count += 1
         return snapshot
 
     def _snapshots_and_cgsnapshots(
         self, groups: dict[str, list[Record]], users: dict[str, list[str]]
-    ) -> None:
+    ) -> Iterator[BulkData]:
+        """The volumes' own snapshots (a part per ``chunk`` of them), then the cgsnapshots
+        with their members' snapshots (the last part: cgsnapshots load before those)."""
         members: dict[str, list[Record]] = defaultdict(list)
-        for volume in self.data.volumes:
+        for volume in self.summaries:
             if volume["consistencygroup_id"]:
                 members[volume["consistencygroup_id"]].append(volume)
             elif self.rng.random() < self.spec.snapshot_fraction:
                 for _ in range(self.rng.choice((1, 1, 1, 2, 3))):
                     snapshot = self._snapshot(volume, None)
+                    self.tally.snapshot(snapshot)
                     if volume["bootable"]:
                         self._image_metadata(snapshot_id=snapshot["id"])
+                if self._full(self.data.snapshots):
+                    yield self._part()
+        if self.data.snapshots or self.data.glance_metadata:
+            yield self._part()
         for project_groups in groups.values():
             for group in project_groups:
                 volumes = members.get(group["id"])
@@ -411,13 +463,16 @@ class _Builder:
                     consistencygroup_id=group["id"],
                     user_id=group["user_id"],
                     project_id=group["project_id"],
-                    name=f"cgsnap-{len(self.data.cgsnapshots)}",
+                    name=f"cgsnap-{self.cgsnapshot_count}",
                     description="",
                     status="available",
                 )
                 self.data.cgsnapshots.append(cgsnapshot)
+                self.cgsnapshot_count += 1
                 for volume in volumes:
-                    self._snapshot(volume, cgsnapshot["id"])["status"] = "available"
+                    snapshot = self._snapshot(volume, cgsnapshot["id"])
+                    snapshot["status"] = "available"
+                    self.tally.snapshot(snapshot)
 
     # ---------------------------------------------------------------- quotas
 
@@ -426,7 +481,7 @@ class _Builder:
         return projects[len(projects) - count :] if count else ()
 
     def _quotas(self, projects: list[str], types: list[Record], tight: set[str]) -> None:
-        usage = _usages(self.data, types)
+        usage = self.tally.result()
         created = _stamp(self.rng, 720)
         headroom = self.spec.quota_headroom
         for project in projects:
@@ -459,50 +514,54 @@ class _Builder:
                 self.data.quota_classes.append(record)
 
 
-def _usages(data: BulkData, types: list[Record]) -> dict[str, dict[str, int]]:
-    """Per project, the usage Cinder's sync functions would count (live rows only)."""
-    type_names = {t["id"]: t["name"] for t in types}
-    volume_type = {v["id"]: v["volume_type_id"] for v in data.volumes}
-    usage: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for volume in data.volumes:
-        counts = usage[volume["project_id"]]
-        counts["volumes"] += 1
-        counts["gigabytes"] += volume["size"]
-        name = type_names.get(volume["volume_type_id"])
-        if name:
-            counts[f"volumes_{name}"] += 1
-            counts[f"gigabytes_{name}"] += volume["size"]
-    for snapshot in data.snapshots:
-        counts = usage[snapshot["project_id"]]
-        counts["snapshots"] += 1
-        counts["gigabytes"] += snapshot["volume_size"]
-        name = type_names.get(volume_type.get(snapshot["volume_id"]))
-        if name:
-            counts[f"snapshots_{name}"] += 1
-            counts[f"gigabytes_{name}"] += snapshot["volume_size"]
-    for group in data.consistencygroups:
-        usage[group["project_id"]]["consistencygroups"] += 1
-    for project_counts in usage.values():
-        for name in type_names.values():  # an established cloud has a row per type
-            for base in ("volumes", "gigabytes", "snapshots"):
-                project_counts.setdefault(f"{base}_{name}", 0)
-        for base in ("volumes", "gigabytes", "snapshots", "consistencygroups"):
-            project_counts.setdefault(base, 0)
-    return {project: dict(counts) for project, counts in usage.items()}
+def stream_dataset(spec: DatasetSpec, chunk: int = STREAM_CHUNK) -> DatasetStream:
+    """The dataset of ``spec`` in parts of about ``chunk`` volumes or snapshots: the
+    records of ``build_dataset(spec)``, never all in memory."""
+    return DatasetStream(spec, chunk)
 
 
 def build_dataset(spec: DatasetSpec) -> Dataset:
     """The dataset of ``spec``: the same spec always gives the same records."""
-    return _Builder(spec).build()
+    stream = DatasetStream(spec, chunk=1 << 62)
+    data = BulkData()
+    for part in stream:
+        for name, records in part.sections():
+            getattr(data, name).extend(records)
+    return Dataset(spec, data, stream.users, stream.spare_projects)
 
 
 def load_dataset(
-    backend: Backend, data: BulkData, label: str | None = None, quiet: bool = False
+    backend: Backend,
+    data: BulkData | Iterable[BulkData],
+    label: str | None = None,
+    quiet: bool = False,
 ) -> float:
-    """Bulk-load ``data`` into ``backend`` (schema created first); return the seconds it took."""
-    return load_datasets([(label or backend.side, backend)], data, quiet=quiet)[
-        label or backend.side
-    ]
+    """Bulk-load ``data`` (one ``BulkData`` or a stream of parts) into ``backend``, schema
+    created first; return the seconds it took (generating a stream's parts included)."""
+    name = label or backend.side
+    if isinstance(data, BulkData):
+        return load_datasets([(name, backend)], data, quiet=quiet)[name]
+    from rich.progress import Progress
+
+    backend.create_schema()
+    with Progress(*_progress_columns(), disable=quiet, transient=False) as progress:
+        task = progress.add_task(f"loading {name}", total=None)
+        started = time.perf_counter()
+        backend.bulk_load(data, progress=lambda n: progress.advance(task, n))
+        elapsed = time.perf_counter() - started
+        progress.update(task, total=progress.tasks[0].completed)
+    return elapsed
+
+
+def _progress_columns() -> tuple[Any, ...]:
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
+
+    return (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
 
 
 def load_datasets(
@@ -513,16 +572,10 @@ def load_datasets(
     return the seconds each took. Each backend is used by its thread alone."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from rich.progress import Progress
 
     total = data.count()
-    columns = (
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, disable=quiet, transient=False) as progress:
+    with Progress(*_progress_columns(), disable=quiet, transient=False) as progress:
 
         def load(label: str, backend: Backend) -> float:
             task = progress.add_task(f"loading {label}", total=total)

@@ -1,13 +1,16 @@
 """``cinderbench bench validate``: how long the dual-write validation of 100k volumes takes.
 
-Seeds a MagnetoDB server (LMDB, 2 workers, over HTTP) with the bench dataset
-generator and ``bulk_load`` (100,000 volumes with their metadata, admin
-metadata, attachments, snapshots, groups and every index entry), then times
-``validators.dualwrite.validate`` over HTTP, a few times, and prints the
-figures: wall time, the share spent reading, items and requests, and per pair
-the entries compared. The target is under 10 s. ``--data-dir`` keeps the
-loaded store for the next run (loading takes a minute); ``--url`` validates a
-server already loaded.
+Seeds a MagnetoDB server (LMDB, 2 workers, over HTTP) with the bench dataset,
+streamed into ``bulk_load`` (100,000 volumes by default with their metadata,
+admin metadata, attachments, snapshots, groups and every index entry), then
+times ``validators.dualwrite.validate`` over HTTP, a few times, and prints the
+figures: wall and CPU time, the share spent reading, items and requests, the
+peak resident set of this process and of the server, and per pair the entries
+compared. Targets: under 10 s at 100k volumes, under 30 s at 1M. ``--data-dir``
+keeps the loaded store for the next run (loading takes minutes); ``--url``
+validates a server already loaded. ``--max-item-bytes`` raises the server's item
+limit (MagnetoDB's is 16 MiB, which the seed design's ``readonly=False`` set
+outgrows at about 700k volumes: without it a 1M load fails, naming that item).
 """
 
 from __future__ import annotations
@@ -16,31 +19,43 @@ import contextlib
 import json
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 from bench.drive.arguments import POSITIVE_INT
+from bench.measure.memory import Watch, mib
 from cinderbench.checks import ArgumentParser, backend_url, reachable
+from cinderdb.exception import CinderException
 
-TARGET_SECONDS = 10.0
+#: Seconds a validation may take, by dataset size (volumes up to the key).
+TARGETS = ((100_000, 10.0), (1_000_000, 30.0))
 PROJECT = "cinderbench"
 
 
-def _load(url: str, volumes: int, seed: int, console) -> dict[str, int]:
-    from bench.workload.datasets import DatasetSpec, build_dataset, load_dataset
+def _load(url: str, volumes: int, seed: int, console, server_pid: int | None) -> dict[str, int]:
+    from bench.workload.datasets import DatasetSpec, load_dataset, stream_dataset
     from cinderdb import open_backend
 
-    started = time.perf_counter()
-    dataset = build_dataset(DatasetSpec(volumes=volumes, seed=seed))
-    console.print(f"dataset built in {time.perf_counter() - started:.1f} s")
+    counts: dict[str, int] = {}
+
+    def counted():
+        for part in stream_dataset(DatasetSpec(volumes=volumes, seed=seed)):
+            for name, records in part.sections():
+                counts[name] = counts.get(name, 0) + len(records)
+            yield part
+
     backend = open_backend(url)
     try:
         backend.drop_schema()
-        seconds = load_dataset(backend, dataset.data, label="magnetodb")
+        with Watch(server_pid) as usage:
+            seconds = load_dataset(backend, counted(), label="magnetodb")
     finally:
         backend.close()
-    console.print(f"bulk load: {seconds:.1f} s")
-    return {name: len(records) for name, records in dataset.data.sections()}
+    console.print(
+        f"bulk load (streamed, generation included): {seconds:.1f} s, CPU {usage.cpu:.1f} s "
+        f"(server {_seconds(usage.server_cpu)}), peak RSS {mib(usage.peak_rss)} "
+        f"(server {mib(usage.server_peak_rss)})"
+    )
+    return counts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,11 +75,17 @@ def main(argv: list[str] | None = None) -> int:
         "--url", type=backend_url, help="validate this magnetodb:// URL as it is (no load)"
     )
     parser.add_argument("--profile", help="write a pyinstrument HTML profile of one run here")
+    parser.add_argument(
+        "--max-item-bytes",
+        type=POSITIVE_INT,
+        help="item size limit of the server started here (MagnetoDB's: 16 MiB)",
+    )
     args = parser.parse_args(argv)
     if args.url:
         reachable([("--url", args.url)])
     console = Console()
 
+    server_pid = None
     with contextlib.ExitStack() as stack:
         url = args.url
         if url is None:
@@ -74,17 +95,26 @@ def main(argv: list[str] | None = None) -> int:
             marker = Path(data_dir) / "cinderbench-dataset.json"
             spec = {"volumes": args.volumes, "seed": args.seed}
             loaded = marker.exists() and json.loads(marker.read_text()).get("spec") == spec
-            server = stack.enter_context(ServerProcess(str(Path(data_dir) / "lmdb"), workers=2))
+            settings = {"max_item_bytes": args.max_item_bytes} if args.max_item_bytes else {}
+            server = stack.enter_context(
+                ServerProcess(str(Path(data_dir) / "lmdb"), workers=2, **settings)
+            )
+            server_pid = server.pid
             host = server.url.removeprefix("http://")
             url = f"magnetodb://{host}/{PROJECT}"
             if not loaded:
-                records = _load(url, args.volumes, args.seed, console)
+                try:
+                    records = _load(url, args.volumes, args.seed, console, server_pid)
+                except CinderException as error:
+                    console.print(f"[red]the load failed:[/red] {error}")
+                    return 1
                 marker.write_text(json.dumps({"spec": spec, "records": records}))
             else:
                 console.print(f"reusing the dataset loaded in {data_dir}")
-        runs = []
+        runs, usages = [], []
         validation = None
         for attempt in range(max(args.repeat, 1)):
+            validation = None  # the last run's sets go before the next run makes its own
             client = open_client(url)
             reader = Reader(client)
             profiler = None
@@ -93,16 +123,19 @@ def main(argv: list[str] | None = None) -> int:
 
                 profiler = Profiler()
                 profiler.start()
-            started = time.perf_counter()
-            validation = validate(reader)
-            runs.append(time.perf_counter() - started)
+            with Watch(server_pid) as usage:
+                validation = validate(reader)
+            runs.append(usage.wall)
+            usages.append(usage)
             if profiler is not None:
                 profiler.stop()
                 Path(args.profile).write_text(profiler.output_html())
             client.close()
             console.print(
-                f"run {attempt + 1}: {runs[-1]:.2f} s ({reader.requests} requests, "
-                f"{reader.items:,} items read, sweep {validation.reads['sweep_seconds']:.2f} s)"
+                f"run {attempt + 1}: {runs[-1]:.2f} s, CPU {usage.cpu:.2f} s (server "
+                f"{_seconds(usage.server_cpu)}), {reader.requests} requests, "
+                f"{reader.items:,} items read, sweep {validation.reads['sweep_seconds']:.2f} s, "
+                f"peak RSS {mib(usage.peak_rss)} (server {mib(usage.server_peak_rss)})"
             )
     assert validation is not None
     table = Table(title="dual-write validation per pair (last run)")
@@ -120,10 +153,17 @@ def main(argv: list[str] | None = None) -> int:
         )
     console.print(table)
     best, median = min(runs), statistics.median(runs)
-    verdict = "yes" if median < TARGET_SECONDS else "NO"
+    target = next((seconds for size, seconds in TARGETS if args.volumes <= size), None)
+    verdict = "-" if target is None else f"< {target:.0f} s: {'yes' if median < target else 'NO'}"
+    cpu = statistics.median(u.cpu for u in usages)
     console.print(
         f"validation of {args.volumes:,} volumes over HTTP: best {best:.2f} s, "
-        f"median {median:.2f} s of {len(runs)} (< {TARGET_SECONDS:.0f} s: {verdict}); "
+        f"median {median:.2f} s of {len(runs)} ({verdict}), median CPU {cpu:.2f} s; "
+        f"peak RSS {mib(max(u.peak_rss or 0 for u in usages))}; "
         f"findings: {len(validation.findings)}"
     )
-    return 0 if median < TARGET_SECONDS and validation.ok else 1
+    return 0 if (target is None or median < target) and validation.ok else 1
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"

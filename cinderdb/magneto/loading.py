@@ -7,24 +7,35 @@ ids of every record holding it), the attachment rows beside the volumes' maps,
 the name indexes of live types and QoS specs, the QoS specs' sets of
 associated types and the usages' sets of live reservations.
 
-All items are built (and every record checked, as an API write checks it)
-before anything is written: a bad record loads nothing. Then the second
-copies go first and the base items last, as the API orders its writes, in
-batch_write_item requests of ``CHUNK`` items sent by ``WORKERS`` threads. An
-inverted property that already exists in the store is merged, not replaced.
+All items of a ``BulkData`` are built (and every record checked, as an API
+write checks it) before anything is written: a bad record loads nothing. Then
+the second copies go first and the base items last, as the API orders its
+writes, in batch_write_item requests of ``CHUNK`` items sent by ``WORKERS``
+threads. An inverted property that already exists in the store is merged, not
+replaced.
+
+A stream of parts (a million volumes) is written a part at a time, each part
+checked before it is written, with one exception to that order: an inverted
+property gathers members from every part, so the inverted items are written
+once, before the last part (whose records are checked first); only their member
+lists stay in memory meanwhile. A stream that fails part-way leaves the parts
+already written. An item the server refuses as too large (MagnetoDB's 16 MiB
+limit: the seed's ``readonly=False`` set at about 700k volumes) fails the load
+with a ``DBError`` naming the item, its size and the server's limit.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import contextlib
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import orjson
 
 from cinderdb import exception
-from cinderdb.bulk import BulkData
+from cinderdb.bulk import BulkData, parts_of
 from cinderdb.magneto.core import MagnetoCore, translate_errors
 from cinderdb.magneto.entries import entry_item, index_entries
 from cinderdb.magneto.glance import COPY_SEPARATOR, GLANCE_MAP, OWNERS
@@ -33,11 +44,14 @@ from cinderdb.magneto.keys import encode_item
 from cinderdb.magneto.lookups import property_of
 from cinderdb.magneto.shapes import attachment_json
 from cinderdb.records import FIELDS, Record, blank, coerce_metadata, coerce_values
+from magnetodb.errors import ValidationError
 
 #: Items (and JSON bytes, about) per batch_write_item request, and requests in flight.
 CHUNK = 200
 CHUNK_BYTES = 4 << 20
 WORKERS = 4
+#: Inverted properties made (and, in a store that holds some, read back) at a time.
+MERGE_BATCH = 1000
 _FORMAT = "%Y-%m-%dT%H:%M:%S"
 
 
@@ -65,7 +79,9 @@ def _required(row: Mapping[str, Any], *columns: str) -> None:
 
 
 class _Layout:
-    """The items of one BulkData, table by table: derived (second copies) and base."""
+    """The items of one BulkData, table by table: derived (second copies) and base; the
+    inverted members and the type names live on across the parts of a stream
+    (``next_part``)."""
 
     def __init__(
         self,
@@ -85,6 +101,11 @@ class _Layout:
         #: volume type id -> name, for the volumes' ``volume_type_name``
         self.type_names: dict[str, str | None] = {}
 
+    def next_part(self) -> None:
+        """Forget the items of the part written; keep what later parts add to."""
+        self.derived = defaultdict(list)
+        self.base = []
+
     def entries(self, base: str, row: Record) -> None:
         """The list-index entries of a base item (``entries.rules_for``)."""
         for entry in index_entries(self.rules(base), row, row["id"]):
@@ -96,10 +117,9 @@ class _Layout:
         entry[2].setdefault(attribute, []).append(member)
 
 
-def _build(data: BulkData, design: Any, maps: bool) -> _Layout:
-    """``design``: the backend (its index rules and inverted-set keys); ``maps``: the
-    ``glance_map`` option (owners hold their image properties too)."""
-    layout = _Layout(design.index_rules_for, design.property_members)
+def _build(data: BulkData, layout: _Layout, maps: bool) -> _Layout:
+    """One part's items into ``layout``; ``maps``: the ``glance_map`` option (owners hold
+    their image properties too; a part holds its owners' glance rows)."""
     _qos_and_types(layout, data)
     groups = []
     for record in data.consistencygroups:
@@ -172,7 +192,7 @@ def _qos_and_types(layout: _Layout, data: BulkData) -> None:
             )
     layout.base.append(("quality_of_service_specs", specs_items, len(data.qos_specs)))
     layout.base.append(("volume_types", types, len(data.volume_types)))
-    layout.type_names = {row["id"]: row["name"] for row in type_rows}
+    layout.type_names.update({row["id"]: row["name"] for row in type_rows})
 
 
 def _stamp(row: Mapping[str, Any]) -> Wire:
@@ -245,8 +265,9 @@ def _glance_maps(layout: _Layout, counts: Mapping[tuple[str, str, str, str], int
 
 
 def _glance(layout: _Layout, data: BulkData) -> dict[tuple[str, str, str, str], int]:
-    """The inverted glance table's members; returns the copies per (key, value, id set,
-    owner)."""
+    """Members of the glance inverted table (one owner holding the same pair twice is
+    numbered when the items are made, ``_numbered``); returns the copies per (key, value,
+    id set, owner), for the owners' glance maps."""
     copies: dict[tuple[str, str, str, str], int] = defaultdict(int)
     for record in data.glance_metadata:
         row = coerce_values("glance_metadata", record)
@@ -257,11 +278,8 @@ def _glance(layout: _Layout, data: BulkData) -> dict[tuple[str, str, str, str], 
             )
         _required(row, "key", "value")
         attribute, owner = ("volume_ids", volume_id) if volume_id else ("snapshot_ids", snapshot_id)
-        slot = (row["key"], row["value"], attribute, owner)
-        copies[slot] += 1
-        number = copies[slot]
-        member = owner if number == 1 else f"{owner}{COPY_SEPARATOR}{number}"
-        layout.member("volume_glance_metadata", row["key"], row["value"], attribute, member)
+        copies[(row["key"], row["value"], attribute, owner)] += 1
+        layout.member("volume_glance_metadata", row["key"], row["value"], attribute, owner)
     layout.base.append(("", [], len(data.glance_metadata)))
     return copies
 
@@ -308,18 +326,32 @@ def _quotas(layout: _Layout, data: BulkData) -> None:
     layout.base.append(("reservations", reservations, len(data.reservations)))
 
 
-def _chunks(items: Sequence[Wire], size: int, max_bytes: int | None) -> Iterator[Sequence[Wire]]:
+def _numbered(members: list[str]) -> list[str]:
+    """Members with the second and later copies of one owner numbered (``id#2``): the
+    glance table's way to hold one pair twice for one volume, as Liberty's rows may."""
+    if len(set(members)) == len(members):
+        return members
+    seen: dict[str, int] = defaultdict(int)
+    numbered = []
+    for member in members:
+        seen[member] += 1
+        number = seen[member]
+        numbered.append(member if number == 1 else f"{member}{COPY_SEPARATOR}{number}")
+    return numbered
+
+
+def _chunks(items: Iterable[Wire], size: int, max_bytes: int | None) -> Iterator[Sequence[Wire]]:
     """At most ``size`` items per request and, when ``max_bytes`` is given, about that many
     bytes of JSON (an inverted property can be megabytes: the request body has a cap)."""
-    if max_bytes is None:
+    if max_bytes is None and isinstance(items, Sequence):
         for start in range(0, len(items), size):
             yield items[start : start + size]
         return
     chunk: list[Wire] = []
     weight = 0
     for item in items:
-        length = len(orjson.dumps(item))
-        if chunk and (len(chunk) >= size or weight + length > max_bytes):
+        length = len(orjson.dumps(item)) if max_bytes is not None else 0
+        if chunk and (len(chunk) >= size or (max_bytes and weight + length > max_bytes)):
             yield chunk
             chunk, weight = [], 0
         chunk.append(item)
@@ -331,61 +363,112 @@ def _chunks(items: Sequence[Wire], size: int, max_bytes: int | None) -> Iterator
 class BulkLoadFunctions(MagnetoCore):
     """Bulk loading of a BulkData: batch_write_item of every item the API would have written."""
 
-    def bulk_load(self, data: BulkData, progress: Callable[[int], None] | None = None) -> None:
+    def bulk_load(
+        self,
+        data: BulkData | Iterable[BulkData],
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
         report = progress or (lambda _n: None)
-        layout = _build(data, self, self.design.has("glance_map"))
-        for table, items, _count in layout.base:  # ordered indexes (``expire_index``)
+        layout = _Layout(self.index_rules_for, self.property_members)
+        maps = self.design.has("glance_map")
+        parts = parts_of(data)
+        part = next(parts, None)
+        with ThreadPoolExecutor(WORKERS) as pool:
+            while part is not None:
+                _build(part, layout, maps)
+                self._ordered_entries(layout)
+                part = next(parts, None)
+                if part is None:  # the last part: the inverted items first, as the API does
+                    for table, properties in layout.inverted.items():
+                        self._put_all(pool, table, self._merged(table, properties), CHUNK_BYTES)
+                for table, items in layout.derived.items():
+                    self._put_all(pool, table, items)
+                for table, items, count in layout.base:
+                    if table:
+                        self._put_all(pool, table, items)
+                    report(count)
+                layout.next_part()
+
+    def _ordered_entries(self, layout: _Layout) -> None:
+        """The part's entries of the design's ordered indexes (``expire_index``)."""
+        for table, items, _count in layout.base:
             rule = self.ordered.get(table)
             if rule is not None:
                 entries = (rule.entry(item) for item in items)
                 layout.derived[rule.table].extend(e for e in entries if e is not None)
-        with ThreadPoolExecutor(WORKERS) as pool:
-            for table, items in layout.derived.items():
-                self._put_all(pool, table, items)
-            for table, properties in layout.inverted.items():
-                self._put_all(pool, table, self._merged(table, properties), CHUNK_BYTES)
-            for table, items, count in layout.base:
-                if table:
-                    self._put_all(pool, table, items)
-                report(count)
 
     def _merged(
-        self, table: str, properties: Mapping[str, tuple[str, str, dict[str, list[str]]]]
-    ) -> list[Wire]:
-        """The property items of an inverted table, merged with those already stored (one
-        batch_get_item per 100 properties)."""
-        stored = {
-            item["property"]["S"]: item
-            for item in self.get_many({table: [(prop,) for prop in properties]})[table]
-        }
-        items = []
-        for prop, (key, value, members) in properties.items():
-            item = {"property": s(prop), "key": s(key), "value": s(value)}
-            old = stored.get(prop, {})
-            for attribute in ("volume_ids", "snapshot_ids"):
-                union = set(members.get(attribute, ())) | set(old.get(attribute, {"SS": []})["SS"])
-                if union:
-                    item[attribute] = ss(union)
-            items.append(item)
-        return items
+        self, table: str, properties: dict[str, tuple[str, str, dict[str, list[str]]]]
+    ) -> Iterator[Wire]:
+        """The property items of an inverted table, made ``MERGE_BATCH`` at a time (each
+        property's members forgotten once its item is made), merged with those already
+        stored: one batch_get_item per 100 properties, none when the table holds nothing
+        (a load into an empty store, as the benchmarks' are)."""
+        with translate_errors():
+            stored_any = bool(self.client.scan(table, limit=1).get("items"))
+        names = list(properties)
+        for start in range(0, len(names), MERGE_BATCH):
+            batch = names[start : start + MERGE_BATCH]
+            stored = {}
+            if stored_any:
+                found = self.get_many({table: [(prop,) for prop in batch]})[table]
+                stored = {item["property"]["S"]: item for item in found}
+            for prop in batch:
+                key, value, members = properties.pop(prop)
+                item = {"property": s(prop), "key": s(key), "value": s(value)}
+                old = stored.get(prop, {})
+                for attribute in ("volume_ids", "snapshot_ids"):
+                    mine = _numbered(members.get(attribute, []))
+                    union = set(mine) | set(old.get(attribute, {"SS": []})["SS"])
+                    if union:
+                        item[attribute] = ss(union)
+                yield item
 
     def _put_all(
         self,
         pool: ThreadPoolExecutor,
         table: str,
-        items: Sequence[Wire],
+        items: Iterable[Wire],
         max_bytes: int | None = None,
     ) -> None:
         """Puts in batch_write_item requests of ``CHUNK`` items (and ``max_bytes``),
-        ``WORKERS`` at a time."""
-        chunks = _chunks(items, CHUNK, max_bytes)
-        for future in [pool.submit(self._put_chunk, table, chunk) for chunk in chunks]:
-            future.result()
+        ``WORKERS`` at a time, at most twice that many requests made ahead (``items`` may
+        be a generator: only those requests' items are held)."""
+        pending: deque[Future[None]] = deque()
+        for chunk in _chunks(items, CHUNK, max_bytes):
+            pending.append(pool.submit(self._put_chunk, table, chunk))
+            if len(pending) >= 2 * WORKERS:
+                pending.popleft().result()
+        while pending:
+            pending.popleft().result()
 
-    def _put_chunk(self, table: str, items: Iterable[Wire]) -> None:
+    def _put_chunk(self, table: str, items: Sequence[Wire]) -> None:
         spec = self.tables[table]
         requests = [{"put_request": {"item": encode_item(spec, item)}} for item in items]
-        with translate_errors():
+        with translate_errors(), _naming_a_refused_item(table, spec, requests):
             while requests:
                 answer = self.client.batch_write_item({table: requests})
                 requests = answer.get("unprocessed_items", {}).get(table, [])
+
+
+@contextlib.contextmanager
+def _naming_a_refused_item(table: str, spec: Any, requests: list[Wire]) -> Iterator[None]:
+    """A batch the server refuses for an item's size fails naming its largest item (its
+    key, its bytes, how many ids an inverted item holds) and the server's limit."""
+    try:
+        yield
+    except ValidationError as error:
+        if "maximum allowed size" not in str(error):
+            raise
+        sizes = [(len(orjson.dumps(r["put_request"]["item"])), r) for r in requests]
+        size, largest = max(sizes, key=lambda pair: pair[0])
+        item = largest["put_request"]["item"]
+        key = {
+            name: next(iter(item[name].values())) for name in spec.key_attributes() if name in item
+        }
+        held = sum(len(item[a]["SS"]) for a in ("volume_ids", "snapshot_ids") if a in item)
+        ids = f", {held:,} ids" if held else ""
+        raise exception.DBError(
+            reason=f"item too large for the server: {table} {key} is about {size:,} bytes"
+            f" ({size / (1 << 20):.1f} MiB{ids}); the server said: {error}"
+        ) from error

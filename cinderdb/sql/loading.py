@@ -1,10 +1,19 @@
-"""Bulk loading of a ``BulkData`` with multi-row INSERTs, bypassing the API.
+"""Bulk loading of a ``BulkData`` (or a stream of them), bypassing the API.
 
 Parents go before children so every FOREIGN KEY holds while loading (QoS specs
 before the volume types naming them, groups before volumes, usages before
 reservations). Child rows of a soft-deleted parent are soft-deleted with it, as
-the destroy functions would have left them. One transaction: a bad record
-loads nothing.
+the destroy functions would have left them. One transaction, however many parts
+a stream has: a bad record loads nothing.
+
+How rows reach the database (``cinderdb.sql.bulk_writers``): on MySQL/MariaDB,
+``LOAD DATA LOCAL INFILE`` of a CSV file per batch, on a connection of its own
+with ``foreign_key_checks`` and ``unique_checks`` off for that session (the
+records are checked here first, parents before children, and every batch's
+loaded row count and warnings are checked after); on SQLite, executemany
+INSERTs. Neither is what Cinder does (it writes a row at a time through the
+ORM): this is a loader, not a workload. The server's durability settings are
+left as they are; the one transaction commits once.
 """
 
 from __future__ import annotations
@@ -13,13 +22,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from cinderdb import exception
 from cinderdb.base import new_id
-from cinderdb.bulk import BulkData
+from cinderdb.bulk import BulkData, parts_of
 from cinderdb.records import TIMESTAMPS, Record, coerce_metadata, coerce_values, column_names
-from cinderdb.sql import models
+from cinderdb.sql import galera, models
+from cinderdb.sql.bulk_writers import Writer, open_writer
 from cinderdb.sql.core import SQLCore
 from cinderdb.sql.qos import ROOT_KEY
 
@@ -65,33 +74,42 @@ def _children(
 class BulkLoadFunctions(SQLCore):
     """Bulk loading of a BulkData with multi-row INSERTs."""
 
-    def bulk_load(self, data: BulkData, progress: Callable[[int], None] | None = None) -> None:
+    def bulk_load(
+        self,
+        data: BulkData | Iterable[BulkData],
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
         report = progress or (lambda _n: None)
-        with self.session() as session:
-            load = _Load(session, report)
-            load.qos_specs(data.qos_specs)
-            load.volume_types(data.volume_types)
-            load.plain(models.ConsistencyGroup, "consistencygroup", data.consistencygroups)
-            load.volumes(data.volumes)
-            load.plain(models.Cgsnapshot, "cgsnapshot", data.cgsnapshots)
-            load.snapshots(data.snapshots)
-            load.glance(data.glance_metadata)
-            load.plain(models.Quota, "quota", data.quotas)
-            load.plain(models.QuotaClass, "quota_class", data.quota_classes)
-            load.plain(models.QuotaUsage, "quota_usage", data.quota_usages)
-            load.reservations(data.reservations)
+        url = galera.first_live_url(self.nodes) if self.nodes is not None else None
+        with open_writer(self.engine, self.dialect, url) as writer:
+            load = _Load(writer, report)
+            for part in parts_of(data):
+                load.part(part)
 
 
 class _Load:
-    """One bulk load inside one session: a method per BulkData section."""
+    """One bulk load inside one transaction: a method per BulkData section."""
 
-    def __init__(self, session: Session, report: Callable[[int], None]) -> None:
-        self.session = session
+    def __init__(self, writer: Writer, report: Callable[[int], None]) -> None:
+        self.writer = writer
         self.report = report
+
+    def part(self, data: BulkData) -> None:
+        self.qos_specs(data.qos_specs)
+        self.volume_types(data.volume_types)
+        self.plain(models.ConsistencyGroup, "consistencygroup", data.consistencygroups)
+        self.volumes(data.volumes)
+        self.plain(models.Cgsnapshot, "cgsnapshot", data.cgsnapshots)
+        self.snapshots(data.snapshots)
+        self.glance(data.glance_metadata)
+        self.plain(models.Quota, "quota", data.quotas)
+        self.plain(models.QuotaClass, "quota_class", data.quota_classes)
+        self.plain(models.QuotaUsage, "quota_usage", data.quota_usages)
+        self.reservations(data.reservations)
 
     def insert(self, model: type, rows: list[dict[str, Any]]) -> None:
         if rows:
-            self.session.execute(sa.insert(model), rows)
+            self.writer.insert(model.__table__, rows)  # type: ignore[attr-defined]
 
     def plain(self, model: type, kind: str, records: Sequence[Record]) -> None:
         for chunk in _chunks(records, CHUNK):
@@ -204,9 +222,8 @@ class _Load:
         when there is one), found after the usages are in."""
         if not records:
             return
-        self.session.flush()
         usage_ids: dict[tuple[Any, Any], int] = {}
-        rows = self.session.execute(
+        rows = self.writer.connection.execute(
             sa.select(
                 models.QuotaUsage.id,
                 models.QuotaUsage.project_id,

@@ -102,16 +102,21 @@ class Request:
 
 
 def _check_depth(value: Any) -> None:
-    """Reject absurdly nested JSON (no legal MagnetoDB body nests deeper than ~8)."""
-    stack = [(value, 0)]
-    while stack:
-        v, depth = stack.pop()
+    """Reject absurdly nested JSON (no legal MagnetoDB body nests deeper than ~8).
+
+    Level by level, keeping only the containers of the next level: a batch body's
+    thousands of typed values (``{"S": ...}``) cost one comprehension each, no tuples."""
+    level = [value] if type(value) is dict or type(value) is list else []
+    depth = 0
+    while level:
         if depth > JSON_DEPTH_LIMIT:
             raise ValidationError("Request JSON is nested too deeply")
-        if type(v) is dict:
-            stack.extend((x, depth + 1) for x in v.values() if type(x) in (dict, list))
-        elif type(v) is list:
-            stack.extend((x, depth + 1) for x in v if type(x) in (dict, list))
+        deeper: list[Any] = []
+        for v in level:
+            children = v.values() if type(v) is dict else v
+            deeper += [x for x in children if type(x) is dict or type(x) is list]
+        level = deeper
+        depth += 1
 
 
 class App:

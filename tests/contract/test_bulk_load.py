@@ -99,3 +99,31 @@ def test_bulk_load_with_a_bad_record_loads_nothing(api, ctx, spoil):
         api.bulk_load(data)
     assert api.volume_get_all(ctx.with_read_deleted("yes"), None, None) == []
     assert api.quota_get_all_by_project(ctx, "p1") == {"project_id": "p1"}
+
+
+AWKWARD = ['a "quoted", comma', "line\nbreak", "NULL", "back\\slash", "ünïcødé ✓", ""]
+
+
+def test_bulk_load_keeps_awkward_strings_and_streams_of_parts(api, ctx):
+    """Text that a CSV or a statement could mangle reads back as written, whether the
+    data comes as one BulkData or as a stream of parts (loaded as one)."""
+    data = bulk_dataset()
+    for volume, text in zip(data.volumes, AWKWARD, strict=False):
+        volume["display_description"] = text
+        volume["metadata"] = {"k": text or "empty"}
+    head = BulkData(
+        volume_types=data.volume_types,
+        qos_specs=data.qos_specs,
+        consistencygroups=data.consistencygroups,
+    )
+    rest = BulkData(**dict(data.sections()))
+    rest.volume_types, rest.qos_specs, rest.consistencygroups = [], [], []
+    reported: list[int] = []
+    api.bulk_load(iter([head, rest]), progress=reported.append)
+    assert sum(reported) == data.count()
+    admin = ctx.with_read_deleted("yes")
+    for volume in data.volumes:
+        stored = api.volume_get(admin, volume["id"])
+        assert stored["display_description"] == volume["display_description"]
+        if not volume.get("deleted"):
+            assert meta(stored) == volume["metadata"]

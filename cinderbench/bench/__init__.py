@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, str] = {
     "replay": "cinderbench.bench.replay",
     "hot-sets": "cinderbench.bench.hot_sets",
     "sorted-pages": "cinderbench.bench.sorted_pages",
+    "list-reads": "cinderbench.bench.list_reads",
 }
 
 

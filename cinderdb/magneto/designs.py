@@ -53,14 +53,16 @@ class Option:
     pair_params: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
-#: Cinder's API reads a volume's image properties on show, attach and list
-#: (``volume_glance_metadata_get``): the scans ``glance_map`` removes.
+#: Cinder's API reads a volume's image properties on show and attach
+#: (``volume_glance_metadata_get``) and a project's on list
+#: (``volume_glance_metadata_get_all``, user context): the scans ``glance_map`` removes.
 _GLANCE_FUNCTIONS = (
     "volume_metadata_update",
     "volume_metadata_delete",
     "volume_glance_metadata_create",
     "volume_glance_metadata_get",
     "volume_snapshot_glance_metadata_get",
+    "volume_glance_metadata_get_all",
     "volume_glance_metadata_copy_to_snapshot",
     "volume_glance_metadata_copy_to_volume",
     "volume_glance_metadata_copy_from_volume_to_volume",

@@ -14,9 +14,11 @@ With the ``glance_map`` option each volume and snapshot item also holds its
 properties as the map ``volume_glance_metadata``: ``["key", "value"]`` -> the
 number of copies (a map keyed by the pair, since Liberty's rows may repeat a
 key with another value). Reading an owner's properties is then the owner's
-``get_item`` (one the function makes anyway) instead of the scan; the inverted
-table stays for the listing of every row. Writes keep the order of every
-inverted pair: ids added before the map write, removed after it.
+``get_item`` (one the function makes anyway) instead of the scan, and a user's
+listing (``volume_glance_metadata_get_all``) reads the project's volumes; the
+inverted table stays for the admin's listing of every row (snapshots' too).
+Writes keep the order of every inverted pair: ids added before the map write,
+removed after it.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import orjson
 from cinderdb import exception
 from cinderdb.context import RequestContext
 from cinderdb.magneto.items import Wire, s, ss, string_map, string_set
-from cinderdb.magneto.lookups import Lookups, property_of, visible
+from cinderdb.magneto.lookups import Lookups, index_hash, property_of, visible
 from cinderdb.magneto.shapes import glance_records
 from cinderdb.records import FIELDS, Record, coerce_value
 
@@ -251,11 +253,17 @@ class GlanceFunctions(GlanceStore):
         return self._records(rows, SNAPSHOT_IDS, snapshot_id)
 
     def volume_glance_metadata_get_all(self, context: RequestContext) -> list[Record]:
-        """A scan of the whole table; a user sees the rows of their project's volumes (+ 1
-        query on volumes_by_project), snapshot rows being admin-visible only, as in Liberty."""
+        """Every live row; a user sees the rows of their project's volumes (deleted ones too:
+        Liberty's implicit join does not filter on the volume's ``deleted``), snapshot rows
+        being admin-visible only, as in Liberty. The admin call scans the whole table; the
+        user call is 1 query on volumes_by_project + a scan, or with ``glance_map`` the
+        query + the batch_get_item of the project's volumes (their maps): O(project)."""
+        project = index_hash("volumes_by_project", context.project_id)
+        if context.is_user_context and self.design.has("glance_map"):
+            return glance_records(self._project_map_rows(project))
         mine: set[str] | None = None
         if context.is_user_context:
-            mine = set(self.index_ids("volumes_by_project", context.project_id))
+            mine = set(self.index_ids("volumes_by_project", project))
         out = []
         for item in self.scan_all(TABLE):
             key, value = _pair(item)
@@ -266,6 +274,19 @@ class GlanceFunctions(GlanceStore):
                 for member in sorted(string_set(item, SNAPSHOT_IDS)):
                     out.append((None, owner_of(member), key, value))
         return glance_records(out)
+
+    def _project_map_rows(self, project: str | None) -> list[tuple[str, None, str, str]]:
+        """``glance_map``: the rows of a project's volumes, read from their maps."""
+        ids = self.index_ids("volumes_by_project", project)
+        if not ids:
+            return []
+        out = []
+        for item in self.get_many({"volumes": [(i,) for i in ids]})["volumes"]:
+            volume_id = item["id"]["S"]
+            for prop, count in sorted(glance_map(item).items()):
+                key, value = orjson.loads(prop)
+                out += [(volume_id, None, key, value)] * count
+        return out
 
     def _copy(
         self,

@@ -105,6 +105,31 @@ def test_volume_glance_metadata_get_all(api, ctx, user_ctx, other_user_ctx, imag
     ]
 
 
+def test_volume_glance_metadata_get_all_of_a_project(api, ctx, user_ctx, image_volume):
+    """A user's listing: every row of the project's volumes, repeated copies and deleted
+    volumes included (Liberty's join does not filter on the volume's ``deleted``), in the
+    admin listing's order; a volume moved to another project leaves it."""
+    api.volume_create(ctx, {"id": "v0", "project_id": "fake_project"})
+    api.volume_glance_metadata_copy_from_volume_to_volume(ctx, image_volume, "v0")
+    api.volume_glance_metadata_copy_from_volume_to_volume(ctx, image_volume, "v0")
+    api.volume_create(ctx, {"id": "v9", "project_id": "fake_project"})
+    api.volume_glance_metadata_create(ctx, "v9", "image_id", "img-9")
+    api.volume_destroy(ctx, "v9")
+    api.volume_create(ctx, {"id": "v5", "project_id": "fake_project"})
+    api.volume_glance_metadata_create(ctx, "v5", "image_id", "img-5")
+    api.volume_update(ctx, "v5", {"project_id": "other_project"})
+    mine = api.volume_glance_metadata_get_all(user_ctx)
+    assert [(r["volume_id"], r["key"], r["value"]) for r in mine] == [
+        ("v0", "image_id", "img-1"), ("v0", "image_id", "img-1"),
+        ("v0", "image_name", "cirros"), ("v0", "image_name", "cirros"),
+        ("v1", "image_id", "img-1"), ("v1", "image_name", "cirros"),
+        ("v9", "image_id", "img-9"),
+    ]  # fmt: skip
+    assert mine == [
+        r for r in api.volume_glance_metadata_get_all(ctx) if r["volume_id"] in {"v0", "v1", "v9"}
+    ]
+
+
 def test_volume_glance_metadata_copy_to_snapshot(api, ctx, image_volume):
     assert api.volume_glance_metadata_copy_to_snapshot(ctx, "s1", image_volume) is None
     rows = api.volume_snapshot_glance_metadata_get(ctx, "s1")

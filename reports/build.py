@@ -15,6 +15,7 @@ from typing import Any
 from bench.measure.results import Results, load_results
 from reports import charts, facts, findings, tables
 from reports import format as fmt
+from reports.contention import contention_section
 from reports.designs import design_section
 from reports.model import (
     all_sides,
@@ -166,6 +167,7 @@ def context(runs: Sequence[Results]) -> dict[str, Any]:
         "join_chart": charts.join_chart(join_rows, join_sql or "", join_mdb or ""),
         "joins": tables.join_table(results),
         "call_joins": tables.call_join_table(results),
+        "contention": contention_section(results),
         "writes_chart": charts.writes_chart(write_rows),
         "writes": tables.writes_table(write_rows) if write_rows else None,
         "transport_chart": charts.transport_chart(transport, mdb or "", sql),

@@ -25,7 +25,7 @@ def test_contended_rows_come_first_and_render(short_run: ShortRun) -> None:
     _contended(
         results, busy, labels["magnetodb"], conditional_check_failed=3, retries=3, give_ups=1
     )
-    _contended(results, busier, labels["sql"], retries=7, deadlocks=7)
+    _contended(results, busier, labels["sql"], retries=9, deadlocks=9)  # SQLite: no deadlock figure
     section = contention_section(results)
     assert section is not None
     assert section.table is not None

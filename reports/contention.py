@@ -79,12 +79,13 @@ def _integrity(results: Results) -> list[tuple[str, str]]:
         if quota:
             mismatched = sum(int(c.get("usage_mismatch") or 0) for c in quota)
             over = sum(int(c.get("over_quota") or 0) for c in quota)
-            checked = sum(int(c.get("checked") or 0) for c in quota)
+            checked = max(int(c.get("checked") or 0) for c in quota)
+            kinds = ", ".join(str(c.get("name")).rsplit(":", 1)[-1] for c in quota)
             bad = mismatched or over
             lines.append(
                 (
                     "loss" if bad else "win",
-                    f"{label}: quota invariants over {fmt.count(checked)} usages: "
+                    f"{label}: quota invariants ({kinds}) over {fmt.count(checked)} usages: "
                     f"{mismatched} usages lost or double-counted, {over} over quota",
                 )
             )

@@ -95,9 +95,8 @@ class SQLProbe:
 
         self.counter = SQLCounter(engine)
         self.retries = RetryCounter(backend)
-        writer = self.counter.engines[0]
         #: InnoDB's lock status around each call that may write (MySQL only).
-        self.locks = LockStatus(writer) if writer.dialect.name == "mysql" else None
+        self.locks = LockStatus.of(self.counter.engines[0])
 
     def attach(self) -> None:
         self.counter.attach()

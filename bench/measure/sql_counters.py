@@ -368,6 +368,11 @@ class LockStatus:
         self._open = 0
         self._starts = 0
 
+    @classmethod
+    def of(cls, engine: Engine) -> LockStatus | None:
+        """The lock status of a MySQL engine; None for one with no InnoDB status (SQLite)."""
+        return cls(engine) if engine.dialect.name == "mysql" else None
+
     def read(self) -> dict[str, int]:
         """The three status values now (read on this thread's own connection)."""
         connection = getattr(self._local, "connection", None)

@@ -373,23 +373,40 @@ class LockStatus:
         """The lock status of a MySQL engine; None for one with no InnoDB status (SQLite)."""
         return cls(engine) if engine.dialect.name == "mysql" else None
 
-    def read(self) -> dict[str, int]:
-        """The three status values now (read on this thread's own connection)."""
+    def read(self) -> dict[str, int] | None:
+        """The three status values now, on this thread's own connection; None when the
+        server did not answer (a node killed mid-run: the window goes unmeasured, the
+        next read opens a new connection, and the call itself is never disturbed)."""
         connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._local.connection = self.engine.raw_connection()
-            with self._lock:
-                self._connections.append(connection)
-        cursor = connection.cursor()
         try:
-            cursor.execute(_STATUS_SQL)
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
+            if connection is None:
+                connection = self._local.connection = self.engine.raw_connection()
+                with self._lock:
+                    self._connections.append(connection)
+            cursor = connection.cursor()
+            try:
+                cursor.execute(_STATUS_SQL)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        except Exception:  # any driver or pool error: this window is not measured
+            self._drop(connection)
+            return None
         values = {name: int(value) for name, value in rows}
         return {counter: values.get(name, 0) for name, counter in LOCK_STATUS.items()}
 
-    def start(self) -> tuple[dict[str, int], bool, int]:
+    def _drop(self, connection: Any) -> None:
+        self._local.connection = None
+        if connection is None:
+            return
+        with self._lock:
+            if connection in self._connections:
+                self._connections.remove(connection)
+        with contextlib.suppress(Exception):
+            if connection.is_valid:
+                connection.invalidate()
+
+    def start(self) -> tuple[dict[str, int] | None, bool, int]:
         with self._lock:
             shared = self._open > 0
             self._open += 1
@@ -397,12 +414,15 @@ class LockStatus:
             starts = self._starts
         return self.read(), shared, starts
 
-    def stop(self, token: tuple[dict[str, int], bool, int]) -> dict[str, int]:
+    def stop(self, token: tuple[dict[str, int] | None, bool, int]) -> dict[str, int]:
+        """The window's deltas; {} when either read failed (not measured)."""
         before, shared, starts = token
         after = self.read()
         with self._lock:
             self._open -= 1
             shared = shared or self._starts != starts
+        if before is None or after is None:
+            return {}
         deltas = {name: after[name] - before[name] for name in after}
         deltas["lock_windows"] = 1  # measured (a call on SQLite, or a read, has none)
         deltas["lock_window_shared"] = int(shared)
@@ -413,5 +433,6 @@ class LockStatus:
         with self._lock:
             connections, self._connections = self._connections, []
         for connection in connections:
-            connection.close()
+            with contextlib.suppress(Exception):  # a dead node's connection: nothing to give
+                connection.close()
         self._local = threading.local()

@@ -124,3 +124,21 @@ def test_a_mysql_row_lock_wait_is_counted_around_the_call(mysql_backend):
     assert counts["row_lock_time_ms"] >= 200
     assert counts["retries"] == 0
     assert "lock_windows" not in read
+
+
+def test_a_status_read_that_fails_leaves_the_window_unmeasured_and_the_call_alone(
+    mysql_backend,
+):
+    probe = probe_for(mysql_backend)
+    probe.attach()
+    try:
+        token = probe.start("quota_create")
+        probe.locks._local.connection.invalidate()  # the server went away under the probe
+        mysql_backend.quota_create(ADMIN, f"p-{uuid.uuid4().hex[:8]}", "volumes", 1)
+        counts = probe.stop(token)
+        again = probe.stop(probe.start("quota_destroy_all_by_project"))  # a new connection
+    finally:
+        probe.detach()
+    assert "lock_windows" not in counts
+    assert counts["statements"] > 0
+    assert again["lock_windows"] == 1

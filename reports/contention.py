@@ -25,11 +25,12 @@ COLUMNS = (
     ("row_lock_waits", "row-lock waits", ("sql",)),
     ("row_lock_time_ms", "lock wait ms", ("sql",)),
     ("deadlocks", "deadlocks", ("sql",)),
+    ("cert_failures", "certification failures", ("sql",)),
     ("retries", "retries", ("magnetodb", "sql")),
     ("give_ups", "gave up", ("magnetodb", "sql")),
 )
 #: The counters read from InnoDB's status: a dash where no window was measured.
-LOCK_STATUS = frozenset({"row_lock_waits", "row_lock_time_ms", "deadlocks"})
+LOCK_STATUS = frozenset({"row_lock_waits", "row_lock_time_ms", "deadlocks", "cert_failures"})
 
 
 @dataclass

@@ -340,15 +340,28 @@ LOCK_STATUS = {
     "Innodb_row_lock_time": "row_lock_time_ms",
     "Innodb_deadlocks": "deadlocks",
 }
-LOCK_COUNTERS = (*LOCK_STATUS.values(), "lock_windows", "lock_window_shared")
+#: A Galera node's: transactions that lost certification at commit (the client sees
+#: error 1213, as for a deadlock) and local transactions aborted by a replicated one.
+#: Reported only by a node with the wsrep provider loaded.
+GALERA_STATUS = {
+    "wsrep_local_cert_failures": "cert_failures",
+    "wsrep_local_bf_aborts": "bf_aborts",
+}
+LOCK_COUNTERS = (
+    *LOCK_STATUS.values(),
+    *GALERA_STATUS.values(),
+    "lock_windows",
+    "lock_window_shared",
+)
 _STATUS_SQL = "SHOW GLOBAL STATUS WHERE Variable_name IN ({})".format(
-    ", ".join(f"'{name}'" for name in LOCK_STATUS)
+    ", ".join(f"'{name}'" for name in (*LOCK_STATUS, *GALERA_STATUS))
 )
 
 
 class LockStatus:
-    """InnoDB row-lock waits, their time and deadlocks over one call's window, from
-    ``SHOW GLOBAL STATUS`` read before and after the call.
+    """InnoDB row-lock waits, their time and deadlocks over one call's window (and on a
+    Galera node its certification failures and brute-force aborts), from ``SHOW GLOBAL
+    STATUS`` read before and after the call.
 
     The status is global: a window's delta is every wait the server saw while the
     call ran. It is exact when no other measured window overlapped (a serial run on
@@ -393,7 +406,10 @@ class LockStatus:
             self._drop(connection)
             return None
         values = {name: int(value) for name, value in rows}
-        return {counter: values.get(name, 0) for name, counter in LOCK_STATUS.items()}
+        status = dict(LOCK_STATUS)
+        if "wsrep_local_cert_failures" in values:  # a Galera node
+            status.update(GALERA_STATUS)
+        return {counter: values.get(name, 0) for name, counter in status.items()}
 
     def _drop(self, connection: Any) -> None:
         self._local.connection = None
@@ -423,7 +439,7 @@ class LockStatus:
             shared = shared or self._starts != starts
         if before is None or after is None:
             return {}
-        deltas = {name: after[name] - before[name] for name in after}
+        deltas = {name: after[name] - before.get(name, 0) for name in after}
         deltas["lock_windows"] = 1  # measured (a call on SQLite, or a read, has none)
         deltas["lock_window_shared"] = int(shared)
         return deltas

@@ -25,12 +25,15 @@ COLUMNS = (
     ("row_lock_waits", "row-lock waits", ("sql",)),
     ("row_lock_time_ms", "lock wait ms", ("sql",)),
     ("deadlocks", "deadlocks", ("sql",)),
-    ("cert_failures", "certification failures", ("sql",)),
+    ("galera_conflicts", "Galera conflicts", ("sql",)),
     ("retries", "retries", ("magnetodb", "sql")),
     ("give_ups", "gave up", ("magnetodb", "sql")),
 )
 #: The counters read from InnoDB's status: a dash where no window was measured.
-LOCK_STATUS = frozenset({"row_lock_waits", "row_lock_time_ms", "deadlocks", "cert_failures"})
+LOCK_STATUS = frozenset({"row_lock_waits", "row_lock_time_ms", "deadlocks", "galera_conflicts"})
+#: A column that adds several counters: a Galera node's lost certifications and the local
+#: transactions a replicated write aborted (both reach the client as error 1213).
+SUMMED = {"galera_conflicts": ("cert_failures", "bf_aborts")}
 
 
 @dataclass
@@ -43,6 +46,8 @@ class ContentionSection:
 
 
 def _sum(stats: Mapping[str, Any] | None, counter: str) -> int | None:
+    if counter in SUMMED:
+        return sum(_sum(stats, part) or 0 for part in SUMMED[counter])
     entry = ((stats or {}).get("counters") or {}).get(counter)
     return None if entry is None else int(entry.get("sum") or 0)
 
@@ -147,3 +152,32 @@ def contention_section(results: Results) -> ContentionSection | None:
     )
     section.integrity = _integrity(results)
     return section
+
+
+def sweep_contention_table(index: Mapping[str, Any]) -> Table | None:
+    """Per sweep point and arm, the run's contention totals (each operation's mean per
+    execution times its executions, summed); None when no point recorded the counters."""
+    shown = [(counter, label) for counter, label, _ in COLUMNS if counter != "row_lock_time_ms"]
+    table = Table(["point", "arm", *(label for _, label in shown)])
+    recorded = False
+    points = sorted(index["points"].values(), key=lambda p: (p["volumes"], p["threads"]))
+    for point in points:
+        for arm in index["arms"]:
+            totals = dict.fromkeys((counter for counter, _ in shown), 0.0)
+            for arms in point["summary"]["operations"].values():
+                row = arms.get(arm) or {}
+                counters = row.get("counters") or {}
+                recorded = recorded or "retries" in counters
+                for counter in totals:
+                    mean = sum(counters.get(part) or 0.0 for part in SUMMED.get(counter, [counter]))
+                    totals[counter] += mean * row.get("count", 0)
+            if any(totals.values()):
+                table.add(point["directory"], arm, *(fmt.count(round(v)) for v in totals.values()))
+    if not recorded:
+        return None
+    table.caption = (
+        "totals over each point's measured phase, contended points only; per operation in "
+        "each point's own report (cinderbench report DIR)"
+        + ("" if table.rows else ": none at any point")
+    )
+    return table

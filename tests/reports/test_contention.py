@@ -6,7 +6,7 @@ import copy
 
 from bench.measure.results import load_results
 from reports.build import render
-from reports.contention import contention_section
+from reports.contention import contention_section, sweep_contention_table
 from reports.model import side_of_label
 from tests.shortrun import ShortRun
 
@@ -53,3 +53,22 @@ def test_a_run_without_contention_counters_has_no_section(short_run: ShortRun) -
             stats["counters"].pop("retries", None)
     assert contention_section(results) is None
     assert 'id="contention"' not in render([results])
+
+
+def test_the_sweep_page_shows_contended_points_only() -> None:
+    from reports.sweep import render as render_sweep
+    from tests.reports.test_sweep import synthetic_index
+
+    index = synthetic_index()
+    for point in index["points"].values():
+        for arm in index["arms"]:
+            point["summary"]["operations"]["page"][arm]["counters"] = {"retries": 0.0}
+    busy = index["points"]["v100000-t4"]["summary"]["operations"]["page"]
+    busy["mdb"]["counters"] = {"retries": 1.5, "conditional_check_failed": 2.0}
+    table = sweep_contention_table(index)
+    assert table is not None
+    assert [[cell.text for cell in row] for row in table.rows] == [
+        ["v100000-t4", "mdb", "20", "0", "0", "0", "15", "0"]  # means x 10 executions
+    ]
+    assert "<h3>Contention</h3>" in render_sweep(index)
+    assert sweep_contention_table(synthetic_index()) is None  # no counters recorded

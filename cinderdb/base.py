@@ -90,6 +90,20 @@ class Backend(abc.ABC):
                 setattr(cls, function_name, _guarded(function_name, method))
 
     @property
+    def contention_hooks(self) -> list[Callable[[str], None]]:
+        """Callables told of each retry after a lost race (``"retry"``) and each give-up
+        (``"give_up"``), on the thread of the call (the measurement layer counts them)."""
+        hooks = self.__dict__.get("_contention_hooks")
+        if hooks is None:
+            hooks = self.__dict__["_contention_hooks"] = []
+        return hooks
+
+    def note_contention(self, event: str) -> None:
+        """Tell the hooks that this call retries after a lost race, or gives up."""
+        for hook in self.__dict__.get("_contention_hooks") or ():
+            hook(event)
+
+    @property
     @abc.abstractmethod
     def url(self) -> str:
         """The URL this backend was opened with (credentials removed)."""

@@ -16,6 +16,7 @@ from bench.measure.results import Results, load_results
 from reports import charts, facts, findings, tables
 from reports import format as fmt
 from reports.acknowledged import acknowledged_table
+from reports.contention import contention_section
 from reports.designs import design_section
 from reports.model import (
     all_sides,
@@ -170,6 +171,7 @@ def context(runs: Sequence[Results]) -> dict[str, Any]:
         "join_chart": charts.join_chart(join_rows, join_sql or "", join_mdb or ""),
         "joins": tables.join_table(results),
         "call_joins": tables.call_join_table(results),
+        "contention": contention_section(results),
         "writes_chart": charts.writes_chart(write_rows),
         "writes": tables.writes_table(write_rows) if write_rows else None,
         "transport_chart": charts.transport_chart(transport, mdb or "", sql),

@@ -25,6 +25,7 @@ from typing import Any
 
 from bench.drive.sweep import INDEX_NAME, PROJECT_EXPONENT, read_index
 from reports import format as fmt
+from reports.contention import sweep_contention_table
 from reports.growth import SATURATION_GAIN, Fit, fit_power, fit_power_within, saturation_point
 from reports.model import Cell, Table
 from reports.sweep_charts import Panel, curve_grid
@@ -334,6 +335,7 @@ def context(index: Mapping[str, Any]) -> dict[str, Any]:
         "item_chart": curve_grid(item_panels, arms, "volumes", "bytes"),
         "watched": watched,
         "points_table": points_table(index),
+        "contention_table": sweep_contention_table(index),
     }
 
 

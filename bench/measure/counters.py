@@ -5,11 +5,18 @@ on the calling thread (``start()`` / ``stop(token) -> {name: count}``):
 
 - ``SQLProbe``: statements (by kind), commits, round trips, JOINs, EXISTS,
   tables, rows, from ``bench.measure.sql_counters.SQLCounter`` (SQLAlchemy cursor
-  events, attributed per thread).
+  events, attributed per thread); ``retries``/``give_ups`` of Liberty's
+  ``_retry_on_deadlock`` (a deadlock victim, a lock wait timeout, a Galera
+  certification failure); on MySQL, around each call that may write (not in
+  ``cinderdb.api.READ_FUNCTIONS``), InnoDB's row-lock waits, wait time and
+  deadlocks from ``SHOW GLOBAL STATUS`` (``sql_counters.LockStatus``: global, so
+  exact only when no other call overlapped; ``lock_window_shared`` marks the rest).
 - ``MagnetoProbe``: requests (total and by type), items read and written,
   dual/index writes (items written to a table the design marks as derived:
   the backend's ``derived_tables``), conditional-check failures
-  (each one a retry of a read-modify-write), request errors and bytes, from
+  (a lost race: most are followed by a retry), ``retries``/``give_ups`` of the
+  design's optimistic-concurrency loops (``Backend.contention_hooks``), request
+  errors and bytes, from
   the MagnetoDB client's ``hooks`` (``RequestStats``). A ``batch_write_item``
   spans tables and its ``RequestStats`` names none, so the probe also wraps
   the client's ``batch_write_item`` while attached to count the derived-table
@@ -26,6 +33,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from cinderdb.api import READ_FUNCTIONS
 from cinderdb.base import Backend
 
 #: The counters each probe always reports (zeros included).
@@ -46,6 +54,8 @@ SQL_COUNTERS = (
     "exists",
     "tables",
     "rows",
+    "retries",
+    "give_ups",
 )
 MAGNETO_COUNTERS = (
     "requests",
@@ -53,6 +63,8 @@ MAGNETO_COUNTERS = (
     "items_written",
     "dual_writes",
     "conditional_check_failed",
+    "retries",
+    "give_ups",
     "request_errors",
     "bytes_sent",
     "bytes_received",
@@ -68,7 +80,7 @@ class Probe(Protocol):
 
     def detach(self) -> None: ...
 
-    def start(self) -> Any: ...
+    def start(self, function: str | None = None) -> Any: ...
 
     def stop(self, token: Any) -> dict[str, int]: ...
 
@@ -78,25 +90,72 @@ class SQLProbe:
 
     kind = "sql"
 
-    def __init__(self, engine: Any) -> None:
-        from bench.measure.sql_counters import SQLCounter
+    def __init__(self, engine: Any, backend: Backend | None = None) -> None:
+        from bench.measure.sql_counters import LockStatus, SQLCounter
 
         self.counter = SQLCounter(engine)
+        self.retries = RetryCounter(backend)
+        #: InnoDB's lock status around each call that may write (MySQL only).
+        self.locks = LockStatus.of(self.counter.engines[0])
 
     def attach(self) -> None:
         self.counter.attach()
+        self.retries.attach()
 
     def detach(self) -> None:
         self.counter.detach()
+        self.retries.detach()
+        if self.locks is not None:
+            self.locks.close()
 
-    def start(self) -> Any:
+    def start(self, function: str | None = None) -> Any:
+        locks = None
+        if self.locks is not None and function not in READ_FUNCTIONS:
+            locks = self.locks.start()
         block = self.counter.measure()
-        return block, block.__enter__()
+        return block, block.__enter__(), self.retries.start(), locks
 
     def stop(self, token: Any) -> dict[str, int]:
-        block, counts = token
+        block, counts, retries, locks = token
         block.__exit__(None, None, None)
-        return counts.as_dict()
+        result = {**counts.as_dict(), **self.retries.stop(retries)}
+        if locks is not None:
+            result.update(self.locks.stop(locks))  # type: ignore[union-attr]
+        return result
+
+
+class RetryCounter:
+    """Retries after a lost race and give-ups of one backend, per thread, from its
+    ``contention_hooks`` (told on the thread of the call that retries)."""
+
+    def __init__(self, backend: Backend | None) -> None:
+        self.backend = backend
+        self._local = threading.local()
+
+    def attach(self) -> None:
+        if self.backend is not None and self._hook not in self.backend.contention_hooks:
+            self.backend.contention_hooks.append(self._hook)
+
+    def detach(self) -> None:
+        if self.backend is not None and self._hook in self.backend.contention_hooks:
+            self.backend.contention_hooks.remove(self._hook)
+
+    def start(self) -> dict[str, int]:
+        counts = {"retries": 0, "give_ups": 0}
+        stack = getattr(self._local, "stack", None)
+        if stack is None:
+            stack = self._local.stack = []
+        stack.append(counts)
+        return counts
+
+    def stop(self, token: dict[str, int]) -> dict[str, int]:
+        self._local.stack.remove(token)
+        return token
+
+    def _hook(self, event: str) -> None:
+        key = {"retry": "retries", "give_up": "give_ups"}[event]
+        for counts in getattr(self._local, "stack", None) or ():
+            counts[key] += 1
 
 
 class MagnetoProbe:
@@ -104,30 +163,37 @@ class MagnetoProbe:
 
     kind = "magnetodb"
 
-    def __init__(self, client: Any, derived_tables: frozenset[str]) -> None:
+    def __init__(
+        self, client: Any, derived_tables: frozenset[str], backend: Backend | None = None
+    ) -> None:
         self.client = client
         self.derived = derived_tables
+        self.retries = RetryCounter(backend)
         self._local = threading.local()
 
     def attach(self) -> None:
         if self._hook not in self.client.hooks:
             self.client.hooks.append(self._hook)
+        self.retries.attach()
 
     def detach(self) -> None:
         if self._hook in self.client.hooks:
             self.client.hooks.remove(self._hook)
+        self.retries.detach()
 
-    def start(self) -> Any:
+    def start(self, function: str | None = None) -> Any:
         counts = dict.fromkeys(MAGNETO_COUNTERS, 0)
         stack = getattr(self._local, "stack", None)
         if stack is None:
             stack = self._local.stack = []
         stack.append(counts)
-        return counts
+        return counts, self.retries.start()
 
     def stop(self, token: Any) -> dict[str, int]:
-        self._local.stack.remove(token)
-        return token
+        counts, retries = token
+        self._local.stack.remove(counts)
+        counts.update(self.retries.stop(retries))
+        return counts
 
     def _hook(self, stats: Any) -> None:
         stack = getattr(self._local, "stack", None)
@@ -150,8 +216,8 @@ class MagnetoProbe:
 #: The probe of each side: SQL statements from its engine's cursor events, MagnetoDB
 #: requests from its client's hooks (the design's derived tables count as dual writes).
 PROBES: dict[str, Callable[[Any], Probe]] = {
-    "sql": lambda backend: SQLProbe(backend.engines),
-    "magnetodb": lambda backend: MagnetoProbe(backend.client, backend.derived_tables),
+    "sql": lambda backend: SQLProbe(backend.engines, backend),
+    "magnetodb": lambda backend: MagnetoProbe(backend.client, backend.derived_tables, backend),
 }
 
 

@@ -186,7 +186,7 @@ class Instrumented:
             scope = getattr(local, "scope", None)
             caller = args[0] if args else kwargs.get("context")
             context = "admin" if getattr(caller, "is_admin", False) else "user"
-            token = probe.start() if probe is not None else None
+            token = probe.start(name) if probe is not None else None
             started = clock()
             try:
                 result = function(*args, **kwargs)

@@ -329,3 +329,126 @@ def count_sql(
     counter = SQLCounter(engine, keep_statements=keep_statements)
     with counter.attached(), counter.measure() as counts:
         yield counts
+
+
+# ------------------------------------------------------------ lock status
+
+#: ``SHOW GLOBAL STATUS`` variables of InnoDB's row locks (MariaDB 10.11 and MySQL have
+#: all three) and the counter each one's delta is reported as.
+LOCK_STATUS = {
+    "Innodb_row_lock_waits": "row_lock_waits",
+    "Innodb_row_lock_time": "row_lock_time_ms",
+    "Innodb_deadlocks": "deadlocks",
+}
+#: A Galera node's: transactions that lost certification at commit (the client sees
+#: error 1213, as for a deadlock) and local transactions aborted by a replicated one.
+#: Reported only by a node with the wsrep provider loaded.
+GALERA_STATUS = {
+    "wsrep_local_cert_failures": "cert_failures",
+    "wsrep_local_bf_aborts": "bf_aborts",
+}
+LOCK_COUNTERS = (
+    *LOCK_STATUS.values(),
+    *GALERA_STATUS.values(),
+    "lock_windows",
+    "lock_window_shared",
+)
+_STATUS_SQL = "SHOW GLOBAL STATUS WHERE Variable_name IN ({})".format(
+    ", ".join(f"'{name}'" for name in (*LOCK_STATUS, *GALERA_STATUS))
+)
+
+
+class LockStatus:
+    """InnoDB row-lock waits, their time and deadlocks over one call's window (and on a
+    Galera node its certification failures and brute-force aborts), from ``SHOW GLOBAL
+    STATUS`` read before and after the call.
+
+    The status is global: a window's delta is every wait the server saw while the
+    call ran. It is exact when no other measured window overlapped (a serial run on
+    this backend, nothing else on the server); when windows overlapped the call is
+    marked ``lock_window_shared`` = 1 and a wait counts in every window that covers it,
+    so sums over shared windows over-count (the report says so). Each thread reads on
+    a connection of its own, taken from the engine's pool but used through the raw
+    DB-API cursor, so the reads fire no SQLAlchemy events (the statement counters never
+    see them) and run outside the timed call.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[Any] = []
+        self._open = 0
+        self._starts = 0
+
+    @classmethod
+    def of(cls, engine: Engine) -> LockStatus | None:
+        """The lock status of a MySQL engine; None for one with no InnoDB status (SQLite)."""
+        return cls(engine) if engine.dialect.name == "mysql" else None
+
+    def read(self) -> dict[str, int] | None:
+        """The three status values now, on this thread's own connection; None when the
+        server did not answer (a node killed mid-run: the window goes unmeasured, the
+        next read opens a new connection, and the call itself is never disturbed)."""
+        connection = getattr(self._local, "connection", None)
+        try:
+            if connection is None:
+                connection = self._local.connection = self.engine.raw_connection()
+                with self._lock:
+                    self._connections.append(connection)
+            cursor = connection.cursor()
+            try:
+                cursor.execute(_STATUS_SQL)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        except Exception:  # any driver or pool error: this window is not measured
+            self._drop(connection)
+            return None
+        values = {name: int(value) for name, value in rows}
+        status = dict(LOCK_STATUS)
+        if "wsrep_local_cert_failures" in values:  # a Galera node
+            status.update(GALERA_STATUS)
+        return {counter: values.get(name, 0) for name, counter in status.items()}
+
+    def _drop(self, connection: Any) -> None:
+        self._local.connection = None
+        if connection is None:
+            return
+        with self._lock:
+            if connection in self._connections:
+                self._connections.remove(connection)
+        with contextlib.suppress(Exception):
+            if connection.is_valid:
+                connection.invalidate()
+
+    def start(self) -> tuple[dict[str, int] | None, bool, int]:
+        with self._lock:
+            shared = self._open > 0
+            self._open += 1
+            self._starts += 1
+            starts = self._starts
+        return self.read(), shared, starts
+
+    def stop(self, token: tuple[dict[str, int] | None, bool, int]) -> dict[str, int]:
+        """The window's deltas; {} when either read failed (not measured)."""
+        before, shared, starts = token
+        after = self.read()
+        with self._lock:
+            self._open -= 1
+            shared = shared or self._starts != starts
+        if before is None or after is None:
+            return {}
+        deltas = {name: after[name] - before.get(name, 0) for name in after}
+        deltas["lock_windows"] = 1  # measured (a call on SQLite, or a read, has none)
+        deltas["lock_window_shared"] = int(shared)
+        return deltas
+
+    def close(self) -> None:
+        """Give every thread's connection back to the pool."""
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            with contextlib.suppress(Exception):  # a dead node's connection: nothing to give
+                connection.close()
+        self._local = threading.local()

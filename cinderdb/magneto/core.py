@@ -274,6 +274,11 @@ class MagnetoCore(Backend):
         self.ordered = ordered_rules(self.design.pairs)
         self._check_design()
 
+    def retrying(self, attempt: int) -> None:
+        """An optimistic read-modify-write lost its race: count the retry, pause briefly."""
+        self.note_contention("retry")
+        _back_off(attempt)
+
     def stored_design(self) -> str | None:
         """The name of the design the store was created with (``read_design``)."""
         return read_design(self.client)
@@ -897,11 +902,12 @@ class MagnetoCore(Backend):
                     undo,
                 )
             except ConditionalCheckFailedException:
-                _back_off(attempt)
+                self.retrying(attempt)
                 continue
             except MagnetoError as error:
                 raise exception.DBError(reason=f"{type(error).__name__}: {error}") from error
             return decode_item(spec, answer.get("attributes"))
+        self.note_contention("give_up")
         raise exception.DBConflict(target=f"{table} {key!r}", attempts=MAX_ATTEMPTS)
 
     # ------------------------------------------------------- compensations

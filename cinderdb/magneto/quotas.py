@@ -14,7 +14,7 @@ from typing import Any
 from cinderdb import exception
 from cinderdb.base import quota_class_values
 from cinderdb.context import RequestContext
-from cinderdb.magneto.core import MAX_ATTEMPTS, ItemWrite, _back_off
+from cinderdb.magneto.core import MAX_ATTEMPTS, ItemWrite
 from cinderdb.magneto.items import Wire, changes_to_updates, from_item, n, string_set, to_item
 from cinderdb.magneto.reservations import (
     LIVE,
@@ -73,7 +73,8 @@ class QuotaFunctions(ReservationFunctions):
                 )
             if current is not None and self.put_if(table, item, {"deleted": {"value": n(1)}}):
                 return record
-            _back_off(attempt)
+            self.retrying(attempt)
+        self.note_contention("give_up")
         raise exception.DBConflict(target=f"{table} {owner}/{resource}", attempts=MAX_ATTEMPTS)
 
     def _update_limit(
@@ -94,7 +95,8 @@ class QuotaFunctions(ReservationFunctions):
             new = self.update_if(table, (owner, resource), updates, expected, "ALL_NEW")
             if new is not None:
                 return from_item(kind, new)
-            _back_off(attempt)
+            self.retrying(attempt)
+        self.note_contention("give_up")
         raise exception.DBConflict(target=f"{table} {owner}/{resource}", attempts=MAX_ATTEMPTS)
 
     def _destroy_limit(self, table: str, owner: str, resource: str, not_found: Exception) -> None:
@@ -188,8 +190,9 @@ class QuotaFunctions(ReservationFunctions):
                 is not None
             ):
                 return string_set(usage, "reservations")  # type: ignore[arg-type]
-            _back_off(attempt)
+            self.retrying(attempt)
             usage = self.get(USAGES, project_id, resource)
+        self.note_contention("give_up")
         raise exception.DBConflict(target=f"usage {project_id}/{resource}", attempts=MAX_ATTEMPTS)
 
     # ------------------------------------------------------- class limits

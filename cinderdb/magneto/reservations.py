@@ -25,7 +25,7 @@ from typing import Any
 from cinderdb import exception
 from cinderdb.base import new_id
 from cinderdb.context import RequestContext
-from cinderdb.magneto.core import MAX_ATTEMPTS, ItemWrite, MagnetoCore, _back_off
+from cinderdb.magneto.core import MAX_ATTEMPTS, ItemWrite, MagnetoCore
 from cinderdb.magneto.groups import group_count
 from cinderdb.magneto.items import (
     Wire,
@@ -185,8 +185,9 @@ class ReservationFunctions(MagnetoCore):
             if outcome is not None:
                 break
             self.undo_since(mark)  # a usage changed under this attempt: start over clean
-            _back_off(attempt)
+            self.retrying(attempt)
         else:
+            self.note_contention("give_up")
             raise exception.DBConflict(target=f"usages of {project_id}", attempts=MAX_ATTEMPTS)
         uuids, overs, views, unders = outcome
         if unders:
@@ -501,7 +502,8 @@ class ReservationFunctions(MagnetoCore):
                 is not None
             ):
                 return
-            _back_off(attempt)
+            self.retrying(attempt)
+        self.note_contention("give_up")
         raise exception.DBConflict(target=f"usage {project_id}/{resource}", attempts=MAX_ATTEMPTS)
 
     def reservation_expire(self, context: RequestContext) -> None:

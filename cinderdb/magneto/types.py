@@ -27,7 +27,7 @@ from cinderdb import exception
 from cinderdb.base import check_filters, is_uuid_like, new_id
 from cinderdb.context import RequestContext
 from cinderdb.magneto import names
-from cinderdb.magneto.core import MAX_ATTEMPTS, MagnetoCore, _back_off
+from cinderdb.magneto.core import MAX_ATTEMPTS, MagnetoCore
 from cinderdb.magneto.items import (
     Wire,
     changes_to_updates,
@@ -153,6 +153,8 @@ class VolumeTypeFunctions(MagnetoCore):
             if current is None or current["name"]["S"] == name:
                 return
             name = current["name"]["S"]
+            self.note_contention("retry")  # renamed meanwhile: bring the volumes along again
+        self.note_contention("give_up")
         raise exception.DBConflict(target=f"volume_type_name of {type_id}", attempts=MAX_ATTEMPTS)
 
     # ------------------------------------------------------- types: write
@@ -222,6 +224,7 @@ class VolumeTypeFunctions(MagnetoCore):
             if "name" in diff and claimed != diff["name"]:
                 if not names.claim(self, TYPE_NAMES, diff["name"], current["id"]):
                     if names.confirmed(self.get(TYPES, current["id"]), diff["name"]):
+                        self.note_contention("retry")
                         continue  # renamed so meanwhile by another call: read it again
                     raise exception.VolumeTypeExists(id=diff["name"])
                 claimed = diff["name"]
@@ -234,8 +237,9 @@ class VolumeTypeFunctions(MagnetoCore):
             )
             if new is not None:
                 break
-            _back_off(attempt)
+            self.retrying(attempt)
         else:
+            self.note_contention("give_up")
             raise exception.DBConflict(
                 target=f"volume type {volume_type_id}", attempts=MAX_ATTEMPTS
             )
@@ -428,8 +432,9 @@ class VolumeTypeFunctions(MagnetoCore):
             new = self.update_if(TYPES, (type_id,), updates, expected, "ALL_NEW")
             if new is not None:
                 break
-            _back_off(attempt)
+            self.retrying(attempt)
         else:
+            self.note_contention("give_up")
             raise exception.DBConflict(target=f"volume type {type_id}", attempts=MAX_ATTEMPTS)
         touched = [qos_specs_id] + ([previous] if previous not in (None, qos_specs_id) else [])
         self._reconcile(touched, type_id, new)
@@ -495,7 +500,8 @@ class VolumeTypeFunctions(MagnetoCore):
             seen = self.get(TYPES, type_id)
             if (seen or {}).get("version") == (item or {}).get("version"):
                 return
-            _back_off(attempt)
+            self.retrying(attempt)
+        self.note_contention("give_up")
         raise exception.DBConflict(target=f"QoS links of {type_id}", attempts=MAX_ATTEMPTS)
 
     def volume_type_qos_specs_get(

@@ -98,7 +98,8 @@ def retry_on_deadlock(fn: F) -> F:
     (``quota_reserve``, ``reservation_commit``..., the destroys, the metadata
     updates and deletes); the SQL backend decorates the same ones. Liberty retries
     forever every 0.5 s; a benchmark must not hang, so this gives up after
-    ``DEADLOCK_RETRIES`` tries with a short random back-off.
+    ``DEADLOCK_RETRIES`` tries with a short random back-off. Each retry and a give-up
+    are told to the backend's ``contention_hooks`` (the decorated functions are methods).
     """
 
     @functools.wraps(fn)
@@ -107,8 +108,11 @@ def retry_on_deadlock(fn: F) -> F:
             try:
                 return fn(*args, **kwargs)
             except exception.DBDeadlock:
+                backend = args[0]
                 if attempt == DEADLOCK_RETRIES - 1:
+                    backend.note_contention("give_up")
                     raise
+                backend.note_contention("retry")
                 time.sleep(random.uniform(0.001, 0.01) * (attempt + 1))
         raise AssertionError("unreachable")
 

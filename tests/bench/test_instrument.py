@@ -219,6 +219,8 @@ def test_magnetodb_probe_counts_requests_items_and_dual_writes():
         "items_written": 7,
         "dual_writes": 4,
         "conditional_check_failed": 1,
+        "retries": 0,  # the client never retries: the design's loops do (and tell the backend)
+        "give_ups": 0,
         "request_errors": 1,
     }
 

@@ -232,6 +232,11 @@ def test_a_certification_conflict_is_a_counted_error_where_liberty_does_not_retr
         operation = recorder.series[("galera", "op", "rename")]
         assert operation.outcomes == {"error": 1}
         assert operation.failures == {"DBDeadlock": 1}
+        # the probe read the losing node's status around the call: a certification failure,
+        # or the replicated write aborting the local one (a brute-force abort)
+        counters = operation.counter_stats()
+        lost = sum(counters.get(name, {}).get("sum", 0) for name in ("cert_failures", "bf_aborts"))
+        assert lost >= 1
         assert first.volume_get(CTX, volume["id"])["display_name"] == "first"
 
 

@@ -24,6 +24,7 @@ from reports.model import (
     ratio_sides,
     side_of_label,
 )
+from reports.time_split import time_split_section
 from reports.trends import build_trends
 from reports.verdict import build_verdict
 
@@ -168,6 +169,7 @@ def context(runs: Sequence[Results]) -> dict[str, Any]:
         "call_joins": tables.call_join_table(results),
         "writes_chart": charts.writes_chart(write_rows),
         "writes": tables.writes_table(write_rows) if write_rows else None,
+        "split": time_split_section(results),
         "transport_chart": charts.transport_chart(transport, mdb or "", sql),
         "transport": tables.transport_table(transport, mdb or "", sql) if transport else None,
         "floor_text": "; ".join(

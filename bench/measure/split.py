@@ -20,10 +20,10 @@ What each side can report as *store* time:
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
-#: The sides whose store reports its own time per request.
-REPORTING_SIDES = frozenset({"magnetodb"})
+from cinderdb.base import Backend
 
 
 class StoreClock:
@@ -68,9 +68,13 @@ class StoreClock:
             total[1] += 1
 
 
-def store_clock_for(backend: Any) -> StoreClock | None:
+#: The sides whose store reports its own time per request: MagnetoDB, through its client's hooks.
+CLOCKS: dict[str, Callable[[Any], StoreClock]] = {
+    "magnetodb": lambda backend: StoreClock(backend.client),
+}
+
+
+def store_clock_for(backend: Backend) -> StoreClock | None:
     """The store clock of a backend whose store reports its time (None for SQL)."""
-    if getattr(backend, "side", None) not in REPORTING_SIDES:
-        return None
-    client = getattr(backend, "client", None)
-    return StoreClock(client) if client is not None and hasattr(client, "hooks") else None
+    make = CLOCKS.get(backend.side)
+    return make(backend) if make is not None else None

@@ -28,12 +28,16 @@ from bench.measure.counters import Probe, probe_for
 from bench.measure.oplog import encode_call
 from bench.measure.outcomes import classify
 from bench.measure.recorder import Recorder
-from bench.measure.split import StoreClock, store_clock_for
+from bench.measure.split import StoreClock, cpu_clock, store_clock_for
 from cinderdb.api import FUNCTIONS
 
 _DEFAULT = object()
 #: A call's result is logged as a value when it is a short list of ids (reservations).
 _VALUE_LIMIT = 64
+
+
+def _no_clock() -> int:
+    return 0
 
 
 class OperationScope:
@@ -60,8 +64,8 @@ class OperationScope:
         self.error: BaseException | None = None
         self.service_ns = 0
         self.started_ns = 0
-        #: sums over the operation's calls (``store_ns`` None while no call reported one)
-        self.cpu_ns = 0
+        #: sums over the operation's calls (None while no call measured one)
+        self.cpu_ns: int | None = None
         self.store_ns: int | None = None
 
     def add(
@@ -73,10 +77,11 @@ class OperationScope:
         error: BaseException | None,
         result: Any,
         counters: dict[str, int] | None,
-        cpu_ns: int = 0,
+        cpu_ns: int | None = None,
         store_ns: int | None = None,
     ) -> None:
-        self.cpu_ns += cpu_ns
+        if cpu_ns is not None:
+            self.cpu_ns = (self.cpu_ns or 0) + cpu_ns
         if store_ns is not None:
             self.store_ns = (self.store_ns or 0) + store_ns
         # Only short id lists are kept (for ``refs``): holding every record an
@@ -205,7 +210,7 @@ class Instrumented:
                 outcome,
                 failure,
                 scope.counters,
-                cpu_ns=scope.cpu_ns if scope.counters["db_calls"] else None,
+                cpu_ns=scope.cpu_ns,
                 store_ns=scope.store_ns,
             )
 
@@ -214,7 +219,10 @@ class Instrumented:
     def _wrap(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
         recorder, label, local, probe = self.recorder, self.label, self._local, self.probe
         store = self.store_clock
-        clock, cpu_clock = time.perf_counter_ns, time.thread_time_ns
+        clock = time.perf_counter_ns
+        thread_cpu = cpu_clock()
+        measuring = thread_cpu is not None
+        cpu_now = thread_cpu or _no_clock
 
         def measured(*args: Any, **kwargs: Any) -> Any:
             scope = getattr(local, "scope", None)
@@ -222,13 +230,13 @@ class Instrumented:
             context = "admin" if getattr(caller, "is_admin", False) else "user"
             token = probe.start() if probe is not None else None
             reported = store.start() if store is not None else None
-            cpu_started = cpu_clock()
+            cpu_started = cpu_now()
             started = clock()
             try:
                 result = function(*args, **kwargs)
             except Exception as error:
                 elapsed = clock() - started
-                cpu = cpu_clock() - cpu_started
+                cpu = cpu_now() - cpu_started if measuring else None
                 counters = probe.stop(token) if probe is not None else None
                 store_ns = store.stop(reported) if store is not None else None
                 outcome, failure = classify(error)
@@ -241,7 +249,7 @@ class Instrumented:
                     scope.add(name, args, kwargs, elapsed, error, None, counters, cpu, store_ns)
                 raise
             elapsed = clock() - started
-            cpu = cpu_clock() - cpu_started
+            cpu = cpu_now() - cpu_started if measuring else None
             counters = probe.stop(token) if probe is not None else None
             store_ns = store.stop(reported) if store is not None else None
             lag = scope.lag_ns if scope is not None else None

@@ -7,6 +7,10 @@ the call's requests (the ``X-Magnetodb-Handling-Time`` header, carried by the
 client's ``RequestStats.handling_us``). The rest of the service time is network
 and queueing: ``service - client CPU - store``.
 
+Under gevent's monkey-patching (locust), greenlets share the OS thread: a
+call's thread CPU time would include whatever other users ran while it waited
+on the network, so no client CPU is recorded there (``cpu_clock`` is None).
+
 What each side can report as *store* time:
 
 - MagnetoDB: the server's handling time, per request, summed over the call.
@@ -19,7 +23,9 @@ What each side can report as *store* time:
 
 from __future__ import annotations
 
+import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -66,6 +72,15 @@ class StoreClock:
         for total in stack:
             total[0] += stats.handling_us * 1000
             total[1] += 1
+
+
+def cpu_clock() -> Callable[[], int] | None:
+    """The per-call client CPU clock: the calling thread's CPU time, or None when gevent
+    has patched threads (a thread then runs many calls at once)."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):
+        return None
+    return time.thread_time_ns
 
 
 #: The sides whose store reports its own time per request: MagnetoDB, through its client's hooks.

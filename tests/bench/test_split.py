@@ -3,13 +3,15 @@ through the recorder into the results files (bench.measure.split)."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from bench.drive.runner import Run
 from bench.measure.instrument import Instrumented
 from bench.measure.recorder import Recorder
 from bench.measure.results import load_results, write_results
-from bench.measure.split import StoreClock, store_clock_for
+from bench.measure.split import StoreClock, cpu_clock, store_clock_for
 from bench.workload.datasets import build_dataset, load_dataset
 from cinderdb import get_admin_context, open_backend
 from tests.bench.support import SMALL
@@ -103,3 +105,26 @@ def test_the_results_files_carry_both_and_a_merge_keeps_them(run, tmp_path):
             results.histogram("op", name, "magnetodb", "cpu").get_total_count()
             == 2 * original.count
         )
+
+
+def test_no_client_cpu_where_gevent_shares_the_thread(monkeypatch):
+    """Under locust, greenlets share the OS thread: a call's thread CPU would include the
+    other users' work while it waited, so none is recorded (store time still is)."""
+    import types
+
+    fake = types.SimpleNamespace(is_module_patched=lambda name: name == "threading")
+    monkeypatch.setitem(sys.modules, "gevent.monkey", fake)
+    assert cpu_clock() is None
+    recorder = Recorder()
+    with open_backend("magnetodb+inproc:///split-green") as backend:
+        load_dataset(backend, build_dataset(SMALL).data, quiet=True)
+        api = Instrumented(backend, recorder, "m")
+        try:
+            with api.operation("show"):
+                api.volume_get_all(get_admin_context(), None, None)
+        finally:
+            api.detach()
+    for kind in ("op", "call"):
+        series = recorder.series[("m", kind, "show" if kind == "op" else "volume_get_all")]
+        assert series.cpu is None
+        assert series.store.get_total_count() == 1

@@ -34,7 +34,7 @@ from reports.model import Table, all_sides, on_network, operation_order
 PARTS = (
     ("client", "client CPU", charts.PALETTE[1]),
     ("store", "store (reported)", charts.PALETTE[2]),
-    ("rest", "network, waiting and the rest", charts.PALETTE[4]),
+    ("rest", "the rest: network, waiting, a SQL server's own time", charts.PALETTE[4]),
 )
 #: Operations drawn in the chart (most executed first).
 CHART_OPERATIONS = 14

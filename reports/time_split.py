@@ -53,8 +53,13 @@ class Split:
 
 
 def _mean(stats: dict[str, Any], key: str) -> float | None:
+    """Mean µs of ``key`` per execution of the operation: an execution whose calls made no
+    request reported no store time, and counts as 0 of it."""
     summary = stats.get(key) or {}
-    return summary.get("mean")
+    executions = (stats.get("service_us") or {}).get("count")
+    if summary.get("mean") is None or not executions:
+        return None
+    return summary["mean"] * summary["count"] / executions
 
 
 def split_of(results: Results, operation: str, arm: str) -> Split | None:

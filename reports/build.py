@@ -27,6 +27,7 @@ from reports.model import (
     side_of_label,
 )
 from reports.replication import replication_table
+from reports.time_split import time_split_section
 from reports.trends import build_trends
 from reports.verdict import build_verdict
 
@@ -174,6 +175,7 @@ def context(runs: Sequence[Results]) -> dict[str, Any]:
         "contention": contention_section(results),
         "writes_chart": charts.writes_chart(write_rows),
         "writes": tables.writes_table(write_rows) if write_rows else None,
+        "split": time_split_section(results),
         "transport_chart": charts.transport_chart(transport, mdb or "", sql),
         "transport": tables.transport_table(transport, mdb or "", sql) if transport else None,
         "floor_text": "; ".join(

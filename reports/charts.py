@@ -400,3 +400,24 @@ def trend_chart(
         if row == 0:
             right.legend(fontsize=8)
     return to_data_uri(figure)
+
+
+def stacked_barh(
+    labels: Sequence[str], parts: Sequence[tuple[str, Sequence[float], str]], xlabel: str
+) -> str | None:
+    """One horizontal bar per label, stacked from ``parts`` (legend label, values, colour)."""
+    if not labels:
+        return None
+    figure = _figure(10, 1.2 + 0.24 * len(labels))
+    axes = figure.add_subplot()
+    y = list(range(len(labels)))
+    left = [0.0] * len(labels)
+    for label, values, colour in parts:
+        axes.barh(y, values, left=left, color=colour, label=label)
+        left = [a + b for a, b in zip(left, values, strict=True)]
+    axes.set_yticks(y, labels, fontsize=8)
+    axes.invert_yaxis()
+    axes.set_xlabel(xlabel)
+    axes.grid(axis="x", alpha=0.3)
+    axes.legend(fontsize=8, loc="lower right")
+    return to_data_uri(figure)

@@ -13,6 +13,7 @@ from typing import Any
 
 from bench.measure.results import Results
 from reports import format as fmt
+from reports import time_split
 from reports.findings import Section
 from reports.model import (
     Cell,
@@ -142,6 +143,7 @@ def build_verdict(
         verdict.points.append(_pair_point(results, other_baseline, arm))
     _design_points(verdict, results, baseline, candidate)
     _transport_point(verdict, transport)
+    verdict.points += time_split.verdict_points(results)
     _findings_points(verdict, results, validation, diff, gate)
     verdict.caveats = _caveats(results, sides)
     return verdict

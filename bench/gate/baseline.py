@@ -53,6 +53,9 @@ class Snapshot:
     #: the pairings after the first (runs of more than two arms): ``baseline``,
     #: ``candidate`` and their per-pair ``ratios`` per operation, as ``ratio``/``ratios``
     arms: list[dict[str, Any]] = field(default_factory=list)
+    #: operation -> backend -> {"n": executions, "p50": median client CPU µs} (the opt-in
+    #: CPU check's figures; {} in baselines written before client CPU was measured)
+    cpu: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
     def pairings(self) -> list[tuple[dict[str, str], dict[str, list[float]]]]:
         """``(sides, ratios per operation)`` of every pairing, the first one first."""
@@ -102,6 +105,17 @@ def _counters(results: Results, config: GateConfig) -> dict[str, Any]:
             gated = _stats(stats.get("counters"), int(stats.get("count", 0)), config)
             ops.setdefault(name, {}).setdefault(label, {})[""] = gated
     return {"call": calls, "op": ops}
+
+
+def _cpu(results: Results) -> dict[str, dict[str, dict[str, float]]]:
+    """Per operation and backend, executions and median client CPU time (µs)."""
+    cpu: dict[str, dict[str, dict[str, float]]] = {}
+    for name, per in sorted(results.operations.items()):
+        for label, stats in sorted(per.items()):
+            summary = stats.get("client_cpu_us") or {}
+            if summary.get("count"):
+                cpu.setdefault(name, {})[label] = {"n": summary["count"], "p50": summary["p50"]}
+    return cpu
 
 
 def _from_oplog(
@@ -180,6 +194,7 @@ def snapshot(results: Results, config: GateConfig) -> Snapshot:
         arms=[
             {**side, "ratios": per_op} for side, per_op in zip(sides[1:], ratios[1:], strict=True)
         ],
+        cpu=_cpu(results),
     )
 
 

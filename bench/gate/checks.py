@@ -23,6 +23,11 @@ Two signals, as the anchors recommend (research/anchors.md §8, c.8):
   fails only when it is significant (p < alpha) *and* larger than the
   tolerance on the median ratio, so a large sample cannot fail on a
   negligible change, nor a tiny one on noise.
+
+An opt-in third signal, **client CPU** (``[cpu]`` in gate.toml), compares each
+operation's median thread CPU time per backend with the baseline's: CPU time
+leaves out waiting, so on a loaded machine it is the sharper test of a
+client-side regression. It is absolute: baseline and run must share a machine type.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ class Check:
     """One gated figure. ``ok`` is None when it was not gated (and ``detail`` says why)."""
 
     name: str
-    kind: str  # workload | counter | latency | finding
+    kind: str  # workload | counter | latency | cpu | finding
     baseline: Any
     value: Any
     ok: bool | None
@@ -247,6 +252,46 @@ def _pairing_checks(
     return checks
 
 
+def cpu_checks(base: Snapshot, current: Snapshot, config: GateConfig) -> list[Check]:
+    """The opt-in client CPU check: each operation's median client CPU time per backend
+    against the baseline's; fails when it grew beyond the tolerance (``[cpu]``)."""
+    rule = config.cpu
+    if not base.cpu:
+        return [Check("cpu", "cpu", None, None, None, "the baseline has no client CPU times")]
+    checks = []
+    for op in sorted(set(base.cpu) | set(current.cpu)):
+        if not rule.covers(op):
+            continue
+        for backend in sorted(set(base.cpu.get(op, {})) | set(current.cpu.get(op, {}))):
+            before = base.cpu.get(op, {}).get(backend)
+            after = current.cpu.get(op, {}).get(backend)
+            name = f"cpu {op} ({backend})"
+            p50_before = before["p50"] if before else None
+            p50_after = after["p50"] if after else None
+            counts = (int(before["n"]) if before else 0, int(after["n"]) if after else 0)
+            if min(counts) < rule.min_count or not p50_before:
+                detail = f"{counts[0]}/{counts[1]} executions, fewer than {rule.min_count}"
+                checks.append(
+                    Check(name, "cpu", p50_before, p50_after, None, detail + ": not gated")
+                )
+                continue
+            fold = float(p50_after) / float(p50_before)  # type: ignore[arg-type]
+            limit = 1.0 + rule.tolerance
+            checks.append(
+                Check(
+                    name,
+                    "cpu",
+                    p50_before,
+                    p50_after,
+                    fold <= limit,
+                    f"median client CPU {p50_before} -> {p50_after} µs (x{fold:.2f}), "
+                    f"n={counts[0]}/{counts[1]}; fails beyond x{limit:.2f}: "
+                    + ("regressed" if fold > limit else "within tolerance"),
+                )
+            )
+    return checks
+
+
 def finding_checks(base: Snapshot, current: Snapshot, config: GateConfig) -> list[Check]:
     checks = []
     for name, label in (("validation", "dual-write validation"), ("diff", "differential replay")):
@@ -304,5 +349,6 @@ def run_checks(base: Snapshot, current: Snapshot, config: GateConfig) -> list[Ch
         *workload_checks(base, current),
         *counter_checks(base, current, config),
         *latency_checks(base, current, config),
+        *(cpu_checks(base, current, config) if config.cpu.enabled else []),
         *finding_checks(base, current, config),
     ]

@@ -30,6 +30,31 @@ class LatencyRule:
 
 
 @dataclass(frozen=True)
+class CpuRule:
+    """The opt-in client CPU check: each operation's median client CPU time per backend
+    (thread CPU time of the calling thread, ``client_cpu_us`` in operations.json)
+    against the baseline's.
+
+    CPU time leaves out waiting (other processes, the network, the store), so
+    on a loaded machine it moves far less than wall time: it catches a client
+    regression (an extra ORM hydration, a JSON re-encode) that the latency
+    ratio's tolerance would hide. It is absolute, so use it only when the
+    baseline ran on the same kind of machine.
+    """
+
+    enabled: bool = False
+    #: The median may grow by this fraction (0.5 = x1.5) before it fails.
+    tolerance: float = 0.5
+    #: Executions needed in both runs; rarer operations are reported, not gated.
+    min_count: int = 20
+    #: Operations checked (``fnmatch`` patterns).
+    operations: tuple[str, ...] = ("*",)
+
+    def covers(self, operation: str) -> bool:
+        return any(fnmatch.fnmatchcase(operation, pattern) for pattern in self.operations)
+
+
+@dataclass(frozen=True)
 class Exemption:
     """Counters of a DB API call that differ between identical runs, with the reason."""
 
@@ -57,6 +82,8 @@ class GateConfig:
     exemptions: tuple[Exemption, ...] = ()
     #: Fail on any validation finding / differential divergence when the files exist.
     findings: bool = True
+    #: The opt-in client CPU check (``[cpu]``).
+    cpu: CpuRule = CpuRule()
     source: str = "built-in defaults"
 
     def rule(self, operation: str) -> LatencyRule:
@@ -85,6 +112,19 @@ def _rule(data: dict[str, Any], base: LatencyRule) -> LatencyRule:
     )
 
 
+def _cpu_rule(data: dict[str, Any]) -> CpuRule:
+    unknown = set(data) - {"enabled", "tolerance", "min_count", "operations"}
+    if unknown:
+        raise ValueError(f"unknown cpu settings: {sorted(unknown)}")
+    base = CpuRule()
+    return CpuRule(
+        enabled=bool(data.get("enabled", base.enabled)),
+        tolerance=float(data.get("tolerance", base.tolerance)),
+        min_count=int(data.get("min_count", base.min_count)),
+        operations=tuple(data.get("operations") or base.operations),
+    )
+
+
 def parse_config(data: dict[str, Any], source: str = "gate.toml") -> GateConfig:
     """A ``GateConfig`` from the parsed TOML (``ValueError`` on a setting it does not know)."""
     defaults = GateConfig()
@@ -107,6 +147,7 @@ def parse_config(data: dict[str, Any], source: str = "gate.toml") -> GateConfig:
         counters=tuple(counters.get("gated") or defaults.counters),
         exemptions=exemptions,
         findings=bool((data.get("findings") or {}).get("fail_on_findings", True)),
+        cpu=_cpu_rule(dict(data.get("cpu") or {})),
         source=source,
     )
 

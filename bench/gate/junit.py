@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.gate.checks import Check
 
-KINDS = ("workload", "counter", "latency", "finding")
+KINDS = ("workload", "counter", "latency", "cpu", "finding")
 
 
 def junit_xml(checks: Sequence[Check], name: str = "cinderbench gate") -> ET.ElementTree:

@@ -4,8 +4,9 @@ Built by looping over ``cinderdb.api.FUNCTIONS`` (YCSB's ``DBWrapper``), so it
 can never miss a function. Each call records, into the recorder, its service
 time (``perf_counter_ns``), its time since the intended start when the run is
 paced, its outcome keyed by exception class, and the backend's counters for
-that call (``bench.measure.counters``). Backends stay clean: nothing here is imported
-by them.
+that call (``bench.measure.counters``), and where its time went: the calling
+thread's CPU time and the store's reported time (``bench.measure.split``).
+Backends stay clean: nothing here is imported by them.
 
 ``operation(name, lag_ns)`` opens a Cinder operation on the calling thread:
 its calls are collected (for the operation log and the per-operation counter
@@ -27,6 +28,7 @@ from bench.measure.counters import Probe, probe_for
 from bench.measure.oplog import encode_call
 from bench.measure.outcomes import classify
 from bench.measure.recorder import Recorder
+from bench.measure.split import StoreClock, cpu_clock, store_clock_for
 from cinderdb.api import FUNCTIONS
 
 _DEFAULT = object()
@@ -34,10 +36,24 @@ _DEFAULT = object()
 _VALUE_LIMIT = 64
 
 
+def _no_clock() -> int:
+    return 0
+
+
 class OperationScope:
     """One Cinder operation on one backend: its calls, counter sums and outcome."""
 
-    __slots__ = ("calls", "counters", "error", "lag_ns", "name", "service_ns", "started_ns")
+    __slots__ = (
+        "calls",
+        "counters",
+        "cpu_ns",
+        "error",
+        "lag_ns",
+        "name",
+        "service_ns",
+        "started_ns",
+        "store_ns",
+    )
 
     def __init__(self, name: str, lag_ns: int | None) -> None:
         self.name = name
@@ -48,6 +64,9 @@ class OperationScope:
         self.error: BaseException | None = None
         self.service_ns = 0
         self.started_ns = 0
+        #: sums over the operation's calls (None while no call measured one)
+        self.cpu_ns: int | None = None
+        self.store_ns: int | None = None
 
     def add(
         self,
@@ -58,7 +77,13 @@ class OperationScope:
         error: BaseException | None,
         result: Any,
         counters: dict[str, int] | None,
+        cpu_ns: int | None = None,
+        store_ns: int | None = None,
     ) -> None:
+        if cpu_ns is not None:
+            self.cpu_ns = (self.cpu_ns or 0) + cpu_ns
+        if store_ns is not None:
+            self.store_ns = (self.store_ns or 0) + store_ns
         # Only short id lists are kept (for ``refs``): holding every record an
         # operation read would keep the collector busy.
         kept = result if type(result) is list and len(result) <= _VALUE_LIMIT else None
@@ -130,9 +155,9 @@ class Instrumented:
         self.recorder = recorder
         self.label = label or backend.side
         self.probe: Probe | None = probe_for(backend) if probe is _DEFAULT else probe
+        self.store_clock: StoreClock | None = store_clock_for(backend)
         self._local = threading.local()
-        if self.probe is not None:
-            self.probe.attach()
+        self.attach()
         for name in FUNCTIONS:
             setattr(self, name, self._wrap(name, getattr(backend, name)))
 
@@ -141,14 +166,18 @@ class Instrumented:
         return getattr(self.backend, name)
 
     def attach(self) -> None:
-        """Count again after ``detach``."""
+        """Count (and read the store's time) again after ``detach``."""
         if self.probe is not None:
             self.probe.attach()
+        if self.store_clock is not None:
+            self.store_clock.attach()
 
     def detach(self) -> None:
         """Stop counting (the backend itself stays open)."""
         if self.probe is not None:
             self.probe.detach()
+        if self.store_clock is not None:
+            self.store_clock.detach()
 
     # ----------------------------------------------------------- operations
 
@@ -173,40 +202,62 @@ class Instrumented:
             self._local.scope = None
             outcome, failure = classify(scope.error)
             self.recorder.record(
-                self.label, "op", name, scope.service_ns, lag_ns, outcome, failure, scope.counters
+                self.label,
+                "op",
+                name,
+                scope.service_ns,
+                lag_ns,
+                outcome,
+                failure,
+                scope.counters,
+                cpu_ns=scope.cpu_ns,
+                store_ns=scope.store_ns,
             )
 
     # ---------------------------------------------------------------- calls
 
     def _wrap(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
         recorder, label, local, probe = self.recorder, self.label, self._local, self.probe
+        store = self.store_clock
         clock = time.perf_counter_ns
+        thread_cpu = cpu_clock()
+        measuring = thread_cpu is not None
+        cpu_now = thread_cpu or _no_clock
 
         def measured(*args: Any, **kwargs: Any) -> Any:
             scope = getattr(local, "scope", None)
             caller = args[0] if args else kwargs.get("context")
             context = "admin" if getattr(caller, "is_admin", False) else "user"
             token = probe.start(name) if probe is not None else None
+            reported = store.start() if store is not None else None
+            cpu_started = cpu_now()
             started = clock()
             try:
                 result = function(*args, **kwargs)
             except Exception as error:
                 elapsed = clock() - started
+                cpu = cpu_now() - cpu_started if measuring else None
                 counters = probe.stop(token) if probe is not None else None
+                store_ns = store.stop(reported) if store is not None else None
                 outcome, failure = classify(error)
                 lag = scope.lag_ns if scope is not None else None
                 recorder.record(
-                    label, "call", name, elapsed, lag, outcome, failure, counters, context
-                )
+                    label, "call", name, elapsed, lag, outcome, failure, counters, context,
+                    cpu, store_ns,
+                )  # fmt: skip
                 if scope is not None:
-                    scope.add(name, args, kwargs, elapsed, error, None, counters)
+                    scope.add(name, args, kwargs, elapsed, error, None, counters, cpu, store_ns)
                 raise
             elapsed = clock() - started
+            cpu = cpu_now() - cpu_started if measuring else None
             counters = probe.stop(token) if probe is not None else None
+            store_ns = store.stop(reported) if store is not None else None
             lag = scope.lag_ns if scope is not None else None
-            recorder.record(label, "call", name, elapsed, lag, "ok", None, counters, context)
+            recorder.record(
+                label, "call", name, elapsed, lag, "ok", None, counters, context, cpu, store_ns
+            )
             if scope is not None:
-                scope.add(name, args, kwargs, elapsed, None, result, counters)
+                scope.add(name, args, kwargs, elapsed, None, result, counters, cpu, store_ns)
             return result
 
         measured.__name__ = measured.__qualname__ = name

@@ -1,9 +1,11 @@
 """Where every measurement lands: HdrHistograms, outcomes and counters, mergeable.
 
 One ``Series`` per (backend, kind, name), kind being ``op`` (a Cinder
-operation) or ``call`` (a DB API function). A series keeps two µs
-HdrHistograms, the *service* time and, when the run is paced, the time since
-the *intended* start (YCSB's coordinated-omission correction), the outcomes
+operation) or ``call`` (a DB API function). A series keeps µs
+HdrHistograms: the *service* time and, when the run is paced, the time since
+the *intended* start (YCSB's coordinated-omission correction); the calling
+thread's *cpu* time and, when the store reports it, the *store*'s own time
+(``bench.measure.split``; an operation's are the sums over its calls); the outcomes
 (ok / rejected by Cinder's rules / error, failures keyed by exception class)
 and counter sums with their per-event minimum and maximum (statements, JOINs,
 requests... a deterministic counter has min == max).
@@ -191,20 +193,32 @@ class Series(Tally):
 
     service: HdrHistogram = field(default_factory=new_histogram)
     intended: HdrHistogram | None = None
+    #: client CPU time of the calling thread (None when not measured)
+    cpu: HdrHistogram | None = None
+    #: the store's reported handling time (None when the store reports none)
+    store: HdrHistogram | None = None
 
     def snapshot(self) -> dict[str, Any]:
         return {
             "service": self.service.encode().decode("ascii"),
-            "intended": self.intended.encode().decode("ascii") if self.intended else None,
+            **{
+                name: histogram.encode().decode("ascii") if histogram is not None else None
+                for name, histogram in self.optional().items()
+            },
             **super().snapshot(),
         }
 
+    def optional(self) -> dict[str, HdrHistogram | None]:
+        """The histograms a run may not have, by name (``intended``, ``cpu``, ``store``)."""
+        return {"intended": self.intended, "cpu": self.cpu, "store": self.store}
+
     def merge(self, data: dict[str, Any]) -> None:
         self.service.decode_and_add(data["service"])
-        if data.get("intended"):
-            if self.intended is None:
-                self.intended = new_histogram()
-            self.intended.decode_and_add(data["intended"])
+        for name in ("intended", "cpu", "store"):
+            if data.get(name):
+                if getattr(self, name) is None:
+                    setattr(self, name, new_histogram())
+                getattr(self, name).decode_and_add(data[name])
         super().merge(data)
 
 
@@ -278,6 +292,8 @@ class Recorder:
         failure: str | None = None,
         counters: dict[str, int] | None = None,
         context: str | None = None,
+        cpu_ns: int | None = None,
+        store_ns: int | None = None,
     ) -> None:
         """One operation (``kind='op'``) or DB API call (``kind='call'``) on one backend.
 
@@ -286,6 +302,8 @@ class Recorder:
         latency is ``service + lag``. ``context`` (``admin``/``user``) also
         tallies a call's outcome and counters per caller kind: Cinder's query
         shapes differ by it (admin metadata is joined for admins only).
+        ``cpu_ns`` and ``store_ns`` are the client CPU and the store's reported
+        time (``bench.measure.split``), None when not measured.
         """
         service_us = _us(service_ns)
         with self._lock:
@@ -296,6 +314,14 @@ class Recorder:
                 if series.intended is None:
                     series.intended = new_histogram()
                 series.intended.record_value(_us(service_ns + max(lag_ns, 0)))
+            if cpu_ns is not None:
+                if series.cpu is None:
+                    series.cpu = new_histogram()
+                series.cpu.record_value(_us(cpu_ns))
+            if store_ns is not None:
+                if series.store is None:
+                    series.store = new_histogram()
+                series.store.record_value(_us(store_ns))
             if context is not None:
                 tally = self.contexts.get((backend, name, context))
                 if tally is None:

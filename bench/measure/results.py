@@ -76,6 +76,8 @@ def series_stats(series: Series, seconds: float) -> dict[str, Any]:
         "throughput_per_s": round(count / seconds, 3) if seconds > 0 else None,
         "service_us": latency_summary(series.service),
         "intended_us": latency_summary(series.intended),
+        "client_cpu_us": latency_summary(series.cpu),
+        "store_us": latency_summary(series.store),
         "counters": series.counter_stats(),
     }
 
@@ -138,8 +140,9 @@ def _histograms(recorder: Recorder) -> dict[str, Any]:
     }
     for (backend, kind, name), series in sorted(recorder.series.items()):
         entry = {"service": series.service.encode().decode("ascii")}
-        if series.intended is not None:
-            entry["intended"] = series.intended.encode().decode("ascii")
+        for optional, histogram in series.optional().items():
+            if histogram is not None:
+                entry[optional] = histogram.encode().decode("ascii")
         data[kind].setdefault(name, {})[backend] = entry
     return data
 
@@ -240,7 +243,7 @@ class Results:
         self, kind: str, name: str, backend: str, series: str = "service"
     ) -> HdrHistogram | None:
         """A decoded HdrHistogram (µs); ``kind`` is ``op`` or ``call``, ``series``
-        ``service`` or ``intended``. None when nothing was recorded."""
+        ``service``, ``intended``, ``cpu`` or ``store``. None when nothing was recorded."""
         encoded = self._histograms.get(kind, {}).get(name, {}).get(backend, {}).get(series)
         return decode_histogram(encoded) if encoded else None
 

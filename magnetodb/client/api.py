@@ -16,7 +16,12 @@ from urllib.parse import quote, urlencode
 import orjson
 
 from magnetodb.client.hooks import RequestStats
-from magnetodb.client.transports import InProcessTransport, Transport, http_transport
+from magnetodb.client.transports import (
+    InProcessTransport,
+    Transport,
+    http_transport,
+    take_handling_us,
+)
 from magnetodb.errors import MagnetoError, MagnetoTransportError, ValidationError, error_from_body
 
 log = logging.getLogger("magnetodb.client")
@@ -94,15 +99,19 @@ class MagnetoClient:
             if not isinstance(parsed, dict):
                 err.message = f"HTTP {status}: {raw[:200]!r}"
             if hooks:
-                self._fire(operation, table, status, data, raw, time.perf_counter_ns() - t0, err)
+                elapsed = time.perf_counter_ns() - t0
+                self._fire(
+                    operation, table, status, data, raw, elapsed, err, None, take_handling_us()
+                )
             raise err
         try:
             result = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise MagnetoTransportError(f"response is not JSON: {raw[:200]!r}") from exc
         if hooks:
+            elapsed = time.perf_counter_ns() - t0
             self._fire(
-                operation, table, status, data, raw, time.perf_counter_ns() - t0, None, result
+                operation, table, status, data, raw, elapsed, None, result, take_handling_us()
             )
         return result
 
@@ -116,6 +125,7 @@ class MagnetoClient:
         duration: int,
         error: MagnetoError | None,
         result: Any = None,
+        handling_us: int | None = None,
     ) -> None:
         read, by_table = 0, {}
         if result is not None:
@@ -133,6 +143,7 @@ class MagnetoClient:
             and error.type == "ConditionalCheckFailedException",
             error_type=error.type if error is not None else None,
             duration_ns=duration,
+            handling_us=handling_us,
         )
         for hook in self.hooks:
             try:

@@ -14,7 +14,8 @@ class RequestStats:
     by scan; ``items_written`` is 1 for a successful put/update/delete and the
     processed requests of a batch_write, and ``written_by_table`` splits those
     writes by table (a batch may span several); ``status`` is 0 when the
-    transport failed.
+    transport failed. ``handling_us`` is the store's own time for the request
+    (its ``X-Magnetodb-Handling-Time`` header; None when the server did not say).
     """
 
     operation: str
@@ -28,6 +29,7 @@ class RequestStats:
     error_type: str | None = None
     duration_ns: int = 0
     written_by_table: dict[str, int] = field(default_factory=dict)
+    handling_us: int | None = None
 
 
 class StatsCollector:

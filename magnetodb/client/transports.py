@@ -10,6 +10,12 @@
   robin; a server that refuses the connection sends the thread to the next.
 * :class:`InProcessTransport`: calls ``App.handle`` directly, no HTTP.
 
+Every transport leaves the store's own handling time of the calling thread's
+last request for ``take_handling_us()``: the server's
+``X-Magnetodb-Handling-Time`` header (µs; our addition to MagnetoDB's API), or,
+in process, ``App.handle`` timed directly. The interface stays
+``(status, body)``, so a transport that knows nothing of it still fits.
+
 Network failures raise :class:`~magnetodb.errors.MagnetoTransportError` (raised
 ``from`` the OSError; :class:`~magnetodb.errors.MagnetoConnectError` when no
 connection could be made, so nothing was sent). A pooled connection is checked
@@ -24,12 +30,23 @@ import itertools
 import select
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from magnetodb.errors import MagnetoConnectError, MagnetoTransportError
+
+_handling = threading.local()
+_HANDLING_HEADER = b"x-magnetodb-handling-time"
+
+
+def take_handling_us() -> int | None:
+    """The store's handling time (µs) of this thread's last request, once (None: unknown)."""
+    value = getattr(_handling, "us", None)
+    _handling.us = None
+    return value
 
 
 class Transport(Protocol):
@@ -89,11 +106,14 @@ class _Conn:
             return self._read(sock, buf[end + 4 :])
         length = -1
         keep = True
+        _handling.us = None
         for line in head.split(b"\r\n")[1:]:
             name, _, value = line.partition(b":")
             name = name.strip().lower()
             if name == b"content-length":
                 length = int(value)
+            elif name == _HANDLING_HEADER:
+                _handling.us = int(value)
             elif name == b"connection" and value.strip().lower() == b"close":
                 keep = False
             elif name == b"transfer-encoding":
@@ -255,7 +275,10 @@ class InProcessTransport:
         path, _, query = path.partition("?")
         lowered = {k.lower(): v for k, v in headers.items()}
         lowered.setdefault("host", self.host)
-        return self.app.handle(method, path, query, lowered, body or b"")  # type: ignore[attr-defined]
+        started = time.perf_counter_ns()
+        answer = self.app.handle(method, path, query, lowered, body or b"")  # type: ignore[attr-defined]
+        _handling.us = (time.perf_counter_ns() - started) // 1000
+        return answer
 
     def close(self) -> None:
         """Nothing to release: the storage belongs to whoever opened it."""

@@ -236,3 +236,40 @@ def test_fail_on_change_also_fails_a_faster_ratio(short_run: ShortRun, tmp_path:
     assert ok, _failed(checks)
     ok, checks, _ = gate(current, short_run.path, config)
     assert list(_failed(checks)) == ["latency show (magnetodb/sqlite)"]
+
+
+def _double_client_cpu(results: Path, operation: str, backend: str) -> None:
+    path = results / "operations.json"
+    operations = json.loads(path.read_text())
+    summary = operations[operation][backend]["client_cpu_us"]
+    for key in ("min", "mean", "p50", "p90", "p99", "p99.9", "max"):
+        summary[key] *= 2
+    path.write_text(json.dumps(operations))
+
+
+def test_a_doubled_client_cpu_fails_exactly_the_cpu_check(
+    short_run: ShortRun, tmp_path: Path
+) -> None:
+    """Opt-in ([cpu] enabled): doubling one operation's client CPU on one backend fails that
+    check and nothing else; off (the default) the same change is not looked at."""
+    current = _copy(short_run, tmp_path / "current")
+    _double_client_cpu(current, "show", "magnetodb")
+    config = tmp_path / "gate.toml"
+    config.write_text(GATE_CONFIG.read_text().replace("enabled = false", "enabled = true"))
+    ok, checks, _ = gate(current, short_run.path, config)
+    assert not ok
+    assert list(_failed(checks)) == ["cpu show (magnetodb)"]
+    assert "(x2.00)" in _failed(checks)["cpu show (magnetodb)"]
+    assert sum(1 for c in checks if c.kind == "cpu" and c.ok) >= 5
+    ok, checks, _ = gate(current, short_run.path, GATE_CONFIG)
+    assert ok, _failed(checks)
+    assert not [c for c in checks if c.kind == "cpu"]
+
+
+def test_cpu_check_settings_are_validated() -> None:
+    assert not load_config(GATE_CONFIG).cpu.enabled
+    rule = parse_config({"cpu": {"enabled": True, "operations": ["list*"]}}).cpu
+    assert rule.covers("list_filtered")
+    assert not rule.covers("show")
+    with pytest.raises(ValueError, match="unknown cpu settings"):
+        parse_config({"cpu": {"tolerence": 0.1}})

@@ -54,6 +54,35 @@ def test_hooks_count_requests_items_bytes(client: MagnetoClient) -> None:
     assert stats.total("items_written") == 4
 
 
+def test_hooks_carry_the_store_handling_time(client: MagnetoClient) -> None:
+    """Every answer, error answers too, says how long the store spent on it (our header,
+    or App.handle timed in process), and that is within the client's round trip."""
+    stats = StatsCollector()
+    client.hooks.append(stats)
+    make_table(client, "timed", range_key=None)
+    client.put_item("timed", {"h": S("a")})
+    with pytest.raises(ConditionalCheckFailedException):
+        client.put_item("timed", {"h": S("a")}, expected={"h": {"exists": False}})
+    assert len(stats.calls) == 3
+    for call in stats.calls:
+        assert call.handling_us is not None
+        assert call.handling_us >= 0
+        assert call.handling_us * 1000 <= call.duration_ns
+
+
+def test_server_sends_its_handling_time_header(lmdb_server: object) -> None:
+    address = (lmdb_server.host, lmdb_server.port)  # type: ignore[attr-defined]
+    with socket.create_connection(address) as sock:
+        sock.sendall(b"GET /healthcheck HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head = answer.partition(b"\r\n\r\n")[0].decode().lower()
+    value = [line for line in head.split("\r\n") if line.startswith("x-magnetodb-handling-time:")]
+    assert len(value) == 1
+    assert int(value[0].split(":")[1]) >= 0
+
+
 def test_broken_hook_does_not_break_the_call(client: MagnetoClient) -> None:
     def bad_hook(_: RequestStats) -> None:
         raise RuntimeError("hook bug")

@@ -57,7 +57,7 @@ def test_a_run_without_contention_counters_has_no_section(short_run: ShortRun) -
 
 def test_the_sweep_page_shows_contended_points_only() -> None:
     from reports.sweep import render as render_sweep
-    from tests.reports.test_sweep import synthetic_index
+    from tests.reports.sweeps import synthetic_index
 
     index = synthetic_index()
     for point in index["points"].values():

@@ -230,6 +230,9 @@ class Supervisor:
         except OSError as exc:
             log.error("magnetodb: cannot bind %s:%d: %s", cfg.host, cfg.port, exc.strerror or exc)
             return 2
+        # before the first worker can answer: a SIGTERM as soon as one serves stops them all
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
         r, w = os.pipe()
         for n in range(cfg.workers):
             self._fork(n, w)
@@ -242,14 +245,15 @@ class Supervisor:
                 break
             got += chunk
         os.close(r)
+        if self.stopping:  # stopped while the workers started
+            self._reap_all()
+            return 0
         if len(got) < cfg.workers:
             log.error("magnetodb: workers failed to start")
             self._on_signal(signal.SIGTERM, None)
             self._reap_all()
             return 1
         url = f"http://{cfg.host}:{self.port}"
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
         store = (
             f"etcd_endpoints={cfg.etcd_endpoints}"
             if cfg.engine == "etcd"

@@ -29,11 +29,15 @@ from validators.pipeline import after_run
 #: the time a side must serve writes again in; Galera's survivors wait ~6 s for the group
 #: to drop a dead node, etcd elects a new leader in ~1 s (measured: README)
 RECOVERY_S = 30.0
-RUN = ["--volumes", "40", "--projects", "4", "--duration", "7", "--threads", "2", "--quiet"]
+RUN = ["--volumes", "40", "--projects", "4", "--threads", "2", "--quiet"]
 
 
-def _run_and_validate(label: str, url: str, root: Path, kills: list[str], output: Path) -> dict:
+def _run_and_validate(
+    label: str, url: str, root: Path, kills: list[str], output: Path, duration: float
+) -> dict:
+    """``duration`` seconds: long enough after the last kill for the side to serve again."""
     argv = ["run", "--backend", f"{label}={url}", *RUN, "--cluster-root", str(root)]
+    argv += ["--duration", str(duration)]
     for kill in kills:
         argv += ["--kill-node", kill]
     assert main([*argv, "-o", str(output)]) == 0
@@ -68,7 +72,7 @@ def test_galera_writer_killed_mid_run_loses_nothing_acknowledged(
     output = tmp_path / "galera"
     try:
         meta = _run_and_validate(
-            "galera", galera_database_url, galera_cluster.root, ["sql:1@2"], output
+            "galera", galera_database_url, galera_cluster.root, ["sql:1@2"], output, 16
         )
         (kill,) = meta["node_kills"]
         assert kill["name"] == "node1"  # the writer of a one-writer URL
@@ -93,6 +97,7 @@ def test_magnetodb_etcd_member_and_api_server_killed_mid_run_lose_nothing_acknow
             root,
             ["magnetodb-etcd:1@2", "magnetodb-api:1@4"],
             output,
+            10,
         )
         assert [k["role"] for k in meta["node_kills"]] == ["etcd", "api"]
         topology = meta["backends"][0]["engine"]["topology"]

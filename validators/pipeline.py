@@ -10,7 +10,7 @@ it). In order:
    backends at once, join it (``findings.append_validation``);
 3. the differential replay of the run's log (``validators.replay``) writes
    ``diff.json``, on fresh embedded backends (the run's own stay as they are);
-   its second replica's process is started first, so it loads during 1 and 2;
+   its two replicas' processes are started first, so they load during 1 and 2;
 4. on a run that killed nodes or ran on clusters (or when asked), the
    acknowledged-writes check (``validators.acknowledged``): each run store
    against a replay of its own log, every difference and finding classed as
@@ -105,19 +105,20 @@ def after_run(
     at every point, the quotas where its state is complete."""
     from rich.console import Console
 
-    from validators.replay import SECOND_IN_CHILD, start_second_replica
+    from validators.replay import REPLICAS_IN_CHILDREN, start_replicas
 
     console = Console(highlight=False, soft_wrap=True)
     outcome: dict[str, Any] = {}
     replays = replays_of(backends) if replay else []
     with contextlib.ExitStack() as stack:
-        # the first replay's second replica loads in its own process during steps 1 and 2
+        # the first replay's replicas load in processes of their own during steps 1 and 2
         early = None
-        if replays and not aa and SECOND_IN_CHILD:
+        if replays and not aa and REPLICAS_IN_CHILDREN:
             _, first, second = replays[0]
             with contextlib.suppress(Exception):  # step 3 then starts (and reports) it
-                early = start_second_replica(results_dir, first, second)
-                stack.callback(early.close)
+                early = start_replicas(results_dir, first, second)
+                for replica in early:
+                    stack.callback(replica.close)
         _steps(
             results_dir,
             backends,

@@ -74,12 +74,14 @@ __all__ = [
     "in_seq_order",
     "open_replica",
     "run_diff",
-    "start_second_replica",
+    "start_replicas",
 ]
 
-#: Run a replay's second replica in a child process (``validators.remote``); tests that
-#: patch ``open_replica`` in this process turn it off.
-SECOND_IN_CHILD = True
+#: Run each replica of a replay in a child process of its own (``validators.remote``),
+#: this process only comparing; tests that patch ``open_replica`` here turn it off.
+REPLICAS_IN_CHILDREN = True
+#: A replay's two replicas, started early (``start_replicas``).
+Started = tuple[RemoteReplica, RemoteReplica]
 #: Divergences kept with their answers in diff.json (all are counted).
 KEPT_DIVERGENCES = 50
 #: Final-state differences kept as examples.
@@ -515,31 +517,32 @@ def replay_pair(
     second_url: str,
     *,
     child: bool | None = None,
-    started: RemoteReplica | None = None,
+    started: Started | None = None,
 ) -> ReplayReport:
     """Replay ``results`` on fresh backends at the two URLs and compare them (the same URL
     twice, for A/A, gets a second store next to the first: ``Backend.sibling_store``).
 
-    With ``child`` (default ``SECOND_IN_CHILD``) the second replica loads and replays in
-    a child process while this one runs the first (``validators.remote``): the same
-    comparison, on two cores. ``started`` is that child, started earlier
-    (``start_second_replica``) for these URLs."""
+    With ``child`` (default ``REPLICAS_IN_CHILDREN``) each replica loads and replays in a
+    child process of its own (``validators.remote``) and this one only compares: the
+    same comparison, on two cores. ``started`` is that pair of children, started earlier
+    (``start_replicas``) for these URLs."""
     spec = DatasetSpec.from_dict(results.meta["dataset"]["spec"])
     label_a, label_b = _labels(first_url, second_url)
     mode = "aa" if arm_of(first_url) == arm_of(second_url) else "differential"
     with contextlib.ExitStack() as stack:
         if second_url == first_url:
             second_url = stack.enter_context(backend_class(first_url).sibling_store(first_url))
-        remote = started
+        in_child = REPLICAS_IN_CHILDREN if child is None else child
         if started is not None:
-            stack.callback(started.close)
-        elif SECOND_IN_CHILD if child is None else child:
-            remote = start_remote_replica(label_b, second_url, results.path)
-            stack.callback(remote.close)
-        data = build_dataset(spec).data
-        first = open_replica(label_a, first_url, data)
+            first, second = started
+        elif in_child:  # both replicas in children: this process only compares
+            first = start_remote_replica(label_a, first_url, results.path)
+            second = start_remote_replica(label_b, second_url, results.path)
+        else:
+            data = build_dataset(spec).data
+            first = open_replica(label_a, first_url, data)
+            second = open_replica(label_b, second_url, data)
         stack.callback(first.close)
-        second = remote or open_replica(label_b, second_url, data)
         stack.callback(second.close)
         return Replayer(results, first, second, mode).run()
 
@@ -550,14 +553,13 @@ def differential_replay(
     second_url: str | None = None,
     *,
     aa: bool = False,
-    started: RemoteReplica | None = None,
+    started: Started | None = None,
 ) -> dict[str, Any]:
     """The body of diff.json: the A/B replay, and with ``aa`` the noise floor of each design.
 
     URLs default to embedded backends of the sides the run compared (SQLite in
     memory, in-process MagnetoDB in memory). A given URL is emptied first.
-    ``started``: the A/B replay's second replica, already loading
-    (``start_second_replica``).
+    ``started``: the A/B replay's two replicas, already loading (``start_replicas``).
     """
     results = load_results(results_dir)
     defaults = default_urls(results)
@@ -578,17 +580,23 @@ def differential_replay(
     return data
 
 
-def start_second_replica(
+def start_replicas(
     results_dir: str | Path, first_url: str | None = None, second_url: str | None = None
-) -> RemoteReplica:
-    """The second replica of the A/B replay of ``results_dir`` (URLs as ``run_diff``'s),
-    started now in its child process, so it loads while the caller does other work
-    (``validators.pipeline`` starts it before the dual-write and quota checks); give it to
-    ``run_diff`` with the same URLs."""
+) -> Started:
+    """The two replicas of the A/B replay of ``results_dir`` (URLs as ``run_diff``'s),
+    started now in child processes of their own, so they load while the caller does other
+    work (``validators.pipeline`` starts them before the dual-write and quota checks); give
+    them to ``run_diff`` with the same URLs."""
     results = load_results(results_dir)
     defaults = default_urls(results)
     first_url, second_url = first_url or defaults[0], second_url or defaults[1]
-    return start_remote_replica(_labels(first_url, second_url)[1], second_url, results.path)
+    label_a, label_b = _labels(first_url, second_url)
+    first = start_remote_replica(label_a, first_url, results.path)
+    try:
+        return first, start_remote_replica(label_b, second_url, results.path)
+    except BaseException:
+        first.close()
+        raise
 
 
 def run_diff(
@@ -597,7 +605,7 @@ def run_diff(
     second: str | None = None,
     *,
     aa: bool = False,
-    started: RemoteReplica | None = None,
+    started: Started | None = None,
 ) -> dict[str, Any]:
     """Replay, write ``diff.json`` into ``results_dir``, and return its content."""
     from validators.findings import write_diff

@@ -131,7 +131,7 @@ def test_the_cli_writes_diff_json_and_exits_1_on_a_divergence(recorded, monkeypa
 
     real_open_replica = replay.open_replica
     monkeypatch.setattr(replay, "open_replica", lying_replica)
-    monkeypatch.setattr(replay, "SECOND_IN_CHILD", False)  # the liar lives in this process
+    monkeypatch.setattr(replay, "REPLICAS_IN_CHILDREN", False)  # the liar lives in this process
     args = argparse.Namespace(
         results=str(recorded.path), first=None, second=None, aa=False, quiet=False
     )

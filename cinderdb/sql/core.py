@@ -315,7 +315,7 @@ class SQLCore(Backend):
             if not answering:
                 return None
             return all(n["innodb_flush_log_at_trx_commit"] == 1 for n in answering)
-        with self.engine.connect() as connection:
+        with self._server_connection() as connection:
             if self.dialect == "sqlite":
                 if self.engine.url.database in (None, "", ":memory:"):
                     return False
@@ -328,7 +328,7 @@ class SQLCore(Backend):
         report (version, flush setting, Galera state) and the routing policy."""
         if self.nodes is not None:
             return {**super().engine_info(), **self._galera_info()}
-        with self.engine.connect() as connection:
+        with self._server_connection() as connection:
             if self.dialect == "sqlite":
                 version = connection.exec_driver_sql("select sqlite_version()").scalar()
                 level = connection.exec_driver_sql("PRAGMA synchronous").scalar()
@@ -346,6 +346,27 @@ class SQLCore(Backend):
             "server_version": version,
             "durability": durability,
         }
+
+    @contextlib.contextmanager
+    def _server_connection(self) -> Iterator[sa.Connection]:
+        """A connection for the server's own facts (version, flush setting): to the database,
+        or to the server alone while the database does not exist yet (``create_schema``
+        makes it; ``compare --sql`` asks before it loads)."""
+        try:
+            connection = self.engine.connect()
+        except exc.OperationalError as error:
+            if self.dialect != "mysql" or not _is_unknown_database(error):
+                raise
+        else:
+            with connection:
+                yield connection
+            return
+        server = sa.create_engine(self.engine.url.set(database=""), poolclass=NullPool)
+        try:
+            with server.connect() as connection:
+                yield connection
+        finally:
+            server.dispose()
 
     def _galera_info(self) -> dict[str, Any]:
         assert self.nodes is not None

@@ -226,3 +226,16 @@ def test_locust_refuses_a_number_out_of_range_before_it_starts(option, value):
     assert done.returncode == 2, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith(f"locust: error: argument {option}:")
+
+
+def test_compare_on_a_mysql_database_that_does_not_exist_yet_asks_the_server_alone() -> None:
+    # compare --sql URL reads the server's durability before it loads (and creates) the
+    # database: a database that does not exist yet is not an error there
+    import uuid
+
+    from bench.drive.scratch import magnetodb_durability, server_url
+
+    name = f"cb_missing_{uuid.uuid4().hex[:8]}"
+    durable, why = magnetodb_durability(f"{server_url()}/{name}", "auto")
+    assert durable is True
+    assert "innodb_flush_log_at_trx_commit=1" in why

@@ -21,10 +21,34 @@ def _ms(value: float) -> str:
 
 def print_summary(results: Results, limit: int | None = None) -> None:
     """Per operation: count, p50/p99 service time (ms) per backend, the paired ratio with
-    its 95% CI, and rejected/errors per backend; laid out to fit 80 columns."""
+    its 95% CI, and rejected/errors per backend; laid out to fit 80 columns. Past two
+    arms, one table per pairing (an arm and its baseline): more columns would not fit."""
     from rich.console import Console
 
-    backends = results.backends
+    console = Console()
+    pairings = results.pairings
+    if len(results.backends) <= 2 or not pairings:
+        groups = [(list(results.backends), pairings)]
+    else:
+        groups = [([p["baseline"], p["candidate"]], [p]) for p in pairings]
+    for labels, chosen in groups:
+        console.print(_fitted(console, *_summary_table(results, labels, chosen, limit)))
+    meta = results.meta
+    console.print(
+        f"{meta['operations']} operations in {meta['duration_s']:.1f} s; "
+        f"divergent outcomes: {sum(meta['totals']['divergent'].values())}; "
+        f"harness failures: {meta['totals']['harness_failures']}"
+    )
+
+
+def _summary_table(
+    results: Results,
+    backends: list[str],
+    pairings: list[dict[str, Any]],
+    limit: int | None,
+) -> tuple[Callable[[], Any], list[list[str]]]:
+    """``print_summary``'s table of ``backends`` and the ratios of ``pairings``: its maker
+    and its rows."""
     letters = [chr(ord("A") + i) for i in range(len(backends))]  # short headers, a legend
     letter_of = dict(zip(backends, letters, strict=True))
     legend = ", ".join(
@@ -36,7 +60,7 @@ def print_summary(results: Results, limit: int | None = None) -> None:
             f"{letter_of.get(p['candidate'], '?')}/{letter_of.get(p['baseline'], '?')}",
             p.get("operations") or {},
         )
-        for p in results.pairings
+        for p in pairings
     ]
     headers = ", ".join(header for header, _ in ratios)
 
@@ -60,7 +84,7 @@ def print_summary(results: Results, limit: int | None = None) -> None:
     rows = []
     for name in names[:limit] if limit else names:
         per = per_op[name]
-        row = [name, str(max(s["count"] for s in per.values()))]
+        row = [name, str(max(per[label]["count"] for label in backends if label in per))]
         for label in backends:
             service = (per.get(label) or {}).get("service_us")
             row.append(f"{_ms(service['p50'])}/{_ms(service['p99'])}" if service else "-")
@@ -76,14 +100,7 @@ def print_summary(results: Results, limit: int | None = None) -> None:
             )
         )
         rows.append(row)
-    console = Console()
-    meta = results.meta
-    console.print(_fitted(console, make_table, rows))
-    console.print(
-        f"{meta['operations']} operations in {meta['duration_s']:.1f} s; "
-        f"divergent outcomes: {sum(meta['totals']['divergent'].values())}; "
-        f"harness failures: {meta['totals']['harness_failures']}"
-    )
+    return make_table, rows
 
 
 def _narrow_table(title: str, caption: str, first_column: str) -> Any:

@@ -110,7 +110,9 @@ def test_run_compares_designs_side_by_side(tmp_path: Path) -> None:
     ]
     for line in results.oplog():
         assert set(line["runs"]) == set(labels)
-    assert "C/A" in done.stdout  # the summary shows each design's ratio to SQL
+    # the summary shows each design's ratio to SQL: past two arms, a table per pairing
+    assert done.stdout.count("B/A: median of paired ratios") == 2
+    assert f"B = {labels[2]}" in " ".join(done.stdout.split())
 
 
 @pytest.mark.parametrize(

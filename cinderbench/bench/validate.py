@@ -21,10 +21,11 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench.drive.arguments import POSITIVE_INT
+from bench.drive.arguments import DESIGN, POSITIVE_INT
 from bench.measure.memory import Watch, mib
 from cinderbench.checks import ArgumentParser, backend_url, reachable
 from cinderdb.exception import CinderException
+from cinderdb.magneto.core import design_url
 
 #: Seconds a validation may take, by dataset size (volumes up to the key).
 TARGETS = ((100_000, 10.0), (1_000_000, 30.0))
@@ -72,6 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=POSITIVE_INT, default=3, help="validations to time (3)")
     parser.add_argument("--data-dir", help="LMDB directory to keep (reused when loaded)")
     parser.add_argument(
+        "--design",
+        type=DESIGN,
+        default="seed",
+        help="the MagnetoDB design loaded and validated (seed): an option's pairs cost time",
+    )
+    parser.add_argument(
         "--url", type=backend_url, help="validate this magnetodb:// URL as it is (no load)"
     )
     parser.add_argument("--profile", help="write a pyinstrument HTML profile of one run here")
@@ -93,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                 tempfile.TemporaryDirectory(prefix="cinderbench-validate-")
             )
             marker = Path(data_dir) / "cinderbench-dataset.json"
-            spec = {"volumes": args.volumes, "seed": args.seed}
+            spec = {"volumes": args.volumes, "seed": args.seed, "design": args.design}
             loaded = marker.exists() and json.loads(marker.read_text()).get("spec") == spec
             settings = {"max_item_bytes": args.max_item_bytes} if args.max_item_bytes else {}
             server = stack.enter_context(
@@ -101,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             server_pid = server.pid
             host = server.url.removeprefix("http://")
-            url = f"magnetodb://{host}/{PROJECT}"
+            url = design_url(f"magnetodb://{host}/{PROJECT}", args.design)
             if not loaded:
                 try:
                     records = _load(url, args.volumes, args.seed, console, server_pid)

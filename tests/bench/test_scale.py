@@ -98,6 +98,14 @@ def test_bench_validate_streams_and_reports_memory(capsys):
     assert "findings: 0" in out
 
 
+def test_bench_validate_checks_the_pairs_of_the_design_asked_for(capsys):
+    assert bench_validate.main(["--volumes", "200", "--repeat", "1", "--design", "improved"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "sorted_index" in out  # the options' pairs, checked
+    assert "ordered_ind" in out
+    assert "findings: 0" in out
+
+
 def test_a_second_load_merges_into_the_stored_inverted_sets(tmp_path):
     """Inverted items are made a batch at a time; a store that holds some already gets
     the union (its stored ids kept), an empty one is not read back. (Two datasets in one

@@ -8,7 +8,9 @@ the README does.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import os
 import re
 import shlex
 import shutil
@@ -151,9 +153,10 @@ def test_magnetodb_service_serves_locally(
         process.send_signal(signal.SIGTERM)
         assert process.wait(20) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+        # the whole session: workers outlive a supervisor that died before stopping them
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
 
 
 def test_locust_master_and_worker_run_locally(

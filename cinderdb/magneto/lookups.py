@@ -133,6 +133,26 @@ def pairs_in(item: Mapping[str, Wire], key: str, value: str) -> bool:
 class Lookups(MagnetoCore):
     """Shared reads and second-copy writes of the volume-side areas."""
 
+    def marker_record(
+        self,
+        context: RequestContext,
+        kind: str,
+        marker: str | None,
+        missing: exception.CinderException,
+        read: Iterable[Wire] = (),
+    ) -> Record | None:
+        """The record a page starts after (None without a marker): from the items a list
+        already ``read``, else one get_item of ``kind``'s table; a marker the caller may not
+        see raises ``missing``, as Liberty's marker lookup does."""
+        if marker is None:
+            return None
+        item = next((i for i in read if i["id"]["S"] == marker), None)
+        if item is None:
+            item = self.get(f"{kind}s", marker)
+        if item is None or not visible(context, item, scoped=True):
+            raise missing
+        return from_item(kind, item)
+
     # ------------------------------------------------------------- volumes
 
     def volume_item(self, context: RequestContext, volume_id: Any) -> Wire:

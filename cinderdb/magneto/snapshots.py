@@ -128,15 +128,9 @@ class SnapshotFunctions(Lookups):
             items = self.get_many({"snapshots": [(i,) for i in sorted(ids)]})["snapshots"]
         else:
             items = self.scan_all("snapshots")
-        marker_record = None
-        if marker is not None:
-            marker_item = next((i for i in items if i["id"]["S"] == marker), None)
-            if marker_item is None:
-                marker_item = self.get("snapshots", marker)
-            if not visible(context, marker_item, scoped=True):
-                raise exception.SnapshotNotFound(snapshot_id=marker)
-            assert marker_item is not None
-            marker_record = from_item("snapshot", marker_item)
+        marker_record = self.marker_record(
+            context, "snapshot", marker, exception.SnapshotNotFound(snapshot_id=marker), items
+        )
         check_sort_keys("snapshot", keys)
         kept = {}
         for item in items:

@@ -200,15 +200,9 @@ class VolumeFunctions(SortedPages, Lookups):
         items = self._candidates(plan, None, marker)
         if items is None:
             return []
-        marker_record = None
-        if marker is not None:
-            marker_item = next((i for i in items if i["id"]["S"] == marker), None)
-            if marker_item is None:
-                marker_item = self.get("volumes", marker)
-            if not visible(context, marker_item, scoped=True):
-                raise exception.VolumeNotFound(volume_id=marker)
-            assert marker_item is not None
-            marker_record = from_item("volume", marker_item)
+        marker_record = self.marker_record(
+            context, "volume", marker, exception.VolumeNotFound(volume_id=marker), items
+        )
         check_sort_keys("volume", keys)
         kept = self._filtered(context, items, plan)
         by_id = {record["id"]: item for record, item in kept}
@@ -234,13 +228,9 @@ class VolumeFunctions(SortedPages, Lookups):
             holders = self.ids_of_pairs(plan.metadata)
             if holders is None:
                 return []
-        marker_record = None
-        if marker is not None:
-            marker_item = self.get("volumes", marker)
-            if not visible(context, marker_item, scoped=True):
-                raise exception.VolumeNotFound(volume_id=marker)
-            assert marker_item is not None
-            marker_record = from_item("volume", marker_item)
+        marker_record = self.marker_record(
+            context, "volume", marker, exception.VolumeNotFound(volume_id=marker)
+        )
         check_sort_keys("volume", keys)
         metadata = self._metadata_pairs(plan)
 

@@ -25,7 +25,17 @@ from typing import Any
 
 from bench.drive.arguments import DESIGN, MIX, POSITIVE_FLOAT, POSITIVE_INT
 from bench.drive.spec import RunSpec
-from bench.drive.sweep import DEFAULT, QUICK, Eta, Grid, Point, SweepIndex, clock
+from bench.drive.sweep import (
+    DEFAULT,
+    INDEX_NAME,
+    QUICK,
+    Eta,
+    Grid,
+    Point,
+    SweepIndex,
+    clock,
+    read_index,
+)
 from bench.workload.datasets import DatasetSpec
 from bench.workload.generators import DISTRIBUTIONS
 from cinderbench.checks import CommandError, reachable
@@ -162,6 +172,18 @@ def check_invariants(
     }
 
 
+def with_time_split(summary: dict[str, Any], results: Any) -> dict[str, Any]:
+    """``summary`` (``point_summary``) with each operation and arm's ``time_split``: mean µs
+    of client CPU, store and the rest (``reports.time_split.split_means``; None when the
+    run measured no client CPU)."""
+    from reports.time_split import split_means
+
+    for operation, arms in summary["operations"].items():
+        for arm, row in arms.items():
+            row["time_split"] = split_means(results, operation, arm)
+    return summary
+
+
 def run_point(
     point: Point,
     args: argparse.Namespace,
@@ -199,7 +221,7 @@ def run_point(
         "directory": point.name,
         "fresh_dataset": point.reloads or point.level == 0,
         "wall_s": round(time.perf_counter() - started, 3),
-        "summary": point_summary(results),
+        "summary": with_time_split(point_summary(results), results),
         "invariants": invariants,
     }
 
@@ -207,7 +229,7 @@ def run_point(
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from reports.sweep import write_sweep_report
+    from reports.sweep import console_summary, write_sweep_report
 
     console = Console(highlight=False, soft_wrap=True)
     try:
@@ -236,6 +258,8 @@ def main(args: argparse.Namespace) -> int:
             index.arms, index.notes = labels, chosen.notes
             run_pending(pending, len(points), args, grid, chosen.pairs, index, console)
     report = write_sweep_report(directory)
+    for line in console_summary(read_index(directory / INDEX_NAME)):
+        console.print(line, markup=False)
     console.print(f"sweep report: {report}")
     return 0
 

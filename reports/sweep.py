@@ -19,7 +19,7 @@ taken from its results directory when it finished) and renders
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from reports.contention import sweep_contention_table
 from reports.growth import SATURATION_GAIN, Fit, fit_power, fit_power_within, saturation_point
 from reports.model import Cell, Table
 from reports.sweep_charts import Panel, curve_grid
+from reports.time_split import whose
 
 TEMPLATE = "sweep.html.j2"
 REPORT_NAME = "sweep.html"
@@ -38,6 +39,15 @@ GROWING = 0.25
 MIN_SAMPLES = 5
 #: A cell with nothing to show.
 NONE = fmt.DASH
+#: The parts of a point's mean time the sweep fits (``reports.time_split.split_means``).
+SPLIT_PARTS = (
+    ("mean_us", "k mean"),
+    ("client_cpu_us", "k client CPU"),
+    ("store_us", "k store"),
+    ("rest_us", "k rest"),
+)
+#: How the page and the console name whose a growth is (``time_split.whose``).
+WHOSE = {"client": "the client's", "design": "the design's"}
 
 
 def _points(index: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -49,10 +59,13 @@ def _stat(point: Mapping[str, Any], operation: str, arm: str, name: str) -> floa
     return row.get(name) if row else None
 
 
-def growth(index: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per operation and arm: the exponent of p50 on volumes, fitted over every concurrency
-    level at once (an intercept per level, ``fit_power_within``), and the lowest level's
-    points (drawn, with the line at that level's intercept)."""
+def _fits(
+    index: Mapping[str, Any], value: Callable[[Mapping[str, Any], str, str], float | None]
+) -> dict[str, dict[str, Any]]:
+    """Per operation and arm: the exponent of ``value(point, operation, arm)`` on volumes,
+    fitted over every concurrency level at once (an intercept per level,
+    ``fit_power_within``), from the points of ``MIN_SAMPLES`` at least, and the lowest
+    level's points (drawn, with the line at that level's intercept)."""
     points = _points(index)
     levels = sorted({p["threads"] for p in points})
     operations = sorted({op for p in points for op in p["summary"]["operations"]})
@@ -61,11 +74,11 @@ def growth(index: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         for arm in index["arms"]:
             by_level = {
                 level: [
-                    (p["volumes"], value)
+                    (p["volumes"], measured)
                     for p in points
                     if p["threads"] == level
                     and (_stat(p, operation, arm, "count") or 0) >= MIN_SAMPLES
-                    and (value := _stat(p, operation, arm, "p50_us"))
+                    and (measured := value(p, operation, arm))
                 ]
                 for level in levels
             }
@@ -73,6 +86,47 @@ def growth(index: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             lowest = by_level[levels[0]] if levels else []
             table.setdefault(operation, {})[arm] = {"fit": fit, "points": lowest}
     return table
+
+
+def growth(index: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per operation and arm: the fit of p50 on volumes (``_fits``)."""
+    return _fits(index, lambda p, operation, arm: _stat(p, operation, arm, "p50_us"))
+
+
+def _part(point: Mapping[str, Any], operation: str, arm: str, key: str) -> float | None:
+    """One part of the point's time split (``reports.time_split.split_means``), or its mean."""
+    if key == "mean_us":
+        return _stat(point, operation, arm, key)
+    split = _stat(point, operation, arm, "time_split")
+    return split.get(key) if split else None
+
+
+def split_growth(index: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per operation and arm whose points measured client CPU: the fit of each part of the
+    mean (``SPLIT_PARTS``) on volumes, and whose the growth is (``time_split.whose``):
+    between the smallest and the largest size at the lowest concurrency, the change in
+    client CPU against the change in the rest of the mean (store and requests)."""
+    fits = {
+        key: _fits(index, lambda p, operation, arm, key=key: _part(p, operation, arm, key))
+        for key, _ in SPLIT_PARTS
+    }
+    out: dict[str, dict[str, Any]] = {}
+    for operation, arms in fits["client_cpu_us"].items():
+        for arm, client in arms.items():
+            if not client["points"] and client["fit"] is None:
+                continue
+            mean = dict(fits["mean_us"][operation][arm]["points"])
+            cpu = {v: c for v, c in client["points"] if v in mean}
+            deltas = None
+            if len(cpu) >= 2:
+                low, high = min(cpu), max(cpu)
+                deltas = (cpu[high] - cpu[low], (mean[high] - cpu[high]) - (mean[low] - cpu[low]))
+            out.setdefault(operation, {})[arm] = {
+                "fits": {key: fits[key][operation][arm]["fit"] for key, _ in SPLIT_PARTS},
+                "deltas": deltas,
+                "whose": whose(*deltas) if deltas else None,
+            }
+    return out
 
 
 def growth_order(fits: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -124,6 +178,88 @@ def growth_table(index: Mapping[str, Any], fits: Mapping[str, Any], order: list[
             cells.append(f"{fmt.ms(ys[0])} → {fmt.ms(ys[-1])}" if ys else NONE)
         table.add(*cells)
     return table
+
+
+def _k(fit: Fit | None) -> str:
+    return f"{fit.exponent:.2f}" if fit else NONE
+
+
+def split_table(index: Mapping[str, Any], split: Mapping[str, Any], order: list[str]) -> Table:
+    arms = index["arms"]
+    table = Table(
+        ["operation"] + [c for _ in arms for c in [label for _, label in SPLIT_PARTS] + ["growth"]],
+        groups=[("", 1)] + [(arm, len(SPLIT_PARTS) + 1) for arm in arms],
+        caption=(
+            "k: the exponent of each part of the mean time ~ volumes^k (fitted as above); "
+            "client CPU: the calling thread's CPU time over the operation's DB API calls; "
+            "store: the time the store reported (MagnetoDB's X-Magnetodb-Handling-Time; MySQL "
+            "and SQLite report none); the rest: network, waiting, a SQL server's own time. "
+            "growth: the client's when client CPU makes most of the change in the mean from "
+            "the smallest to the largest size at the lowest concurrency, the design's when "
+            "the store and the requests do (hover for the changes)."
+        ),
+    )
+    for operation in order:
+        if operation not in split:
+            continue
+        cells: list[Cell | str] = [operation]
+        for arm in arms:
+            row = split[operation].get(arm)
+            if row is None:
+                cells.extend([NONE] * (len(SPLIT_PARTS) + 1))
+                continue
+            for key, _ in SPLIT_PARTS:
+                cells.append(_exponent_cell(row["fits"][key]))
+            if row["deltas"]:
+                client, requests = row["deltas"]
+                title = (
+                    f"client CPU {client / 1000:+.2f} ms, store and requests "
+                    f"{requests / 1000:+.2f} ms"
+                )
+                cells.append(Cell(WHOSE.get(row["whose"] or "", NONE), "", title))
+            else:
+                cells.append(NONE)
+        table.add(*cells)
+    return table
+
+
+def split_sentences(arms: list[str], split: Mapping[str, Any], order: list[str]) -> list[str]:
+    """Per arm, of the operations whose mean grows with the data (k past ``GROWING``): whose
+    each growth is, with the exponents of the mean, client CPU and store."""
+    sentences = []
+    for arm in arms:
+        found: dict[str, list[str]] = {}
+        for operation in order:
+            row = split.get(operation, {}).get(arm)
+            mean = row["fits"]["mean_us"] if row else None
+            if row is None or mean is None or mean.exponent <= GROWING or not row["whose"]:
+                continue
+            fits = row["fits"]
+            found.setdefault(row["whose"], []).append(
+                f"{operation} (k {mean.exponent:.2f}: client CPU {_k(fits['client_cpu_us'])},"
+                f" store {_k(fits['store_us'])}, rest {_k(fits['rest_us'])})"
+            )
+        if found:
+            sentences.append(
+                f"{arm}: "
+                + "; ".join(
+                    f"{WHOSE[side]} {', '.join(found[side])}"
+                    for side in ("design", "client")
+                    if side in found
+                )
+                + "."
+            )
+    return sentences
+
+
+def console_summary(index: Mapping[str, Any]) -> list[str]:
+    """The lines ``cinderbench sweep`` prints at its end: whose each growing operation's
+    growth is, per arm (nothing for a sweep without client CPU)."""
+    split = split_growth(index)
+    sentences = split_sentences(index["arms"], split, growth_order(growth(index)))
+    if not sentences:
+        return []
+    return [f"growth with the data (mean time, k past {GROWING:g}), per arm:", *sentences]
 
 
 def concurrency(index: Mapping[str, Any], volumes: int) -> dict[str, dict[str, Any]]:
@@ -307,6 +443,7 @@ def context(index: Mapping[str, Any]) -> dict[str, Any]:
         if op in largest
     ]
     item_table, item_panels, watched = item_rows(index)
+    split = split_growth(index)
     wall = sum(p["wall_s"] for p in index["points"].values())
     loads = sum(sum((s.get("load_seconds") or {}).values()) for s in index["sizes"].values())
     return {
@@ -327,6 +464,8 @@ def context(index: Mapping[str, Any]) -> dict[str, Any]:
         ],
         "growth_table": growth_table(index, fits, order),
         "growth_chart": curve_grid(growth_panels, arms, "volumes", "p50 ms"),
+        "split_table": split_table(index, split, order) if split else None,
+        "split_sentences": split_sentences(arms, split, order),
         "largest_size": sizes[-1] if sizes else None,
         "saturation_table": saturation_table(index, order),
         "rate_chart": curve_grid(rate_panels, arms, "threads", "ops/s", log_y=False),

@@ -76,6 +76,28 @@ def split_of(results: Results, operation: str, arm: str) -> Split | None:
     return Split(operation, arm, service, client, stored, service - client - (stored or 0.0))
 
 
+def split_means(results: Results, operation: str, arm: str) -> dict[str, float | None] | None:
+    """The split of one operation on one arm as an index holds it (``sweep.json``): mean µs
+    of client CPU, store (None: not reported) and the rest; None when CPU was not measured."""
+    split = split_of(results, operation, arm)
+    if split is None:
+        return None
+    return {
+        "client_cpu_us": round(split.client, 1),
+        "store_us": round(split.store, 1) if split.store is not None else None,
+        "rest_us": round(split.rest, 1),
+    }
+
+
+def whose(client: float, requests: float) -> str | None:
+    """Whose a difference in mean time is: ``client`` when the change in client CPU makes
+    most of it, ``design`` when the change in the rest (store + requests) does; None for
+    no difference."""
+    if not client and not requests:
+        return None
+    return "client" if abs(client) > abs(requests) else "design"
+
+
 def split_rows(results: Results) -> list[Split]:
     """Every operation (most executed first) on every arm that measured client CPU."""
     rows = []
@@ -128,8 +150,9 @@ def attribution(results: Results, baseline: str, arm: str) -> dict[str, list[str
             continue
         cpu = cand.client - base.client
         rest = (cand.service - cand.client) - (base.service - base.client)
-        if cpu or rest:
-            found["client" if abs(cpu) > abs(rest) else "design"].append(operation)
+        side = whose(cpu, rest)
+        if side is not None:
+            found[side].append(operation)
     return found
 
 

@@ -6,13 +6,21 @@ from bench.drive.sweep import SWEEP_FORMAT, projects_for
 
 
 def synthetic_index() -> dict:
-    """Three sizes x two levels: ``page`` grows as the data, ``get`` does not."""
+    """Three sizes x two levels: ``page`` grows as the data, ``get`` does not; on ``sql``
+    page's growth is client CPU (ORM hydration), on ``mdb`` the store's."""
     points = {}
     for volumes in (1_000, 10_000, 100_000):
         for threads in (1, 4):
+            page = 100.0 * volumes**0.98
             operations = {
-                "page": {arm: _row(100.0 * volumes**0.98, threads) for arm in ("sql", "mdb")},
-                "get": {arm: _row(300.0, threads) for arm in ("sql", "mdb")},
+                "page": {
+                    "sql": _row(page, threads, client=0.9 * page - 40.0, store=None),
+                    "mdb": _row(page, threads, client=40.0, store=0.9 * page - 40.0),
+                },
+                "get": {
+                    "sql": _row(300.0, threads, client=200.0, store=None),
+                    "mdb": _row(300.0, threads, client=100.0, store=150.0),
+                },
             }
             name = f"v{volumes}-t{threads}"
             points[name] = {
@@ -66,8 +74,15 @@ def synthetic_index() -> dict:
     }
 
 
-def _row(p50: float, threads: int) -> dict:
+def _row(p50: float, threads: int, client: float, store: float | None) -> dict:
+    """One operation on one arm at one point; its mean is its p50, split into ``client``
+    CPU, ``store`` (None: not reported) and the rest."""
     return {
+        "time_split": {
+            "client_cpu_us": client,
+            "store_us": store,
+            "rest_us": p50 - client - (store or 0.0),
+        },
         "count": 10,
         "rejected": 0,
         "errors": 0,

@@ -160,6 +160,13 @@ def test_tiny_sweep_then_resumed(tmp_path: Path) -> None:
         operations = point["summary"]["operations"]
         assert operations
         assert all(set(arms) == set(index["arms"]) for arms in operations.values())
+        for arms in operations.values():  # client CPU measured: every row split
+            for row in arms.values():
+                split = row["time_split"]
+                assert split["client_cpu_us"] >= 0
+                assert split["client_cpu_us"] + (split["store_us"] or 0) + split[
+                    "rest_us"
+                ] == pytest.approx(row["mean_us"], abs=0.2)
         assert (
             json.loads((out / point["directory"] / "run.json").read_text())["parameters"]["threads"]
             == point["threads"]
@@ -270,3 +277,43 @@ def test_default_grid_reloads_small_sizes_and_checks_quotas_before_a_state_goes(
     assert [p.checks_quotas for p in large] == [False, False, False, True]
     assert all(p.reloads and p.checks_quotas for p in points if p.volumes == 1_000)
     assert len({p.seed(1) for p in large}) == 4  # each level its own workload seed
+
+
+# --------------------------------------------------- client CPU and store time vs size
+
+
+def test_growth_of_client_cpu_and_store_says_whose_the_growth_is() -> None:
+    from reports.sweep import console_summary, split_growth
+
+    index = synthetic_index()
+    split = split_growth(index)
+    sql, mdb = split["page"]["sql"], split["page"]["mdb"]
+    assert sql["whose"] == "client"
+    assert mdb["whose"] == "design"
+    assert sql["fits"]["store_us"] is None  # SQL reports no store time
+    assert sql["fits"]["client_cpu_us"].exponent > 0.9
+    assert mdb["fits"]["client_cpu_us"].exponent == pytest.approx(0.0, abs=1e-9)
+    assert mdb["fits"]["store_us"].exponent > 0.9
+    assert split["get"]["mdb"]["fits"]["mean_us"].exponent == pytest.approx(0.0, abs=1e-9)
+    html = render(index)
+    assert 'id="split"' in html
+    assert "mdb: the design&#39;s page (k 0.98: client CPU 0.00" in html
+    assert "sql: the client&#39;s page (k 0.98" in html
+    lines = console_summary(index)
+    assert any(line.startswith("mdb: the design's page") for line in lines)
+    assert not any("get" in line for line in lines)  # flat: no growth to attribute
+
+
+def test_an_index_without_the_time_split_still_renders() -> None:
+    from reports.sweep import console_summary, split_growth
+
+    index = synthetic_index()
+    for point in index["points"].values():
+        for arms in point["summary"]["operations"].values():
+            for row in arms.values():
+                del row["time_split"]
+    assert split_growth(index) == {}
+    assert console_summary(index) == []
+    html = render(index)
+    assert "measured no client CPU" in html
+    assert "Cost grows with the data" in html

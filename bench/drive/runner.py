@@ -248,13 +248,19 @@ class Run:
         for target in targets:
             run = step.runs[target.label]
             outcome, failure = run.outcome
+            scope = run.scope
             runs[target.label] = {
                 "outcome": outcome,
                 "error": failure,
                 "message": str(run.error)[:300] if run.error is not None else None,
-                "us": run.scope.service_ns // 1000,
-                "calls": run.scope.encoded_calls(),
+                "us": scope.service_ns // 1000,
+                "calls": scope.encoded_calls(),
             }
+            # the operation's sums over its calls, where measured (not under gevent)
+            if scope.cpu_ns is not None:
+                runs[target.label]["cpu_us"] = scope.cpu_ns // 1000
+            if scope.store_ns is not None:
+                runs[target.label]["store_us"] = scope.store_ns // 1000
         return {
             "seq": step.seq,
             "op": step.op,

@@ -58,8 +58,11 @@ class OperationScope:
     def __init__(self, name: str, lag_ns: int | None) -> None:
         self.name = name
         self.lag_ns = lag_ns
-        #: (function, args, kwargs, ns, outcome summary, kept result or None)
-        self.calls: list[tuple[str, tuple, dict, int, dict[str, Any], Any]] = []
+        #: (function, args, kwargs, ns, outcome summary, kept result or None, client CPU ns,
+        #: store ns): the two times None where not measured
+        self.calls: list[
+            tuple[str, tuple, dict, int, dict[str, Any], Any, int | None, int | None]
+        ] = []
         self.counters: dict[str, int] = {"db_calls": 0}
         self.error: BaseException | None = None
         self.service_ns = 0
@@ -87,7 +90,9 @@ class OperationScope:
         # Only short id lists are kept (for ``refs``): holding every record an
         # operation read would keep the collector busy.
         kept = result if type(result) is list and len(result) <= _VALUE_LIMIT else None
-        self.calls.append((name, args, kwargs, elapsed_ns, _outcome(error, result), kept))
+        self.calls.append(
+            (name, args, kwargs, elapsed_ns, _outcome(error, result), kept, cpu_ns, store_ns)
+        )
         totals = self.counters
         totals["db_calls"] += 1
         if counters:
@@ -101,14 +106,20 @@ class OperationScope:
         An argument that *is* the result of an earlier call of this operation
         (the reservation list ``quota_reserve`` returned, handed to
         ``reservation_commit``) is marked in ``refs``, so a replay on another
-        backend substitutes that backend's own result.
+        backend substitutes that backend's own result. A call's client CPU and store
+        time (``cpu_us``, ``store_us``) are there where they were measured.
         """
         produced: dict[int, int] = {}
         memo: dict[int, Any] = {}
         entries = []
-        for index, (name, args, kwargs, elapsed_ns, outcome, kept) in enumerate(self.calls):
+        for index, call in enumerate(self.calls):
+            name, args, kwargs, elapsed_ns, outcome, kept, cpu_ns, store_ns = call
             entry = encode_call(name, args, kwargs, memo)
             entry["us"] = elapsed_ns // 1000
+            if cpu_ns is not None:
+                entry["cpu_us"] = cpu_ns // 1000
+            if store_ns is not None:
+                entry["store_us"] = store_ns // 1000
             if produced:
                 refs = {str(i): produced[id(a)] for i, a in enumerate(args) if id(a) in produced}
                 refs.update({k: produced[id(v)] for k, v in kwargs.items() if id(v) in produced})

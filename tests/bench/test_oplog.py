@@ -113,3 +113,83 @@ def test_writer_and_reader(tmp_path):
         stream.write((tmp_path / "oplog.jsonl").read_bytes())
     assert list(read_oplog(tmp_path / "oplog.jsonl.gz")) == lines
     assert decode(lines[3]["plan"])["when"].second == 3
+
+
+# ------------------------------------------------ where a logged call's time went
+
+
+def _logged_run(tmp_path, steps=6):
+    """Six operations on SQLite and in-process MagnetoDB, logged; the log's lines."""
+    from bench.drive.runner import Run
+    from bench.workload.datasets import build_dataset, load_dataset
+    from cinderdb import open_backend
+    from tests.bench.support import SMALL
+
+    dataset = build_dataset(SMALL)
+    sql = open_backend("sqlite://")
+    magneto = open_backend(f"magnetodb+inproc:///oplog-{tmp_path.name}")
+    for backend in (sql, magneto):
+        load_dataset(backend, dataset.data, quiet=True)
+    path = tmp_path / "oplog.jsonl"
+    run = Run(
+        [("sql", sql), ("magnetodb", magneto)],
+        dataset,
+        {"create": 1, "show": 1, "list": 1},
+        seed=3,
+        oplog_path=path,
+    )
+    try:
+        worker = run.worker(0)
+        for _ in range(steps):
+            run.step(worker)
+    finally:
+        run.close()
+        sql.close()
+        magneto.close()
+    return list(read_oplog(path))
+
+
+def test_each_logged_call_carries_its_client_cpu_and_the_store_s_time(tmp_path):
+    lines = _logged_run(tmp_path)
+    assert lines
+    for line in lines:
+        for arm, run in line["runs"].items():
+            assert run["calls"]
+            for call in run["calls"]:
+                assert call["cpu_us"] >= 0
+                if arm == "magnetodb":
+                    assert 0 <= call["store_us"] <= call["us"]
+                else:
+                    assert "store_us" not in call  # SQLite reports no store time
+                decode_call(call)  # the extra fields leave the call as it was
+            # the operation's sums: at least the sum of its calls' truncated µs
+            assert run["cpu_us"] >= sum(call["cpu_us"] for call in run["calls"])
+            assert ("store_us" in run) == (arm == "magnetodb")
+
+
+def test_where_client_cpu_is_not_measured_the_fields_are_absent(tmp_path, monkeypatch):
+    """Under gevent (``cpu_clock`` None) no client CPU is logged; the store's time still is."""
+    monkeypatch.setattr("bench.measure.instrument.cpu_clock", lambda: None)
+    lines = _logged_run(tmp_path, steps=3)
+    assert lines
+    for line in lines:
+        for arm, run in line["runs"].items():
+            assert "cpu_us" not in run
+            assert all("cpu_us" not in call for call in run["calls"])
+            assert ("store_us" in run) == (arm == "magnetodb")
+
+
+def test_an_old_line_without_the_times_still_reads_and_decodes(tmp_path):
+    line = _logged_run(tmp_path, steps=1)[0]
+    for run in line["runs"].values():
+        run.pop("cpu_us", None)
+        run.pop("store_us", None)
+        for call in run["calls"]:
+            call.pop("cpu_us", None)
+            call.pop("store_us", None)
+    old = tmp_path / "old.jsonl"
+    old.write_bytes(dumps_line(line))
+    (read,) = read_oplog(old)
+    assert read == line
+    for run in read["runs"].values():
+        assert [decode_call(call)[0] for call in run["calls"]]

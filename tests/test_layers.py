@@ -4,9 +4,7 @@ Floors, bottom up: ``magnetodb``; ``cinderdb``; the bench library
 (``bench/measure``, ``bench/workload``, ``bench/drive``, ``bench/gate``,
 ``bench/locks.py``); ``validators`` and ``reports``; ``cinderbench`` (the
 commands) and ``workloads``. A module imports only from its own floor and the
-floors below, and no modules import each other in a circle, but for the
-type-only one of the MagnetoDB server (app -> routes -> handlers, whose import
-of app runs only under ``TYPE_CHECKING``).
+floors below, and no modules import each other in a circle.
 
 Every import counts: at module level, inside functions, under
 ``TYPE_CHECKING``, and a string naming an in-tree module (``"pkg.mod"`` or
@@ -36,11 +34,6 @@ FLOORS: dict[str, int] = {
     "workloads": 5,
 }
 
-#: The one circle allowed: it closes only through an import made for type checkers.
-TYPE_ONLY_CIRCLE = frozenset(
-    {"magnetodb.server.app", "magnetodb.server.routes", "magnetodb.server.handlers"}
-)
-
 _MODULE_STRING = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+(:[A-Za-z_]\w*)?$")
 
 
@@ -49,7 +42,6 @@ class Import:
     source: str
     target: str
     line: int
-    type_only: bool
 
 
 def module_files() -> dict[str, Path]:
@@ -86,34 +78,22 @@ def _names_a_module(value: object, modules: dict[str, Path]) -> bool:
     )
 
 
-def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
 def imports_of(module: str, modules: dict[str, Path]) -> list[Import]:
-    """The in-tree modules ``module`` imports, with the line and whether only for types."""
+    """The in-tree modules ``module`` imports, with the line."""
     path = modules[module]
     tree = ast.parse(path.read_text(), str(path))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: list[Import] = []
 
-    def add(name: str, node: ast.AST, type_only: bool) -> None:
+    def add(name: str, node: ast.AST) -> None:
         target = _resolve(name, modules)
         if target and target != module:
-            found.append(Import(module, target, node.lineno, type_only))
+            found.append(Import(module, target, node.lineno))
 
-    def visit(node: ast.AST, type_only: bool) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node.test):
-            for child in node.body:
-                visit(child, True)
-            for child in node.orelse:
-                visit(child, type_only)
-            return
+    def visit(node: ast.AST) -> None:
         if isinstance(node, ast.Import):
             for alias in node.names:
-                add(alias.name, node, type_only)
+                add(alias.name, node)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
@@ -124,15 +104,15 @@ def imports_of(module: str, modules: dict[str, Path]) -> list[Import]:
             for alias in node.names:
                 # ``from pkg import mod`` loads pkg.mod when it is a module, else pkg.
                 add(f"{origin}.{alias.name}" if f"{origin}.{alias.name}" in modules else origin,
-                    node, type_only)  # fmt: skip
+                    node)  # fmt: skip
         elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "getLogger":
             return  # a logger's name ("magnetodb.client") is no import
         elif isinstance(node, ast.Constant) and _names_a_module(node.value, modules):
-            add(node.value.split(":", 1)[0], node, type_only)
+            add(node.value.split(":", 1)[0], node)
         for child in ast.iter_child_nodes(node):
-            visit(child, type_only)
+            visit(child)
 
-    visit(tree, False)
+    visit(tree)
     return found
 
 
@@ -198,7 +178,8 @@ def test_the_graph_sees_lazy_and_string_imports(edges):
     # The reader itself: a registry string and a function-level import are edges.
     pairs = {(e.source, e.target) for e in edges}
     assert ("cinderdb", "cinderdb.sql.backend") in pairs  # BACKENDS' "module:Class"
-    assert ("magnetodb.server.handlers", "magnetodb.server.app") in pairs  # TYPE_CHECKING
+    assert ("magnetodb.server.handlers", "magnetodb.storage.tables") in pairs  # TYPE_CHECKING
+    assert ("magnetodb.client.api", "magnetodb.server.app") in pairs  # in a function
 
 
 def test_no_module_imports_from_a_higher_floor(edges):
@@ -210,15 +191,15 @@ def test_no_module_imports_from_a_higher_floor(edges):
     assert upward == []
 
 
-def test_no_circle_but_the_type_only_one(edges):
-    assert circles([e for e in edges if not e.type_only]) == []
-    assert set(circles(edges)) <= {TYPE_ONLY_CIRCLE}
+def test_no_circle(edges):
+    # imports under TYPE_CHECKING included: a type checker follows them
+    assert circles(edges) == []
 
 
 def test_no_circle_between_top_level_packages(edges):
     # Packages on one floor may import each other one way only (cinderbench -> workloads).
     packages = [
-        Import(e.source.split(".")[0], e.target.split(".")[0], e.line, e.type_only)
+        Import(e.source.split(".")[0], e.target.split(".")[0], e.line)
         for e in edges
         if e.source.split(".")[0] != e.target.split(".")[0]
     ]
@@ -228,8 +209,8 @@ def test_no_circle_between_top_level_packages(edges):
 def test_a_detected_violation_is_reported():
     # The checks can fail: an upward edge and a two-module circle are found.
     fake = [
-        Import("bench.drive.job", "validators.offline", 1, False),
-        Import("validators.offline", "bench.drive.job", 2, False),
+        Import("bench.drive.job", "validators.offline", 1),
+        Import("validators.offline", "bench.drive.job", 2),
     ]
     assert upward_imports(fake) == [fake[0]]
     assert circles(fake) == [frozenset({"bench.drive.job", "validators.offline"})]

@@ -7,17 +7,24 @@ ready JSON bytes when stored item JSON can be spliced in without re-encoding.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
 from magnetodb.errors import NotFound, TableNotExistsException, ValidationError
 from magnetodb.server import validation as v
+from magnetodb.server.request import Request
 from magnetodb.storage.base import DURABILITY
 
 if TYPE_CHECKING:
-    from magnetodb.server.app import App, Request
-    from magnetodb.storage.tables import TableMeta
+    from magnetodb.storage.tables import Storage, TableMeta
+
+
+class Served(Protocol):
+    """What a handler uses of the app that calls it (``app.App``): its storage. Typed by
+    this, not by ``App``, so the handlers need not import the app that routes to them."""
+
+    storage: Storage
 
 
 def _project(req: Request) -> str:
@@ -48,7 +55,7 @@ _TRUE_VALUES = frozenset(("true", "1", "yes", "on", "t", "y"))
 _FULLCHECK_ORDER = ("Messaging", "API", "Storage", "Identity")
 
 
-def healthcheck(app: App, req: Request) -> bytes | tuple[int, bytes]:
+def healthcheck(app: Served, req: Request) -> bytes | tuple[int, bytes]:
     """``{"API": "OK"}`` as MagnetoDB's json.dumps wrote it; with ``?fullcheck=`` yes, each
     subsystem too, and a 503 (the same JSON, no error body) when the storage fails.
 
@@ -135,27 +142,27 @@ def _table_url(req: Request, project: str, table: str) -> str:
     return f"{req.base_url}/v1/data/{project}/tables/{table}"
 
 
-def create_table(app: App, req: Request) -> dict[str, Any]:
+def create_table(app: Served, req: Request) -> dict[str, Any]:
     project = _project(req)
     name, schema = v.create_table(req.json())
     meta = app.storage.create_table(project, name, schema)
     return {"table_description": table_description(meta, _table_url(req, project, name))}
 
 
-def describe_table(app: App, req: Request) -> dict[str, Any]:
+def describe_table(app: Served, req: Request) -> dict[str, Any]:
     project, table = _project(req), _table(req)
     meta = app.storage.describe_table(project, table)
     return {"table": table_description(meta, _table_url(req, project, table))}
 
 
-def delete_table(app: App, req: Request) -> dict[str, Any]:
+def delete_table(app: Served, req: Request) -> dict[str, Any]:
     project, table = _project(req), _table(req)
     meta = app.storage.delete_table(project, table)
     url = _table_url(req, project, table)
     return {"table_description": table_description(meta, url, always_lsi=True)}
 
 
-def list_tables(app: App, req: Request) -> dict[str, Any]:
+def list_tables(app: Served, req: Request) -> dict[str, Any]:
     project = _project(req)
     params = req.query_pairs()
     start = _pop_param(params, "exclusive_start_table_name")
@@ -179,7 +186,7 @@ def _attributes(item: dict | None) -> dict[str, Any]:
     return {"attributes": item or {}}
 
 
-def put_item(app: App, req: Request) -> dict[str, Any]:
+def put_item(app: Served, req: Request) -> dict[str, Any]:
     project, table = _project(req), _table(req)
     r = v.put_item(req.json())
     old = app.storage.put_item(project, table, r.item, r.expected, r.return_values)
@@ -190,7 +197,7 @@ def put_item(app: App, req: Request) -> dict[str, Any]:
     return {}
 
 
-def get_item(app: App, req: Request) -> bytes | dict[str, Any]:
+def get_item(app: Served, req: Request) -> bytes | dict[str, Any]:
     project, table = _project(req), _table(req)
     r = v.get_item(req.json())
     if r.attributes_to_get is None:
@@ -200,14 +207,14 @@ def get_item(app: App, req: Request) -> bytes | dict[str, Any]:
     return {"item": item} if item is not None else {}
 
 
-def update_item(app: App, req: Request) -> dict[str, Any]:
+def update_item(app: Served, req: Request) -> dict[str, Any]:
     project, table = _project(req), _table(req)
     r = v.update_item(req.json())
     result = app.storage.update_item(project, table, r.key, r.updates, r.expected, r.return_values)
     return {} if r.return_values == "NONE" else _attributes(result)
 
 
-def delete_item(app: App, req: Request) -> dict[str, Any]:
+def delete_item(app: Served, req: Request) -> dict[str, Any]:
     project, table = _project(req), _table(req)
     r = v.delete_item(req.json())
     old = app.storage.delete_item(project, table, r.key, r.expected)
@@ -230,7 +237,7 @@ def _select_body(res: Any, with_items: bool, extra: bytes = b"") -> bytes:
     return b"".join(parts)
 
 
-def query(app: App, req: Request) -> bytes:
+def query(app: Served, req: Request) -> bytes:
     project, table = _project(req), _table(req)
     r = v.query(req.json())
     res = app.storage.query(
@@ -247,7 +254,7 @@ def query(app: App, req: Request) -> bytes:
     return _select_body(res, r.select != "COUNT")
 
 
-def scan(app: App, req: Request) -> bytes:
+def scan(app: Served, req: Request) -> bytes:
     project, table = _project(req), _table(req)
     r = v.scan(req.json())
     res = app.storage.scan(
@@ -267,7 +274,7 @@ def scan(app: App, req: Request) -> bytes:
 # ---------------------------------------------------------------- batches
 
 
-def batch_write_item(app: App, req: Request) -> dict[str, Any]:
+def batch_write_item(app: Served, req: Request) -> dict[str, Any]:
     project = _project(req)
     requests = v.batch_write_item(req.json())
     unprocessed = app.storage.batch_write(project, requests)
@@ -284,7 +291,7 @@ def batch_write_item(app: App, req: Request) -> dict[str, Any]:
     }
 
 
-def batch_get_item(app: App, req: Request) -> bytes:
+def batch_get_item(app: Served, req: Request) -> bytes:
     project = _project(req)
     requests = v.batch_get_item(req.json())
     found = app.storage.batch_get(project, requests)
@@ -319,12 +326,12 @@ def _metrics(q: dict[str, str]) -> tuple[str, ...]:
     return names
 
 
-def _usage(app: App, project: str, table: str, metrics: tuple[str, ...]) -> dict[str, int]:
+def _usage(app: Served, project: str, table: str, metrics: tuple[str, ...]) -> dict[str, int]:
     stats = app.storage.table_stats(project, table)
     return {m: stats[m] for m in metrics}
 
 
-def monitoring_all(app: App, req: Request) -> list[dict[str, Any]]:
+def monitoring_all(app: Served, req: Request) -> list[dict[str, Any]]:
     q = req.query  # MagnetoDB's monitoring read the parameters it knew and ignored the rest
     metrics = _metrics(q)
     limit = v.integer(q["limit"], "limit", 1) if "limit" in q else 1000
@@ -342,7 +349,7 @@ def monitoring_all(app: App, req: Request) -> list[dict[str, Any]]:
 
 
 def _monitored_tables(
-    app: App, tenant: str | None, after: tuple[str, str] | None, limit: int
+    app: Served, tenant: str | None, after: tuple[str, str] | None, limit: int
 ) -> list[TableMeta]:
     """Every project's tables after ``after``; with auth on, the token's project's only."""
     if tenant is None:
@@ -359,7 +366,7 @@ def _monitored_tables(
     return metas
 
 
-def monitoring_project(app: App, req: Request) -> list[dict[str, Any]]:
+def monitoring_project(app: Served, req: Request) -> list[dict[str, Any]]:
     project = _project(req)
     metrics = _metrics(req.query)
     out = []
@@ -372,7 +379,7 @@ def monitoring_project(app: App, req: Request) -> list[dict[str, Any]]:
     return out
 
 
-def monitoring_table(app: App, req: Request) -> dict[str, int]:
+def monitoring_table(app: Served, req: Request) -> dict[str, int]:
     project, table = _project(req), _table(req)
     metrics = _metrics(req.query)
     return _usage(app, project, table, metrics)

@@ -7,10 +7,11 @@ times ``validators.dualwrite.validate`` over HTTP, a few times, and prints the
 figures: wall and CPU time, the share spent reading, items and requests, the
 peak resident set of this process and of the server, and per pair the entries
 compared. Targets: under 10 s at 100k volumes, under 30 s at 1M. ``--data-dir``
-keeps the loaded store for the next run (loading takes minutes); ``--url``
-validates a server already loaded. ``--max-item-bytes`` raises the server's item
-limit (MagnetoDB's is 16 MiB, which the seed design's ``readonly=False`` set
-outgrows at about 700k volumes: without it a 1M load fails, naming that item).
+keeps the loaded store for the next run (loading takes minutes; the directory
+is created when absent); ``--url`` validates a server already loaded.
+``--max-item-bytes`` raises the server's item limit (MagnetoDB's is 16 MiB,
+which the seed design's ``readonly=False`` set outgrows at about 700k volumes:
+without it a 1M load fails, naming that item).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from bench.drive.arguments import DESIGN, POSITIVE_INT
 from bench.measure.memory import Watch, mib
-from cinderbench.checks import ArgumentParser, backend_url, reachable
+from cinderbench.checks import ArgumentParser, CommandError, backend_url, reachable
 from cinderdb.exception import CinderException
 from cinderdb.magneto.core import design_url
 
@@ -59,6 +60,19 @@ def _load(url: str, volumes: int, seed: int, console, server_pid: int | None) ->
     return counts
 
 
+def data_directory(path: str) -> Path:
+    """``--data-dir``, created with its parents when absent (the server creates only its
+    own store inside it); ``CommandError`` when it cannot be."""
+    directory = Path(path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CommandError(
+            f"--data-dir {directory} cannot be created: {error.strerror or error}"
+        ) from error
+    return directory
+
+
 def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -71,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--volumes", type=POSITIVE_INT, default=100_000, help="volumes (100000)")
     parser.add_argument("--seed", type=int, default=42, help="dataset seed (42)")
     parser.add_argument("--repeat", type=POSITIVE_INT, default=3, help="validations to time (3)")
-    parser.add_argument("--data-dir", help="LMDB directory to keep (reused when loaded)")
+    parser.add_argument(
+        "--data-dir", help="LMDB directory to keep (reused when loaded; created when absent)"
+    )
     parser.add_argument(
         "--design",
         type=DESIGN,
@@ -90,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.url:
         reachable([("--url", args.url)])
+    elif args.data_dir:
+        data_directory(args.data_dir)
     console = Console()
 
     server_pid = None

@@ -239,3 +239,15 @@ def test_compare_on_a_mysql_database_that_does_not_exist_yet_asks_the_server_alo
     durable, why = magnetodb_durability(f"{server_url()}/{name}", "auto")
     assert durable is True
     assert "innodb_flush_log_at_trx_commit=1" in why
+
+
+def test_bench_validate_creates_an_absent_data_dir_and_refuses_one_it_cannot(tmp_path):
+    absent = tmp_path / "not" / "yet"
+    done = cli("bench", "validate", "--data-dir", absent, "--volumes", "50", "--repeat", "1")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (absent / "cinderbench-dataset.json").is_file()
+    assert "findings: 0" in done.stdout
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    done = cli("bench", "validate", "--data-dir", blocker / "below", "--volumes", "50")
+    assert_user_error(done, "--data-dir", str(blocker / "below"), "cannot be created")

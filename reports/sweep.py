@@ -11,6 +11,12 @@ taken from its results directory when it finished) and renders
   as volumes ** 0.5 (``bench.drive.sweep.projects_for``), an O(project) cost shows 0.5 against
   volumes and 1.0 against the project size, an O(data) cost 1.0 and 2.0; the
   operations whose cost grows fastest come first;
+- how client CPU and the store's time grow (each point's ``time_split``,
+  ``reports.time_split.split_means``): the exponent of the mean and of each of
+  its parts, fitted as p50's, and whose the growth is (``time_split.whose``):
+  the client's when client CPU makes most of the change in the mean from the
+  smallest to the largest size, the design's when the store and the requests
+  do; the same sentences end the command's console output (``console_summary``);
 - the arm's throughput vs concurrency at the largest size, with the saturation
   point (``reports.growth.saturation_point``), and p99 vs concurrency;
 - the largest item of each inverted and index table at each size against the
@@ -196,7 +202,8 @@ def split_table(index: Mapping[str, Any], split: Mapping[str, Any], order: list[
             "and SQLite report none); the rest: network, waiting, a SQL server's own time. "
             "growth: the client's when client CPU makes most of the change in the mean from "
             "the smallest to the largest size at the lowest concurrency, the design's when "
-            "the store and the requests do (hover for the changes)."
+            "the store and the requests do (hover for the changes). SQLite runs in the calling "
+            "thread: its engine's time is client CPU, so its growth shows as the client's."
         ),
     )
     for operation in order:

@@ -2,7 +2,8 @@
 
 Each point of the grid (``bench.drive.sweep``) is a ``compare`` run of its
 own results directory, on the arms ``compare`` would use (``backends_for``);
-``sweep.json`` indexes them. A dataset size below ``RELOAD_BELOW`` volumes is
+``sweep.json`` indexes them, each with its figures and its time split (client
+CPU / store / the rest). A dataset size below ``RELOAD_BELOW`` volumes is
 loaded again before each concurrency level (seconds); a larger one is loaded once and
 reused by its levels, in ascending order, each with its own workload seed; the
 item sizes of the inverted and index tables are measured right after
@@ -10,7 +11,9 @@ the load. The dual-write invariants are checked at every point, the quota ones
 before a state is thrown away (``Point.checks_quotas``); the differential
 replay, which reloads the dataset, is left to ``compare``. Run
 again with the same ``-o``, it keeps the points done and runs the rest. It
-ends by writing the sweep report (``sweep.html``).
+ends by writing the sweep report (``sweep.html``) and printing, per arm, whose
+the growth of each operation that grows with the data is: the client's CPU, or
+the store and the requests (the design's).
 """
 
 from __future__ import annotations

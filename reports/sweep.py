@@ -109,28 +109,31 @@ def _part(point: Mapping[str, Any], operation: str, arm: str, key: str) -> float
 
 def split_growth(index: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Per operation and arm whose points measured client CPU: the fit of each part of the
-    mean (``SPLIT_PARTS``) on volumes, and whose the growth is (``time_split.whose``):
-    between the smallest and the largest size at the lowest concurrency, the change in
-    client CPU against the change in the rest of the mean (store and requests)."""
+    mean (``SPLIT_PARTS``) on volumes, and, where the mean grows (k past ``GROWING``),
+    whose the growth is (``time_split.whose``): from
+    the smallest to the largest size, on the fitted lines (at the lowest concurrency's
+    intercept), the change in client CPU against the change in the rest of the mean
+    (store and requests)."""
     fits = {
         key: _fits(index, lambda p, operation, arm, key=key: _part(p, operation, arm, key))
         for key, _ in SPLIT_PARTS
     }
+    sizes = [p["volumes"] for p in _points(index)]
     out: dict[str, dict[str, Any]] = {}
     for operation, arms in fits["client_cpu_us"].items():
         for arm, client in arms.items():
-            if not client["points"] and client["fit"] is None:
+            cpu, mean = client["fit"], fits["mean_us"][operation][arm]["fit"]
+            if cpu is None:
                 continue
-            mean = dict(fits["mean_us"][operation][arm]["points"])
-            cpu = {v: c for v, c in client["points"] if v in mean}
             deltas = None
-            if len(cpu) >= 2:
-                low, high = min(cpu), max(cpu)
-                deltas = (cpu[high] - cpu[low], (mean[high] - cpu[high]) - (mean[low] - cpu[low]))
+            if mean is not None:
+                low, high = min(sizes), max(sizes)
+                grown = cpu.at(high) - cpu.at(low)
+                deltas = (grown, mean.at(high) - mean.at(low) - grown)
             out.setdefault(operation, {})[arm] = {
                 "fits": {key: fits[key][operation][arm]["fit"] for key, _ in SPLIT_PARTS},
                 "deltas": deltas,
-                "whose": whose(*deltas) if deltas else None,
+                "whose": whose(*deltas) if deltas and mean.exponent > GROWING else None,
             }
     return out
 
@@ -200,10 +203,13 @@ def split_table(index: Mapping[str, Any], split: Mapping[str, Any], order: list[
             "client CPU: the calling thread's CPU time over the operation's DB API calls; "
             "store: the time the store reported (MagnetoDB's X-Magnetodb-Handling-Time; MySQL "
             "and SQLite report none); the rest: network, waiting, a SQL server's own time. "
-            "growth: the client's when client CPU makes most of the change in the mean from "
-            "the smallest to the largest size at the lowest concurrency, the design's when "
-            "the store and the requests do (hover for the changes). SQLite runs in the calling "
-            "thread: its engine's time is client CPU, so its growth shows as the client's."
+            "growth (of a mean whose k is past "
+            f"{GROWING:g}): the client's when client CPU makes most of the change in the mean from "
+            "the smallest to the largest size (on the fitted lines, at the lowest "
+            "concurrency), the design's when the store and the requests do (hover for the "
+            "changes). SQLite runs in the calling thread: its engine's time is client CPU, so "
+            "its growth shows as the client's. On a loaded machine the rest includes waiting "
+            "for a CPU: client CPU and store exponents are the steadier figures."
         ),
     )
     for operation in order:
@@ -223,7 +229,7 @@ def split_table(index: Mapping[str, Any], split: Mapping[str, Any], order: list[
                     f"client CPU {client / 1000:+.2f} ms, store and requests "
                     f"{requests / 1000:+.2f} ms"
                 )
-                cells.append(Cell(WHOSE.get(row["whose"] or "", NONE), "", title))
+                cells.append(Cell(WHOSE.get(row["whose"] or "", "no growth"), "", title))
             else:
                 cells.append(NONE)
         table.add(*cells)
@@ -238,12 +244,11 @@ def split_sentences(arms: list[str], split: Mapping[str, Any], order: list[str])
         found: dict[str, list[str]] = {}
         for operation in order:
             row = split.get(operation, {}).get(arm)
-            mean = row["fits"]["mean_us"] if row else None
-            if row is None or mean is None or mean.exponent <= GROWING or not row["whose"]:
+            if row is None or not row["whose"]:
                 continue
             fits = row["fits"]
             found.setdefault(row["whose"], []).append(
-                f"{operation} (k {mean.exponent:.2f}: client CPU {_k(fits['client_cpu_us'])},"
+                f"{operation} (k {_k(fits['mean_us'])}: client CPU {_k(fits['client_cpu_us'])},"
                 f" store {_k(fits['store_us'])}, rest {_k(fits['rest_us'])})"
             )
         if found:

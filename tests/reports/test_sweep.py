@@ -295,6 +295,7 @@ def test_growth_of_client_cpu_and_store_says_whose_the_growth_is() -> None:
     assert mdb["fits"]["client_cpu_us"].exponent == pytest.approx(0.0, abs=1e-9)
     assert mdb["fits"]["store_us"].exponent > 0.9
     assert split["get"]["mdb"]["fits"]["mean_us"].exponent == pytest.approx(0.0, abs=1e-9)
+    assert split["get"]["mdb"]["whose"] is None  # no growth to attribute
     html = render(index)
     assert 'id="split"' in html
     assert "mdb: the design&#39;s page (k 0.98: client CPU 0.00" in html

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -26,6 +26,49 @@ from validators.findings import Finding
 Wire = dict[str, Any]
 #: A finding's identity: the same broken fact seen twice (online re-checks).
 Identity = tuple[str, str, str, tuple[tuple[str, Any], ...], str | None]
+
+
+#: Buckets of a pair's digests: a diverging bucket is re-read exactly (1/BUCKETS of a side).
+BUCKETS = 1 << 14
+
+
+class Buckets:
+    """Per bucket, the sum of the 64-bit hashes of the source's entries minus the target's,
+    and the number of source entries (pt-table-checksum's chunk checksums, order-free:
+    an entry twice counts twice). Both sides hold the same entries in a bucket whose sum
+    is 0 (but for a 2**-64 chance); only a bucket whose sum is not needs the entries."""
+
+    __slots__ = ("counts", "sums")
+
+    def __init__(self) -> None:
+        self.sums = [0] * BUCKETS
+        self.counts = [0] * BUCKETS
+
+    def source(self, entries: Iterable[tuple[str, Hashable]]) -> None:
+        """``(bucket key, entry)`` of the source's side."""
+        sums, counts, size = self.sums, self.counts, BUCKETS
+        for where, entry in entries:
+            bucket = hash(where) % size
+            sums[bucket] += hash(entry)
+            counts[bucket] += 1
+
+    def target(self, entries: Iterable[tuple[str, Hashable]]) -> None:
+        """``(bucket key, entry)`` of the target's side."""
+        sums, size = self.sums, BUCKETS
+        for where, entry in entries:
+            sums[hash(where) % size] -= hash(entry)
+
+    def diverging(self) -> frozenset[int]:
+        return frozenset(bucket for bucket, total in enumerate(self.sums) if total)
+
+    def checked(self, leaving: frozenset[int] = frozenset()) -> int:
+        """Source entries of the buckets not in ``leaving`` (both sides agree there)."""
+        return sum(n for bucket, n in enumerate(self.counts) if bucket not in leaving)
+
+
+def bucket_of(where: str | None) -> int:
+    """The bucket of an entry's bucket key (-1: none, for an item without it)."""
+    return -1 if where is None else hash(where) % BUCKETS
 
 
 def identity(finding: Finding) -> Identity:
@@ -117,6 +160,37 @@ class PairCheck(abc.ABC):
     @abc.abstractmethod
     def finish(self) -> list[Finding]:
         """Compare what was consumed; sets ``checked`` (entries compared)."""
+
+    # ------------------------------------------------------------ digests
+    #
+    # A pair with a digest form is compared bucket by bucket in one sweep: ``consume``
+    # gathers a page as usual, ``fold`` moves it into ``Buckets`` and forgets it, so
+    # nothing grows with the store. The buckets that differ (``suspects``) are read
+    # again, each item cut to what they hold (``restrict``), by a fresh check whose
+    # ``finish`` gives the same findings the whole comparison would have.
+
+    #: whether the pair has a digest form (``fold``, ``restrict``)
+    digestible: ClassVar[bool] = False
+
+    def fold(self, buckets: Buckets) -> None:
+        """Move what ``consume`` gathered into ``buckets`` (and drop it)."""
+        raise NotImplementedError(f"{type(self).__name__} has no digest form")
+
+    def suspects(self, buckets: Buckets) -> Any:
+        """What must be read again exactly (falsy: nothing: both sides agree)."""
+        return buckets.diverging()
+
+    def restrict(self, table: str, items: list[Wire], suspects: Any) -> list[Wire]:
+        """The part of a page the suspects cover (an item may be cut down)."""
+        raise NotImplementedError(f"{type(self).__name__} has no digest form")
+
+    def digest_checked(self, buckets: Buckets, suspects: Any, exact: int) -> int:
+        """Entries compared: those of agreeing buckets plus ``exact`` (the re-read's)."""
+        return buckets.checked(suspects or frozenset()) + exact
+
+    def direct_findings(self) -> list[Finding]:
+        """Findings ``consume`` makes item by item (first in ``finish``'s list)."""
+        return []
 
     # ------------------------------------------------------------ re-check
 

@@ -26,7 +26,7 @@ from cinderdb.magneto.glance import copy_name, owner_of
 from cinderdb.magneto.hot_sets import base_property, shard_property
 from cinderdb.magneto.lookups import property_of
 from validators.findings import MISSING, ORPHAN, STALE, Finding
-from validators.pairs.base import Action, PairCheck, Wire, text
+from validators.pairs.base import Action, Buckets, PairCheck, Wire, bucket_of, text
 
 VERSION_BUMP = {"version": {"action": "ADD", "value": {"N": "1"}}}
 
@@ -142,6 +142,50 @@ class InvertedMapCheck(PairCheck):
                     found.append(self.finding(ORPHAN, table, {hash_key: prop}, self.ids, None, []))
         self.checked = checked
         return found
+
+    # ------------------------------------------------------------ digests
+
+    digestible = True
+
+    def _owner_of(self, member: str) -> str:
+        return owner_of(member) if self.copies else member
+
+    def fold(self, buckets: Buckets) -> None:
+        """An id's bucket is its base item's; an empty property item's, its property's."""
+        owner = self._owner_of
+        buckets.source(
+            (owner(item_id), (prop, item_id))
+            for prop, ids in self.expected.items()
+            for item_id in ids
+        )
+        buckets.target(
+            (owner(item_id), (prop, item_id))
+            for prop, ids in self.actual.items()
+            for item_id in ids
+        )
+        if not self.shards:  # an empty set: its own entry, which no map calls for
+            buckets.target((prop, (prop,)) for prop, ids in self.actual.items() if not ids)
+        self.expected, self.actual = {}, {}
+
+    def restrict(self, table: str, items: list[Wire], suspects: Any) -> list[Wire]:
+        if table == self.source.name:
+            base_id = self.base_id
+            return [item for item in items if bucket_of(text(item, base_id)) in suspects]
+        kept = []
+        owner = self._owner_of
+        for item in items:
+            typed = item.get(self.ids)
+            if not typed or not typed["SS"]:
+                if bucket_of(text(item, self.hash_key)) in suspects:
+                    kept.append(item)
+                continue
+            ids = [i for i in typed["SS"] if bucket_of(owner(i)) in suspects]
+            if ids:
+                kept.append({**item, self.ids: {"SS": ids}})
+        return kept
+
+    def direct_findings(self) -> list[Finding]:
+        return list(self.corrupt)
 
     def member(self, finding: Finding) -> str | None:
         return finding.key.get(self.member_key)

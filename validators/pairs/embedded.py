@@ -133,16 +133,18 @@ class EmbeddedRowsCheck(PairCheck):
     def fold(self, buckets: Buckets) -> None:
         """A row's bucket is its id's; a map entry is its row's id, the item's id and the
         row's columns, as a live row's are (retired rows are in no map)."""
-        buckets.source(
-            (row_id, (row_id, base_id, _canonical(orjson.loads(encoded))))
+        listed = [
+            (row_id, base_id, _canonical(orjson.loads(encoded)))
             for row_id, entries in self.listed.items()
             for base_id, encoded in entries
-        )
+        ]
+        buckets.source((entry[0] for entry in listed), listed)
         fk = self.foreign_key
-        buckets.target(
-            (row_id, (row_id, row.get(fk, {}).get("S"), _canonical(self._row_columns(row))))
+        live = [
+            (row_id, row.get(fk, {}).get("S"), _canonical(self._row_columns(row)))
             for row_id, row in self.live.items()
-        )
+        ]
+        buckets.target((entry[0] for entry in live), live)
         self.listed, self.live, self.retired = {}, {}, {}
 
     def restrict(self, table: str, items: list[Wire], suspects: Any) -> list[Wire]:

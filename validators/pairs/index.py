@@ -17,6 +17,7 @@ Two shapes, both from the declaration:
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from typing import Any
 
@@ -132,12 +133,13 @@ class IndexCheck(PairCheck):
     def fold(self, buckets: Buckets) -> None:
         """A list entry's bucket is its base id's, a name entry's its name's."""
         if self.by_name:
-            buckets.source((name, (name, i)) for name, i in self.expected.items())  # type: ignore[union-attr]
-            buckets.target((name, (name, i)) for name, i in self.actual.items())  # type: ignore[union-attr]
+            for side, names in ((buckets.source, self.expected), (buckets.target, self.actual)):
+                side(names, names.items())  # type: ignore[union-attr]
             self.expected, self.actual = {}, {}
             return
-        buckets.source((entry[1], entry) for entry in self.expected)  # type: ignore[index]
-        buckets.target((entry[1], entry) for entry in self.actual)  # type: ignore[index]
+        second = operator.itemgetter(1)
+        for side, entries in ((buckets.source, self.expected), (buckets.target, self.actual)):
+            side(map(second, entries), entries)
         self.expected, self.actual = set(), set()
 
     def restrict(self, table: str, items: list[Wire], suspects: Any) -> list[Wire]:

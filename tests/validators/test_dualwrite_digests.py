@@ -18,8 +18,8 @@ import pytest
 
 from bench.workload.datasets import build_dataset, load_dataset
 from cinderdb import open_backend
+from tests.validators.corruptions_support import CORRUPTIONS
 from tests.validators.dualwrite_support import TINY, Store
-from tests.validators.test_dualwrite_checks import CORRUPTIONS
 from validators.dualwrite import Validation, validate
 from validators.findings import MISSING, ORPHAN, STALE
 from validators.pairs import base

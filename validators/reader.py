@@ -23,7 +23,7 @@ from cinderdb.magneto.core import key_of, read_design
 from cinderdb.magneto.core import open_client as open_magneto_client
 from cinderdb.magneto.designs import ALL_TABLES as TABLE_BY_NAME
 from cinderdb.magneto.designs import Design, parse_design
-from cinderdb.magneto.keys import decode_item, projection
+from cinderdb.magneto.keys import decode_item, decode_items, projection
 
 Wire = dict[str, Any]
 #: Items per scan page: big pages, few round trips (a volume page is ~1 MB projected).
@@ -32,6 +32,8 @@ PAGE_SIZE = 2500
 WORKERS = 4
 #: Ranges a big base table is read in at once (one per server worker).
 SPLITS = 2
+#: Pages read ahead of the consumer at most (decoded: a volume page is ~10 MB of objects).
+QUEUED = 8
 #: Keys per batch_get_item.
 BATCH_GET_SIZE = 100
 
@@ -97,7 +99,7 @@ class Reader:
                 items = [item for item in items if item[hash_key]["S"] <= until]
                 start = None
             self.items += len(items)
-            yield [decode_item(spec, item) for item in items]  # type: ignore[misc]
+            yield decode_items(spec, items)
             if not start:
                 return
 
@@ -106,7 +108,7 @@ class Reader:
         ``sink(table, items, read_at)`` on this thread for each page, in arrival order.
         The largest tables start first, so the last to finish is not a big one."""
         pages: queue.Queue[tuple[str, list[Wire], float] | BaseException | None] = queue.Queue(
-            maxsize=64
+            maxsize=QUEUED
         )
         jobs = [
             (table, bounds)

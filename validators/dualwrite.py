@@ -2,7 +2,10 @@
 
 ``validate(reader)`` reads each table the checks need once (``Reader.sweep``:
 projected pages, several tables at once), feeds every page to the checks that
-compare it, then lets each check diff its two sides. The result holds every
+compare it, then lets each check diff its two sides. A pair with a digest form
+folds each page into per-bucket digests instead of keeping it (memory bounded
+whatever the store's size), and only its diverging buckets are read again, in a
+second sweep, and compared whole (``PairCheck.fold``, ``restrict``). The result holds every
 finding (a repair needs them all) and one ``CheckSummary`` per pair: entries
 compared, missing / orphan / stale counts, and the seconds spent comparing.
 ``recheck`` re-reads the items of a few findings and says which still hold

@@ -28,6 +28,9 @@ from cinderdb.magneto.keys import decode_item, decode_items, projection
 Wire = dict[str, Any]
 #: Items per scan page: big pages, few round trips (a volume page is ~1 MB projected).
 PAGE_SIZE = 2500
+#: Items per page of an inverted table: each holds a property's set of ids (at 1M volumes
+#: volume_metadata's 240 items hold 3M ids: one page of them would be ~1 GB decoded).
+INVERTED_PAGE_SIZE = 16
 #: Scans running at once (the server's workers do the rest).
 WORKERS = 4
 #: Ranges a big base table is read in at once (one per server worker).
@@ -88,7 +91,7 @@ class Reader:
             answer = self.client.scan(
                 table,
                 attributes_to_get=projection(spec, names),
-                limit=self.page_size,
+                limit=self.page_size if spec.role != "inverted" else INVERTED_PAGE_SIZE,
                 exclusive_start_key=start,
             )
             self.requests += 1

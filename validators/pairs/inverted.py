@@ -87,7 +87,7 @@ class InvertedMapCheck(PairCheck):
 
     def _consume_maps(self, items: list[Wire]) -> None:
         attribute, base_id, expected = self.map, self.base_id, self.expected
-        prop_of = self._property
+        prop_of, known, shards = self._property, self._cache.get, self.shards
         for item in items:
             typed = item.get(attribute)
             if not typed:
@@ -99,9 +99,10 @@ class InvertedMapCheck(PairCheck):
                     members = {copy_name(item_id, c) for c in range(1, int(count) + 1)}
                     expected.setdefault(prop_of(key, value), set()).update(members)
                 continue
-            for key, value in typed["SSM"].items():
-                prop = prop_of(key, value)
-                if self.shards:
+            for pair in typed["SSM"].items():
+                prop = known(pair) or prop_of(*pair)
+                if shards:
+                    key, value = pair
                     prop = shard_property(prop, item_id)
                     self.pairs.setdefault(prop, (key, value))
                 holders = expected.get(prop)

@@ -4,7 +4,9 @@ A store of a few thousand items (buckets hold several entries each) gets every
 corruption of ``test_dualwrite_checks`` at once, plus the findings a check makes
 item by item (a property item whose pair is not its key, an emptied set, a map
 entry whose row another item owns); ``validate`` by digests and without them must
-then give the same findings, in the same order, with the same values and counts.
+then give the same findings, in the same order, with the same values and counts. The
+``improved`` design's pairs (glance maps of copies; sorted indexes, compared whole)
+likewise, with an item of each pair's second copy deleted and a ghost id in each set.
 """
 
 from __future__ import annotations

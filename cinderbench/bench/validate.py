@@ -7,9 +7,10 @@ times ``validators.dualwrite.validate`` over HTTP, a few times, and prints the
 figures: wall and CPU time, the share spent reading, items and requests, the
 peak resident set of this process and of the server, and per pair the entries
 compared. Targets: under 10 s at 100k volumes, under 30 s at 1M (measured
-2026-12-08 at a load average of ~7.4: 4.5 to 6.6 s at 100k; 68 to 77 s at 1M, client CPU
-28 to 29 s, server 18 to 20 s, the validator's peak RSS 353 to 447 MiB, with
-``--volumes 1000000 --max-item-bytes 67108864 --data-dir D``). ``--data-dir``
+2026-12-08: 4.5 to 6.6 s at 100k, load average ~7.4; at 1M, load average 6.3 to 7.0,
+53.7 and 55.2 s, client CPU 23 to 25 s, server 17 to 19 s, the validator's peak RSS
+391 to 437 MiB, with ``--volumes 1000000 --max-item-bytes 67108864 --data-dir D``).
+``--data-dir``
 keeps the loaded store for the next run (loading takes minutes); ``--url``
 validates a server already loaded. ``--max-item-bytes`` raises the server's item
 limit (MagnetoDB's is 16 MiB, which the seed design's ``readonly=False`` set

@@ -10,9 +10,8 @@ compared. Targets: under 10 s at 100k volumes, under 30 s at 1M (measured
 2026-12-08: 4.5 to 6.6 s at 100k, load average ~7.4; at 1M, load average 6.3 to 7.0,
 53.7 and 55.2 s, client CPU 23 to 25 s, server 17 to 19 s, the validator's peak RSS
 391 to 437 MiB, with ``--volumes 1000000 --max-item-bytes 67108864 --data-dir D``).
-``--data-dir``
-keeps the loaded store for the next run (loading takes minutes); ``--url``
-validates a server already loaded. ``--max-item-bytes`` raises the server's item
+``--data-dir`` keeps the loaded store for the next run (loading takes minutes);
+``--url`` validates a server already loaded. ``--max-item-bytes`` raises the server's item
 limit (MagnetoDB's is 16 MiB, which the seed design's ``readonly=False`` set
 outgrows at about 700k volumes: without it a 1M load fails, naming that item).
 """

@@ -2,7 +2,10 @@
 
 ``validate(reader)`` reads each table the checks need once (``Reader.sweep``:
 projected pages, several tables at once), feeds every page to the checks that
-compare it, then lets each check diff its two sides. The result holds every
+compare it, then lets each check diff its two sides. A pair with a digest form
+folds each page into per-bucket digests instead of keeping it (memory bounded
+whatever the store's size), and only its diverging buckets are read again, in a
+second sweep, and compared whole (``PairCheck.fold``, ``restrict``). The result holds every
 finding (a repair needs them all) and one ``CheckSummary`` per pair: entries
 compared, missing / orphan / stale counts, and the seconds spent comparing.
 ``recheck`` re-reads the items of a few findings and says which still hold
@@ -15,13 +18,14 @@ import contextlib
 import gc
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cinderdb.magneto.tables import DualWrite
 from validators.findings import CheckSummary, Finding
 from validators.pairs import PairCheck, checks_for, identity
+from validators.pairs.base import Buckets
 from validators.reader import Reader, store_design
 
 #: Examples per pair and class kept in validation.json (counts are always exact).
@@ -93,35 +97,50 @@ def validate(
     pairs: Sequence[DualWrite] | None = None,
     *,
     describe: bool = True,
+    digests: bool = True,
 ) -> Validation:
-    """One offline sweep of every pair (of the store's design unless ``pairs`` are given)."""
+    """One offline sweep of every pair (of the store's design unless ``pairs`` are given).
+
+    With ``digests`` a pair that has a digest form keeps per-bucket digests of both
+    sides, not the sides themselves (memory bounded whatever the store's size), and
+    only its diverging buckets are read again, in a second sweep, to name the findings:
+    the same findings and counts as the whole comparison (``digests=False``)."""
     started = time.perf_counter()
     if pairs is None:
         pairs = store_design(reader.client).pairs
     checks = checks_for(pairs)
-    consumers: dict[str, list[PairCheck]] = defaultdict(list)
-    for check in checks:
-        for table in check.reads():
-            consumers[table].append(check)
+    buckets = {check.name: Buckets() for check in checks if digests and check.digestible}
     spent: dict[str, float] = defaultdict(float)
-    clock = time.perf_counter
-
-    def sink(table: str, items: list[dict[str, Any]], read_at: float) -> None:
-        for check in consumers[table]:
-            begun = clock()
-            check.consume(table, items)
-            spent[check.name] += clock() - begun
-
     requests_before = reader.requests
     with paused_gc():
-        reader.sweep(table_wants(checks), sink)
+        _sweep(reader, checks, spent, buckets)
     read_seconds = time.perf_counter() - started
-    summaries, findings = [], []
+    clock = time.perf_counter
+    outcomes: dict[str, list[Finding]] = {}
+    suspects: dict[str, Any] = {}
     for check in checks:
         begun = clock()
         with paused_gc():
-            found = check.finish()
+            if check.name not in buckets:
+                outcomes[check.name] = check.finish()
+            else:
+                suspects[check.name] = check.suspects(buckets[check.name])
+                if not suspects[check.name]:
+                    outcomes[check.name] = check.direct_findings()
+                    check.checked = check.digest_checked(buckets[check.name], None, 0)
         spent[check.name] += clock() - begun
+    if len(outcomes) < len(checks):  # the diverging buckets, read again exactly
+        _reread(
+            reader,
+            [c for c in checks if c.name not in outcomes],
+            suspects,
+            spent,
+            buckets,
+            outcomes,
+        )
+    summaries, findings = [], []
+    for check in checks:
+        found = outcomes[check.name]
         summary = CheckSummary(check.name, check.kind.value, checked=check.checked)
         for finding in found:
             summary.count(finding.cls)
@@ -139,6 +158,59 @@ def validate(
     if describe:
         describe_examples(reader, validation)
     return validation
+
+
+def _sweep(
+    reader: Reader,
+    checks: Sequence[PairCheck],
+    spent: dict[str, float],
+    buckets: Mapping[str, Buckets],
+    suspects: Mapping[str, Any] | None = None,
+) -> None:
+    """One sweep of the tables ``checks`` read, each page fed to the checks of its table
+    (folded into a check's ``buckets`` when it has some; cut to its ``suspects`` first
+    when given)."""
+    consumers: dict[str, list[PairCheck]] = defaultdict(list)
+    for check in checks:
+        for table in check.reads():
+            consumers[table].append(check)
+    clock = time.perf_counter
+
+    def sink(table: str, items: list[dict[str, Any]], read_at: float) -> None:
+        for check in consumers[table]:
+            begun = clock()
+            if suspects is not None:
+                check.consume(table, check.restrict(table, items, suspects[check.name]))
+            else:
+                check.consume(table, items)
+                if check.name in buckets:
+                    check.fold(buckets[check.name])
+            spent[check.name] += clock() - begun
+
+    reader.sweep(table_wants(checks), sink)
+
+
+def _reread(
+    reader: Reader,
+    checks: Sequence[PairCheck],
+    suspects: Mapping[str, Any],
+    spent: dict[str, float],
+    buckets: Mapping[str, Buckets],
+    outcomes: dict[str, list[Finding]],
+) -> None:
+    """The exact comparison of the suspect buckets of ``checks``, by fresh checks fed the
+    items cut to them; each check's findings: its direct ones, then the fresh check's."""
+    fresh = [type(check)(check.pair) for check in checks]
+    with paused_gc():
+        _sweep(reader, fresh, spent, {}, suspects)
+        for check, exact in zip(checks, fresh, strict=True):
+            begun = time.perf_counter()
+            found = exact.finish()[len(exact.direct_findings()) :]
+            outcomes[check.name] = check.direct_findings() + found
+            check.checked = check.digest_checked(
+                buckets[check.name], suspects[check.name], exact.checked
+            )
+            spent[check.name] += time.perf_counter() - begun
 
 
 def describe_examples(reader: Reader, validation: Validation, limit: int = MAX_EXAMPLES) -> None:

@@ -23,15 +23,20 @@ from cinderdb.magneto.core import key_of, read_design
 from cinderdb.magneto.core import open_client as open_magneto_client
 from cinderdb.magneto.designs import ALL_TABLES as TABLE_BY_NAME
 from cinderdb.magneto.designs import Design, parse_design
-from cinderdb.magneto.keys import decode_item, projection
+from cinderdb.magneto.keys import decode_item, decode_items, projection
 
 Wire = dict[str, Any]
 #: Items per scan page: big pages, few round trips (a volume page is ~1 MB projected).
 PAGE_SIZE = 2500
+#: Items per page of an inverted table: each holds a property's set of ids (at 1M volumes
+#: volume_metadata's 240 items hold 3M ids: one page of them would be ~1 GB decoded).
+INVERTED_PAGE_SIZE = 16
 #: Scans running at once (the server's workers do the rest).
 WORKERS = 4
 #: Ranges a big base table is read in at once (one per server worker).
 SPLITS = 2
+#: Pages read ahead of the consumer at most (decoded: a volume page is ~10 MB of objects).
+QUEUED = 8
 #: Keys per batch_get_item.
 BATCH_GET_SIZE = 100
 
@@ -86,7 +91,7 @@ class Reader:
             answer = self.client.scan(
                 table,
                 attributes_to_get=projection(spec, names),
-                limit=self.page_size,
+                limit=self.page_size if spec.role != "inverted" else INVERTED_PAGE_SIZE,
                 exclusive_start_key=start,
             )
             self.requests += 1
@@ -97,7 +102,7 @@ class Reader:
                 items = [item for item in items if item[hash_key]["S"] <= until]
                 start = None
             self.items += len(items)
-            yield [decode_item(spec, item) for item in items]  # type: ignore[misc]
+            yield decode_items(spec, items)
             if not start:
                 return
 
@@ -106,7 +111,7 @@ class Reader:
         ``sink(table, items, read_at)`` on this thread for each page, in arrival order.
         The largest tables start first, so the last to finish is not a big one."""
         pages: queue.Queue[tuple[str, list[Wire], float] | BaseException | None] = queue.Queue(
-            maxsize=64
+            maxsize=QUEUED
         )
         jobs = [
             (table, bounds)

@@ -128,11 +128,19 @@ class _Conn:
             self.buf = b""
             return status, buf[start:], False
         stop = start + length
-        while len(buf) < stop:
-            chunk = sock.recv(max(262144, stop - len(buf)))
-            if not chunk:
-                raise ConnectionError("server closed the connection mid-response")
-            buf += chunk
+        if len(buf) < stop:  # the rest read into one buffer (``buf += chunk`` copies it all
+            # again per chunk: quadratic on a body of megabytes)
+            body = bytearray(length)
+            view = memoryview(body)
+            got = len(buf) - start
+            view[:got] = buf[start:]
+            while got < length:
+                read = sock.recv_into(view[got:])
+                if not read:
+                    raise ConnectionError("server closed the connection mid-response")
+                got += read
+            self.buf = b""
+            return status, bytes(body), keep
         self.buf = buf[stop:]
         return status, buf[start:stop], keep
 

@@ -8,6 +8,7 @@ fetches each item by primary key in the same snapshot.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,6 +226,8 @@ class SelectOps:
             if exclusive_start_key is not None:
                 lo = max(lo, base + self._key_of_key(meta, exclusive_start_key) + b"\x00")
             segmented = bool(total_segments and total_segments > 1)
+            if not (scan_filter or segmented or count_only or attributes_to_get is not None):
+                return self._scan_raw(schema, txn.scan(lo, hi) if lo < hi else iter(()), limit)
             scanned = count = 0
             items: list[Item] = []
             last = None
@@ -246,6 +249,23 @@ class SelectOps:
         return SelectResult(
             count, items=None if count_only else items, last_key=last_key, scanned_count=scanned
         )
+
+    @staticmethod
+    def _scan_raw(
+        schema: TableSchema, pairs: Iterator[tuple[bytes, bytes]], limit: int | None
+    ) -> SelectResult:
+        """A scan of whole items, unfiltered: the stored bytes as they are (a query's
+        way), only the last item parsed for the page's key."""
+        raws: list[bytes] = []
+        for _, v in pairs:
+            raws.append(bytes(v))
+            if limit is not None and len(raws) >= limit:
+                break
+        last_key = None
+        if limit is not None and len(raws) == limit:
+            last = orjson.loads(raws[-1])
+            last_key = {n: last[n] for n in schema.key_names}
+        return SelectResult(len(raws), raw_items=raws, last_key=last_key, scanned_count=len(raws))
 
     @staticmethod
     def _segment(schema: TableSchema, item: Item, total: int) -> int:

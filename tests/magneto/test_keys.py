@@ -71,6 +71,19 @@ def test_an_item_keeps_the_values_of_its_digested_key_parts() -> None:
         keys.decode_item(quotas, corrupt)
 
 
+def test_a_page_is_decoded_item_by_item_only_when_one_holds_a_digested_value() -> None:
+    quotas = TABLE_BY_NAME["quotas"]
+    short = {"project_id": {"S": "p1"}, "resource": {"S": "volumes"}, "hard_limit": {"N": "1"}}
+    page = [short, dict(short)]
+    assert keys.decode_items(quotas, page) is page
+    long = {**short, "project_id": {"S": WIDE * 255}}
+    decoded = keys.decode_items(quotas, [short, keys.encode_item(quotas, long)])
+    assert decoded == [short, long]
+    corrupt = {**keys.encode_item(quotas, long), "project_id" + keys.FULL: {"S": "another"}}
+    with pytest.raises(exception.DBError):
+        keys.decode_items(quotas, [short, corrupt])
+
+
 def test_a_read_checks_it_got_the_value_asked_for(api, ctx, monkeypatch) -> None:
     """Two projects whose stored keys collide: neither finds the other's limits or usages."""
     first, second = "p" + WIDE * 254, "q" + WIDE * 254

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+import numpy as np
 
 from cinderdb.magneto.designs import ALL_TABLES as TABLE_BY_NAME
 from cinderdb.magneto.tables import DualWrite, PairKind, Table
@@ -26,6 +28,72 @@ from validators.findings import Finding
 Wire = dict[str, Any]
 #: A finding's identity: the same broken fact seen twice (online re-checks).
 Identity = tuple[str, str, str, tuple[tuple[str, Any], ...], str | None]
+
+
+#: Buckets of a pair's digests (a power of 2): a diverging bucket is re-read exactly.
+BUCKETS = 1 << 14
+
+
+def hashes(values: Iterable[Hashable]) -> np.ndarray:
+    """The 64-bit hashes of ``values`` (this process's ``hash``), computed in C."""
+    return np.fromiter(map(hash, values), dtype=np.int64).view(np.uint64)
+
+
+def mixed(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """One 64-bit hash of each pair of hashes (MurmurHash3's finalizer on a mix of both:
+    not linear, so entries swapped between keys do not cancel out in a bucket's sum)."""
+    with np.errstate(over="ignore"):
+        x = first ^ (second * np.uint64(0x9E3779B97F4A7C15))
+        x ^= x >> np.uint64(33)
+        x *= np.uint64(0xFF51AFD7ED558CCD)
+        x ^= x >> np.uint64(33)
+        x *= np.uint64(0xC4CEB9FE1A85EC53)
+        x ^= x >> np.uint64(33)
+    return x
+
+
+class Buckets:
+    """Per bucket, the sum (mod 2**64) of the hashes of the source's entries minus the
+    target's, and the number of source entries (pt-table-checksum's chunk checksums,
+    order-free: an entry twice counts twice). Both sides hold the same entries in a
+    bucket whose sum is 0 (but for a 2**-64 chance); only a bucket whose sum is not needs
+    its entries read. An entry's bucket is its key's hash's (``bucket_of``)."""
+
+    __slots__ = ("counts", "sums")
+
+    def __init__(self) -> None:
+        self.sums = np.zeros(BUCKETS, dtype=np.uint64)
+        self.counts = np.zeros(BUCKETS, dtype=np.int64)
+
+    def source(self, keys: Iterable[str], entries: Iterable[Hashable]) -> None:
+        """The source's entries and their keys (in the same order)."""
+        self.add(hashes(keys), hashes(entries), source=True)
+
+    def target(self, keys: Iterable[str], entries: Iterable[Hashable]) -> None:
+        self.add(hashes(keys), hashes(entries), source=False)
+
+    def add(self, key_hashes: np.ndarray, entry_hashes: np.ndarray, *, source: bool) -> None:
+        """Entries by their hashes and their keys' hashes."""
+        if not len(key_hashes):
+            return
+        where = (key_hashes & np.uint64(BUCKETS - 1)).astype(np.intp)
+        if source:
+            np.add.at(self.sums, where, entry_hashes)
+            self.counts += np.bincount(where, minlength=BUCKETS)
+        else:
+            np.subtract.at(self.sums, where, entry_hashes)
+
+    def diverging(self) -> frozenset[int]:
+        return frozenset(int(bucket) for bucket in np.flatnonzero(self.sums))
+
+    def checked(self, leaving: frozenset[int] = frozenset()) -> int:
+        """Source entries of the buckets not in ``leaving`` (both sides agree there)."""
+        return int(self.counts.sum()) - sum(int(self.counts[bucket]) for bucket in leaving)
+
+
+def bucket_of(where: str | None) -> int:
+    """The bucket of an entry's bucket key (-1: none, for an item without it)."""
+    return -1 if where is None else hash(where) & (BUCKETS - 1)
 
 
 def identity(finding: Finding) -> Identity:
@@ -117,6 +185,37 @@ class PairCheck(abc.ABC):
     @abc.abstractmethod
     def finish(self) -> list[Finding]:
         """Compare what was consumed; sets ``checked`` (entries compared)."""
+
+    # ------------------------------------------------------------ digests
+    #
+    # A pair with a digest form is compared bucket by bucket in one sweep: ``consume``
+    # gathers a page as usual, ``fold`` moves it into ``Buckets`` and forgets it, so
+    # nothing grows with the store. The buckets that differ (``suspects``) are read
+    # again, each item cut to what they hold (``restrict``), by a fresh check whose
+    # ``finish`` gives the same findings the whole comparison would have.
+
+    #: whether the pair has a digest form (``fold``, ``restrict``)
+    digestible: ClassVar[bool] = False
+
+    def fold(self, buckets: Buckets) -> None:
+        """Move what ``consume`` gathered into ``buckets`` (and drop it)."""
+        raise NotImplementedError(f"{type(self).__name__} has no digest form")
+
+    def suspects(self, buckets: Buckets) -> Any:
+        """What must be read again exactly (falsy: nothing: both sides agree)."""
+        return buckets.diverging()
+
+    def restrict(self, table: str, items: list[Wire], suspects: Any) -> list[Wire]:
+        """The part of a page the suspects cover (an item may be cut down)."""
+        raise NotImplementedError(f"{type(self).__name__} has no digest form")
+
+    def digest_checked(self, buckets: Buckets, suspects: Any, exact: int) -> int:
+        """Entries compared: those of agreeing buckets plus ``exact`` (the re-read's)."""
+        return buckets.checked(suspects or frozenset()) + exact
+
+    def direct_findings(self) -> list[Finding]:
+        """Findings ``consume`` makes item by item (first in ``finish``'s list)."""
+        return []
 
     # ------------------------------------------------------------ re-check
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from cinderdb.magneto import tables
 from validators.findings import MISSING, ORPHAN, STALE, Finding
-from validators.pairs.base import Action, PairCheck, Wire, text
+from validators.pairs.base import Action, Buckets, PairCheck, Wire, text
 
 VERSION_BUMP = {"version": {"action": "ADD", "value": {"N": "1"}}}
 
@@ -31,6 +31,8 @@ class DenormalizedColumnCheck(PairCheck):
         #: (base id, reference, copy) of the base items with a reference or a copy
         self.rows: list[tuple[str, str | None, str | None]] = []
         self.values: dict[str, str | None] = {}
+        #: (reference, copy) -> base items (digests: the rows folded)
+        self.combinations: dict[tuple[str | None, str | None], int] = {}
 
     def reads(self) -> dict[str, set[str] | None]:
         return {
@@ -55,6 +57,36 @@ class DenormalizedColumnCheck(PairCheck):
         if table == self.target.name:
             for item in items:
                 self.values[item[self.target_id]["S"]] = text(item, self.column)
+
+    # ------------------------------------------------------------ digests
+
+    digestible = True
+
+    def fold(self, buckets: Buckets) -> None:
+        """The base items are counted by (reference, copy): the referenced table (small)
+        is kept whole, so each pair of values is right or wrong for all its items."""
+        for _, reference, copy in self.rows:
+            self.combinations[reference, copy] = self.combinations.get((reference, copy), 0) + 1
+        self.rows = []
+
+    def suspects(self, buckets: Buckets) -> Any:
+        return frozenset(
+            (reference, copy)
+            for reference, copy in self.combinations
+            if self.expected(reference) != copy
+        )
+
+    def restrict(self, table: str, items: list[Wire], suspects: Any) -> list[Wire]:
+        if table != self.source.name:
+            return items
+        return [
+            item
+            for item in items
+            if (text(item, self.reference), text(item, self.copy)) in suspects
+        ]
+
+    def digest_checked(self, buckets: Buckets, suspects: Any, exact: int) -> int:
+        return self.checked
 
     def expected(self, reference: str | None) -> str | None:
         return None if reference is None else self.values.get(reference)

@@ -19,7 +19,16 @@ import orjson
 from cinderdb.magneto import tables
 from cinderdb.records import FIELDS
 from validators.findings import MISSING, ORPHAN, STALE, Finding
-from validators.pairs.base import Action, PairCheck, Wire, is_deleted, now_text
+from validators.pairs.base import (
+    Action,
+    Buckets,
+    PairCheck,
+    Wire,
+    bucket_of,
+    is_deleted,
+    now_text,
+    text,
+)
 
 VERSION_BUMP = {"version": {"action": "ADD", "value": {"N": "1"}}}
 #: What the examples show of an orphan row.
@@ -117,6 +126,40 @@ class EmbeddedRowsCheck(PairCheck):
         self.checked = len(self.listed.keys() | self.live.keys())
         return found
 
+    # ------------------------------------------------------------ digests
+
+    digestible = True
+
+    def fold(self, buckets: Buckets) -> None:
+        """A row's bucket is its id's; a map entry is its row's id, the item's id and the
+        row's columns, as a live row's are (retired rows are in no map)."""
+        listed = [
+            (row_id, base_id, _canonical(orjson.loads(encoded)))
+            for row_id, entries in self.listed.items()
+            for base_id, encoded in entries
+        ]
+        buckets.source((entry[0] for entry in listed), listed)
+        fk = self.foreign_key
+        live = [
+            (row_id, row.get(fk, {}).get("S"), _canonical(self._row_columns(row)))
+            for row_id, row in self.live.items()
+        ]
+        buckets.target((entry[0] for entry in live), live)
+        self.listed, self.live, self.retired = {}, {}, {}
+
+    def restrict(self, table: str, items: list[Wire], suspects: Any) -> list[Wire]:
+        if table == self.target.name:
+            row_id = self.row_id
+            return [item for item in items if bucket_of(text(item, row_id)) in suspects]
+        kept = []
+        for item in items:
+            typed = item.get(self.map)
+            if typed:
+                rows = {r: e for r, e in typed["SSM"].items() if bucket_of(r) in suspects}
+                if rows:
+                    kept.append({**item, self.map: {"SSM": rows}})
+        return kept
+
     def subjects(self, finding: Finding) -> list[str]:
         """The row first (only its own calls name it), then the item that lists it."""
         key = finding.key
@@ -188,3 +231,8 @@ class EmbeddedRowsCheck(PairCheck):
     def _listed_item(finding: Finding) -> Wire:
         """The row as its item's map lists it (kept whole in the finding)."""
         return dict(finding.expected)
+
+
+def _canonical(columns: Mapping[str, Any]) -> bytes:
+    """A row's columns as bytes that are equal exactly when the columns are."""
+    return orjson.dumps(columns, option=orjson.OPT_SORT_KEYS)

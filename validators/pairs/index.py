@@ -17,6 +17,7 @@ Two shapes, both from the declaration:
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,8 +26,10 @@ from cinderdb.magneto.entries import TRANSFORMS
 from validators.findings import MISSING, ORPHAN, STALE, Finding
 from validators.pairs.base import (
     Action,
+    Buckets,
     PairCheck,
     Wire,
+    bucket_of,
     is_deleted,
     key_dict,
     now_text,
@@ -122,6 +125,29 @@ class IndexCheck(PairCheck):
         for h, i in sorted(orphans):
             found.append(self.finding(ORPHAN, target.name, key_dict(target, h, i), column, None, h))
         return found
+
+    # ------------------------------------------------------------ digests
+
+    digestible = True
+
+    def fold(self, buckets: Buckets) -> None:
+        """A list entry's bucket is its base id's, a name entry's its name's."""
+        if self.by_name:
+            for side, names in ((buckets.source, self.expected), (buckets.target, self.actual)):
+                side(names, names.items())  # type: ignore[union-attr]
+            self.expected, self.actual = {}, {}
+            return
+        second = operator.itemgetter(1)
+        for side, entries in ((buckets.source, self.expected), (buckets.target, self.actual)):
+            side(map(second, entries), entries)
+        self.expected, self.actual = set(), set()
+
+    def restrict(self, table: str, items: list[Wire], suspects: Any) -> list[Wire]:
+        if table == self.source.name:
+            name = self.column if self.by_name else self.base_id
+        else:
+            name = self.target.hash_key if self.by_name else self.target.range_key or ""
+        return [item for item in items if bucket_of(text(item, name)) in suspects]
 
     def describe(self, reader: Any, findings: list[Finding]) -> None:
         """An orphan entry's example gets the entry its base item calls for now."""

@@ -25,7 +25,7 @@ from typing import Any
 from cinderdb.magneto.tables import DualWrite
 from validators.findings import CheckSummary, Finding
 from validators.pairs import PairCheck, checks_for, identity
-from validators.pairs.base import Buckets
+from validators.pairs.base import Buckets, DigestedCheck
 from validators.reader import Reader, store_design
 
 #: Examples per pair and class kept in validation.json (counts are always exact).
@@ -109,7 +109,8 @@ def validate(
     if pairs is None:
         pairs = store_design(reader.client).pairs
     checks = checks_for(pairs)
-    buckets = {check.name: Buckets() for check in checks if digests and check.digestible}
+    digested = [check for check in checks if digests and isinstance(check, DigestedCheck)]
+    buckets = {check.name: Buckets() for check in digested}
     spent: dict[str, float] = defaultdict(float)
     requests_before = reader.requests
     with paused_gc():

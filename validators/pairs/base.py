@@ -186,37 +186,6 @@ class PairCheck(abc.ABC):
     def finish(self) -> list[Finding]:
         """Compare what was consumed; sets ``checked`` (entries compared)."""
 
-    # ------------------------------------------------------------ digests
-    #
-    # A pair with a digest form is compared bucket by bucket in one sweep: ``consume``
-    # gathers a page as usual, ``fold`` moves it into ``Buckets`` and forgets it, so
-    # nothing grows with the store. The buckets that differ (``suspects``) are read
-    # again, each item cut to what they hold (``restrict``), by a fresh check whose
-    # ``finish`` gives the same findings the whole comparison would have.
-
-    #: whether the pair has a digest form (``fold``, ``restrict``)
-    digestible: ClassVar[bool] = False
-
-    def fold(self, buckets: Buckets) -> None:
-        """Move what ``consume`` gathered into ``buckets`` (and drop it)."""
-        raise NotImplementedError(f"{type(self).__name__} has no digest form")
-
-    def suspects(self, buckets: Buckets) -> Any:
-        """What must be read again exactly (falsy: nothing: both sides agree)."""
-        return buckets.diverging()
-
-    def restrict(self, table: str, items: list[Wire], suspects: Any) -> list[Wire]:
-        """The part of a page the suspects cover (an item may be cut down)."""
-        raise NotImplementedError(f"{type(self).__name__} has no digest form")
-
-    def digest_checked(self, buckets: Buckets, suspects: Any, exact: int) -> int:
-        """Entries compared: those of agreeing buckets plus ``exact`` (the re-read's)."""
-        return buckets.checked(suspects or frozenset()) + exact
-
-    def direct_findings(self) -> list[Finding]:
-        """Findings ``consume`` makes item by item (first in ``finish``'s list)."""
-        return []
-
     # ------------------------------------------------------------ re-check
 
     @abc.abstractmethod
@@ -240,6 +209,34 @@ class PairCheck(abc.ABC):
     @abc.abstractmethod
     def repair(self, finding: Finding) -> list[Action]:
         """The writes that make the second copy agree with the first for this finding."""
+
+
+class DigestedCheck(PairCheck):
+    """A check with a digest form, compared bucket by bucket in one sweep: ``consume``
+    gathers a page as usual, ``fold`` moves it into ``Buckets`` and forgets it, so
+    nothing grows with the store. The buckets that differ (``suspects``) are read
+    again, each item cut to what they hold (``restrict``), by a fresh check whose
+    ``finish`` gives the same findings the whole comparison would have."""
+
+    @abc.abstractmethod
+    def fold(self, buckets: Buckets) -> None:
+        """Move what ``consume`` gathered into ``buckets`` (and drop it)."""
+
+    def suspects(self, buckets: Buckets) -> Any:
+        """What must be read again exactly (falsy: nothing: both sides agree)."""
+        return buckets.diverging()
+
+    @abc.abstractmethod
+    def restrict(self, table: str, items: list[Wire], suspects: Any) -> list[Wire]:
+        """The part of a page the suspects cover (an item may be cut down)."""
+
+    def digest_checked(self, buckets: Buckets, suspects: Any, exact: int) -> int:
+        """Entries compared: those of agreeing buckets plus ``exact`` (the re-read's)."""
+        return buckets.checked(suspects or frozenset()) + exact
+
+    def direct_findings(self) -> list[Finding]:
+        """Findings ``consume`` makes item by item (first in ``finish``'s list)."""
+        return []
 
 
 def key_dict(table: Table, *values: Any) -> dict[str, Any]:

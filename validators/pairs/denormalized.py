@@ -13,12 +13,12 @@ from typing import Any
 
 from cinderdb.magneto import tables
 from validators.findings import MISSING, ORPHAN, STALE, Finding
-from validators.pairs.base import Action, Buckets, PairCheck, Wire, text
+from validators.pairs.base import Action, Buckets, DigestedCheck, Wire, text
 
 VERSION_BUMP = {"version": {"action": "ADD", "value": {"N": "1"}}}
 
 
-class DenormalizedColumnCheck(PairCheck):
+class DenormalizedColumnCheck(DigestedCheck):
     kind = tables.PairKind.DENORMALIZED_COLUMN
 
     def __init__(self, pair: tables.DualWrite) -> None:
@@ -59,8 +59,6 @@ class DenormalizedColumnCheck(PairCheck):
                 self.values[item[self.target_id]["S"]] = text(item, self.column)
 
     # ------------------------------------------------------------ digests
-
-    digestible = True
 
     def fold(self, buckets: Buckets) -> None:
         """The base items are counted by (reference, copy): the referenced table (small)

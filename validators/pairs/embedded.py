@@ -22,7 +22,7 @@ from validators.findings import MISSING, ORPHAN, STALE, Finding
 from validators.pairs.base import (
     Action,
     Buckets,
-    PairCheck,
+    DigestedCheck,
     Wire,
     bucket_of,
     is_deleted,
@@ -35,7 +35,7 @@ VERSION_BUMP = {"version": {"action": "ADD", "value": {"N": "1"}}}
 SHOWN = ("volume_id", "attach_status", "instance_uuid", "attached_host", "created_at")
 
 
-class EmbeddedRowsCheck(PairCheck):
+class EmbeddedRowsCheck(DigestedCheck):
     kind = tables.PairKind.EMBEDDED_ROWS
 
     def __init__(self, pair: tables.DualWrite) -> None:
@@ -127,8 +127,6 @@ class EmbeddedRowsCheck(PairCheck):
         return found
 
     # ------------------------------------------------------------ digests
-
-    digestible = True
 
     def fold(self, buckets: Buckets) -> None:
         """A row's bucket is its id's; a map entry is its row's id, the item's id and the

@@ -27,7 +27,7 @@ from validators.findings import MISSING, ORPHAN, STALE, Finding
 from validators.pairs.base import (
     Action,
     Buckets,
-    PairCheck,
+    DigestedCheck,
     Wire,
     bucket_of,
     is_deleted,
@@ -38,7 +38,7 @@ from validators.pairs.base import (
 )
 
 
-class IndexCheck(PairCheck):
+class IndexCheck(DigestedCheck):
     kind = tables.PairKind.INDEX
 
     def __init__(self, pair: tables.DualWrite) -> None:
@@ -127,8 +127,6 @@ class IndexCheck(PairCheck):
         return found
 
     # ------------------------------------------------------------ digests
-
-    digestible = True
 
     def fold(self, buckets: Buckets) -> None:
         """A list entry's bucket is its base id's, a name entry's its name's."""

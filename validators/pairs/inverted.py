@@ -31,7 +31,7 @@ from validators.findings import MISSING, ORPHAN, STALE, Finding
 from validators.pairs.base import (
     Action,
     Buckets,
-    PairCheck,
+    DigestedCheck,
     Wire,
     bucket_of,
     hashes,
@@ -42,7 +42,7 @@ from validators.pairs.base import (
 VERSION_BUMP = {"version": {"action": "ADD", "value": {"N": "1"}}}
 
 
-class InvertedMapCheck(PairCheck):
+class InvertedMapCheck(DigestedCheck):
     kind = tables.PairKind.INVERTED_MAP
 
     def __init__(self, pair: tables.DualWrite) -> None:
@@ -156,8 +156,6 @@ class InvertedMapCheck(PairCheck):
         return found
 
     # ------------------------------------------------------------ digests
-
-    digestible = True
 
     def fold(self, buckets: Buckets) -> None:
         """An id's bucket is its base item's; an empty property item's, its property's.

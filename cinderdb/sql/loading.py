@@ -85,6 +85,7 @@ class BulkLoadFunctions(SQLCore):
             load = _Load(writer, report)
             for part in parts_of(data):
                 load.part(part)
+                writer.end_part()
 
 
 class _Load:

@@ -21,8 +21,8 @@ import contextlib
 import csv
 import os
 import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 import sqlalchemy as sa

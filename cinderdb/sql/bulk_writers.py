@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
+import io
 import os
+import select
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -72,6 +75,14 @@ _LOAD = (
 )
 
 
+def _csv_rows(rows: Sequence[dict[str, Any]]) -> Iterator[list[Any]]:
+    return (
+        [_NULL if value is None else int(value) if value.__class__ is bool else value
+         for value in row.values()]
+        for row in rows
+    )  # fmt: skip
+
+
 class _Spool:
     """One table's rows so far, as CSV in a file of its own, with their count."""
 
@@ -84,29 +95,83 @@ class _Spool:
         self.csv = csv.writer(self.file, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
 
     def write(self, rows: Sequence[dict[str, Any]]) -> None:
-        self.csv.writerows(
-            [
-                _NULL if value is None else int(value) if value.__class__ is bool else value
-                for value in row.values()
-            ]
-            for row in rows
-        )
+        self.csv.writerows(_csv_rows(rows))
         self.rows += len(rows)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class _Stream(_Spool):
+    """One table's rows as CSV into a named pipe that a LOAD DATA statement, already
+    running, reads as they come: the server parses and buffers them meanwhile.
+
+    The pipe is written without blocking: while it is full, the load is watched, so
+    a load that stopped reading (an error) raises here instead of hanging.
+    """
+
+    def __init__(
+        self, table: str, path: str, columns: tuple[str, ...], submit: Callable[[_Spool], Future]
+    ) -> None:
+        self.table = table
+        self.path = path
+        self.columns = columns
+        self.rows = 0
+        self.buffer = io.StringIO()
+        self.csv = csv.writer(self.buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+        os.mkfifo(path)
+        self.future = submit(self)
+        self.fd = -1
+        while self.fd < 0:
+            try:
+                self.fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError as error:  # ENXIO: the load has not opened it yet
+                if error.errno != errno.ENXIO:
+                    raise
+                self._stopped(timeout=0.01)
+
+    def write(self, rows: Sequence[dict[str, Any]]) -> None:
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        self.csv.writerows(_csv_rows(rows))
+        data = memoryview(self.buffer.getvalue().encode())
+        while data:
+            try:
+                data = data[os.write(self.fd, data) :]
+            except BlockingIOError:
+                select.select([], [self.fd], [], 0.2)
+                self._stopped()
+            except BrokenPipeError:
+                self._stopped(timeout=None)
+        self.rows += len(rows)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def _stopped(self, timeout: float | None = 0) -> None:
+        """Raise if the load reading the pipe has ended (its error, or a DBError)."""
+        with contextlib.suppress(TimeoutError):
+            self.future.result(timeout=timeout)
+            raise exception.DBError(reason=f"bulk load of {self.table} stopped reading")
 
 
 class _LoadData:
     """``LOAD DATA LOCAL INFILE`` of one CSV file per table.
 
-    Batches are spooled to their table's file; a table's file is loaded by one
-    statement, by a thread of its own (the server loads while this process makes
-    the next rows), once a part of the stream ends without writing to that table
-    (or before the load reads, or when it ends). One statement per table matters:
-    InnoDB builds the indexes of a table empty in this transaction by sorting
-    (with ``unique_checks`` and ``foreign_key_checks`` off), for the first
-    statement only; later statements insert row by row, in random key order for
-    UUID keys, which at a million volumes no longer fits a default buffer pool.
-    Rows arriving for a table already loaded go to a new file (still correct,
-    only slower). The thread is the connection's only user while it loads.
+    One statement per table matters: InnoDB builds the indexes of a table empty in
+    this transaction by sorting (with ``unique_checks`` and ``foreign_key_checks``
+    off), for the first statement only; later statements insert row by row, in
+    random key order for UUID keys, which at a million volumes no longer fits a
+    default buffer pool. So each table's batches go to one file, loaded by a
+    thread of its own (the server loads while this process makes the next rows)
+    once a part of the stream ends without writing to that table (or before the
+    load reads, or when it ends). One table at a time is streamed instead, through
+    a named pipe its statement reads while the rows are made (at a million
+    volumes, the volumes). Rows arriving for a table already loaded go to a new
+    file (still correct, only slower). The thread is the connection's only user
+    while it loads.
     """
 
     def __init__(self, connection: Connection, directory: str) -> None:
@@ -129,12 +194,16 @@ class _LoadData:
         columns = tuple(rows[0])
         spool = self.spools.get(table.name)
         if spool is not None and spool.columns != columns:
-            self._submit(self.spools.pop(table.name))
+            self._end(self.spools.pop(table.name))
             spool = None
         if spool is None:
             self.files += 1
             path = os.path.join(self.directory, f"{self.files}-{table.name}.csv")
-            spool = self.spools[table.name] = _Spool(table.name, path, columns)
+            if self._streaming() or not all(future.done() for future in self.pending):
+                spool = _Spool(table.name, path, columns)
+            else:  # the thread is free to start reading it now
+                spool = _Stream(table.name, path, columns, self._submit)
+            self.spools[table.name] = spool
         spool.write(rows)
         self.written.add(table.name)
 
@@ -142,13 +211,13 @@ class _LoadData:
         """A part of the stream is written: load the tables it did not write to."""
         self._check()
         for name in [name for name in self.spools if name not in self.written]:
-            self._submit(self.spools.pop(name))
+            self._end(self.spools.pop(name))
         self.written.clear()
 
     def flush(self) -> None:
         """Load every spooled table and wait for every load (raising its error)."""
         for name in list(self.spools):
-            self._submit(self.spools.pop(name))
+            self._end(self.spools.pop(name))
         self.wait()
 
     def wait(self) -> None:
@@ -160,12 +229,15 @@ class _LoadData:
             future.result()
 
     def close(self) -> None:
-        """Stop (after waiting for any load running) and close the files."""
+        """Stop (ending a stream, after waiting for any load running) and close the files."""
         for future in self.pending:
             future.cancel()
-        self.loader.shutdown(wait=True)
         for spool in self.spools.values():
-            spool.file.close()
+            spool.close()
+        self.loader.shutdown(wait=True)
+
+    def _streaming(self) -> bool:
+        return any(isinstance(spool, _Stream) for spool in self.spools.values())
 
     def _check(self) -> None:
         """Raise now the error of a load already finished."""
@@ -173,9 +245,16 @@ class _LoadData:
             if future.done() and future.exception() is not None:
                 self.wait()
 
-    def _submit(self, spool: _Spool) -> None:
-        spool.file.close()
-        self.pending.append(self.loader.submit(self._load, spool))
+    def _end(self, spool: _Spool) -> None:
+        """No more rows for this spool: end its stream, or load its file."""
+        spool.close()
+        if not isinstance(spool, _Stream):
+            self._submit(spool)
+
+    def _submit(self, spool: _Spool) -> Future[None]:
+        future = self.loader.submit(self._load, spool)
+        self.pending.append(future)
+        return future
 
     def _load(self, spool: _Spool) -> None:
         statement = _LOAD.format(

@@ -261,9 +261,15 @@ class _LoadData:
             table=self.quote(spool.table),
             columns=", ".join(self.quote(c) for c in spool.columns),
         )
+        dialect = self._connection.dialect
         cursor = self._connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            loaded = cursor.execute(statement, (spool.path,))
+            try:
+                loaded = cursor.execute(statement, (spool.path,))
+            except dialect.loaded_dbapi.Error as error:  # wrapped, for translate_errors
+                raise sa.exc.DBAPIError.instance(
+                    statement, None, error, dialect.loaded_dbapi.Error, dialect=dialect
+                ) from error
             cursor.execute("SELECT @@warning_count")
             (warnings,) = cursor.fetchone()
             if loaded != spool.rows or warnings:

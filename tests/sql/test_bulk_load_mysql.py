@@ -88,3 +88,40 @@ def test_a_row_the_server_refuses_loads_nothing(backend, part):
         backend.bulk_load(iter(parts))
     assert _counts(backend) == before
     assert _schema(backend) == schema
+
+
+def _volumes_only(data: BulkData) -> BulkData:
+    """The volumes alone (no metadata): the first table written, so the one streamed."""
+    return BulkData(volumes=[{**v, "metadata": {}, "admin_metadata": {}} for v in data.volumes])
+
+
+def test_a_streamed_table_gets_every_batch(backend, monkeypatch):
+    from cinderdb.sql import loading
+
+    monkeypatch.setattr(loading, "CHUNK", 1)  # a write into the pipe per volume
+    data = _volumes_only(bulk_dataset())
+    for volume in data.volumes:
+        volume["attachments"] = []
+    backend.bulk_load(data)
+    assert _counts(backend)["volumes"] == len(data.volumes)
+
+
+@pytest.mark.parametrize("fault", ["duplicate", "statement"])
+def test_a_streamed_table_the_server_refuses_loads_nothing(backend, monkeypatch, fault):
+    """A duplicate found once the pipe is read to its end, or a statement the server
+    refuses before reading the pipe at all (the writer must not wait for it forever):
+    a DBError, nothing loaded."""
+    from cinderdb.sql import bulk_writers, loading
+
+    monkeypatch.setattr(loading, "CHUNK", 1)
+    data = _volumes_only(bulk_dataset())
+    if fault == "duplicate":
+        data.volumes.append({**data.volumes[1], "id": data.volumes[0]["id"]})
+    else:
+        monkeypatch.setattr(
+            bulk_writers, "_LOAD", bulk_writers._LOAD.replace("{table}", "{table}_missing")
+        )
+    before = _counts(backend)
+    with pytest.raises(exception.DBError):
+        backend.bulk_load(data)
+    assert _counts(backend) == before

@@ -83,6 +83,12 @@ def _csv_rows(rows: Sequence[dict[str, Any]]) -> Iterator[list[Any]]:
     )  # fmt: skip
 
 
+#: Rows of a table too few to matter: a stream of fewer gives way to a new table (the
+#: table's later rows, if any, are loaded by another statement), and loads of fewer
+#: rows queued for the thread do not keep a new table from being streamed.
+SMALL = 50_000
+
+
 class _Spool:
     """One table's rows so far, as CSV in a file of its own, with their count."""
 
@@ -183,6 +189,7 @@ class _LoadData:
         self.quote = connection.dialect.identifier_preparer.quote
         self.loader = ThreadPoolExecutor(1, thread_name_prefix="load-data")
         self.pending: list[Future[None]] = []
+        self.loading: dict[Future[None], _Spool] = {}
 
     @property
     def connection(self) -> Connection:
@@ -199,10 +206,14 @@ class _LoadData:
         if spool is None:
             self.files += 1
             path = os.path.join(self.directory, f"{self.files}-{table.name}.csv")
-            if self._streaming() or not all(future.done() for future in self.pending):
-                spool = _Spool(table.name, path, columns)
-            else:  # the thread is free to start reading it now
+            stream = self._stream()
+            if stream and stream.rows < SMALL and stream.table not in self.written:
+                self._end(self.spools.pop(stream.table))  # a small table gives way
+                stream = None
+            if stream is None and self._idle():
                 spool = _Stream(table.name, path, columns, self._submit)
+            else:
+                spool = _Spool(table.name, path, columns)
             self.spools[table.name] = spool
         spool.write(rows)
         self.written.add(table.name)
@@ -223,6 +234,7 @@ class _LoadData:
     def wait(self) -> None:
         """Wait for every load submitted; raise the first error."""
         pending, self.pending = self.pending, []
+        self.loading.clear()
         for future in pending:
             future.exception()
         for future in pending:
@@ -236,8 +248,15 @@ class _LoadData:
             spool.close()
         self.loader.shutdown(wait=True)
 
-    def _streaming(self) -> bool:
-        return any(isinstance(spool, _Stream) for spool in self.spools.values())
+    def _stream(self) -> _Stream | None:
+        return next((s for s in self.spools.values() if isinstance(s, _Stream)), None)
+
+    def _idle(self) -> bool:
+        """Whether the thread would start a new statement soon: nothing but small tables
+        waiting for it."""
+        return (
+            sum(self.loading[future].rows for future in self.pending if not future.done()) < SMALL
+        )
 
     def _check(self) -> None:
         """Raise now the error of a load already finished."""
@@ -254,6 +273,7 @@ class _LoadData:
     def _submit(self, spool: _Spool) -> Future[None]:
         future = self.loader.submit(self._load, spool)
         self.pending.append(future)
+        self.loading[future] = spool
         return future
 
     def _load(self, spool: _Spool) -> None:

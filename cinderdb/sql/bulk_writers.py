@@ -6,13 +6,15 @@ the few reads a load needs; the transaction commits when the block ends and roll
 back on any error, translated as every backend call is (``translate_errors``).
 
 - SQLite: executemany INSERTs on one connection.
-- MySQL/MariaDB: ``LOAD DATA LOCAL INFILE`` of a CSV file per batch, the fastest
-  path the server has (no statement text to build or parse), on a connection of
-  its own (``local_infile`` on for it alone) with ``foreign_key_checks=0`` and
-  ``unique_checks=0`` for that session, as mysqldump's output does. ``LOCAL``
-  implies ``IGNORE`` (a duplicate key or a bad value would be skipped or cut, with
-  a warning), so each batch's loaded row count and warnings are checked and any
-  difference raises ``DBError``.
+- MySQL/MariaDB: ``LOAD DATA LOCAL INFILE``, the fastest path the server has (no
+  statement text to build or parse), one statement per table (``_LoadData``: why,
+  and when each table is loaded), on a connection of its own (``local_infile`` on
+  for it alone) with ``foreign_key_checks=0`` and ``unique_checks=0`` for that
+  session, as mysqldump's output does. ``LOCAL`` implies ``IGNORE`` (a duplicate
+  key or a bad value would be skipped or cut, with a warning), so each statement's
+  loaded row count and warnings are checked and any difference raises ``DBError``.
+  No DDL: the schema stays as ``models`` declares it, and a failed load rolls back
+  to the tables it began with.
 """
 
 from __future__ import annotations
@@ -233,20 +235,18 @@ class _LoadData:
 
     def wait(self) -> None:
         """Wait for every load submitted; raise the first error."""
+        for future in self.pending:
+            future.exception()
         pending, self.pending = self.pending, []
         self.loading.clear()
-        for future in pending:
-            future.exception()
         for future in pending:
             future.result()
 
     def close(self) -> None:
         """Stop (ending a stream, after waiting for any load running) and close the files."""
-        for future in self.pending:
-            future.cancel()
         for spool in self.spools.values():
             spool.close()
-        self.loader.shutdown(wait=True)
+        self.loader.shutdown(wait=True, cancel_futures=True)
 
     def _stream(self) -> _Stream | None:
         return next((s for s in self.spools.values() if isinstance(s, _Stream)), None)

@@ -21,12 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import errno
-import io
 import os
-import select
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -85,12 +82,6 @@ def _csv_rows(rows: Sequence[dict[str, Any]]) -> Iterator[list[Any]]:
     )  # fmt: skip
 
 
-#: Rows of a table too few to matter: a stream of fewer gives way to a new table (the
-#: table's later rows, if any, are loaded by another statement), and loads of fewer
-#: rows queued for the thread do not keep a new table from being streamed.
-SMALL = 50_000
-
-
 class _Spool:
     """One table's rows so far, as CSV in a file of its own, with their count."""
 
@@ -110,61 +101,6 @@ class _Spool:
         self.file.close()
 
 
-class _Stream(_Spool):
-    """One table's rows as CSV into a named pipe that a LOAD DATA statement, already
-    running, reads as they come: the server parses and buffers them meanwhile.
-
-    The pipe is written without blocking: while it is full, the load is watched, so
-    a load that stopped reading (an error) raises here instead of hanging.
-    """
-
-    def __init__(
-        self, table: str, path: str, columns: tuple[str, ...], submit: Callable[[_Spool], Future]
-    ) -> None:
-        self.table = table
-        self.path = path
-        self.columns = columns
-        self.rows = 0
-        self.buffer = io.StringIO()
-        self.csv = csv.writer(self.buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
-        os.mkfifo(path)
-        self.future = submit(self)
-        self.fd = -1
-        while self.fd < 0:
-            try:
-                self.fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-            except OSError as error:  # ENXIO: the load has not opened it yet
-                if error.errno != errno.ENXIO:
-                    raise
-                self._stopped(timeout=0.01)
-
-    def write(self, rows: Sequence[dict[str, Any]]) -> None:
-        self.buffer.seek(0)
-        self.buffer.truncate()
-        self.csv.writerows(_csv_rows(rows))
-        data = memoryview(self.buffer.getvalue().encode())
-        while data:
-            try:
-                data = data[os.write(self.fd, data) :]
-            except BlockingIOError:
-                select.select([], [self.fd], [], 0.2)
-                self._stopped()
-            except BrokenPipeError:
-                self._stopped(timeout=None)
-        self.rows += len(rows)
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-    def _stopped(self, timeout: float | None = 0) -> None:
-        """Raise if the load reading the pipe has ended (its error, or a DBError)."""
-        with contextlib.suppress(TimeoutError):
-            self.future.result(timeout=timeout)
-            raise exception.DBError(reason=f"bulk load of {self.table} stopped reading")
-
-
 class _LoadData:
     """``LOAD DATA LOCAL INFILE`` of one CSV file per table.
 
@@ -175,11 +111,11 @@ class _LoadData:
     default buffer pool. So each table's batches go to one file, loaded by a
     thread of its own (the server loads while this process makes the next rows)
     once a part of the stream ends without writing to that table (or before the
-    load reads, or when it ends). One table at a time is streamed instead, through
-    a named pipe its statement reads while the rows are made (at a million
-    volumes, the volumes). Rows arriving for a table already loaded go to a new
-    file (still correct, only slower). The thread is the connection's only user
-    while it loads.
+    load reads, or when it ends). Rows arriving for a table already loaded go to a
+    new file (still correct, only slower). The thread is the connection's only
+    user while it loads. (Streaming a table through a named pipe, so the server
+    parses it while the rows are made, was measured and left out: its loading
+    thread took about twice the server CPU of a file's.)
     """
 
     def __init__(self, connection: Connection, directory: str) -> None:
@@ -191,7 +127,6 @@ class _LoadData:
         self.quote = connection.dialect.identifier_preparer.quote
         self.loader = ThreadPoolExecutor(1, thread_name_prefix="load-data")
         self.pending: list[Future[None]] = []
-        self.loading: dict[Future[None], _Spool] = {}
 
     @property
     def connection(self) -> Connection:
@@ -208,14 +143,7 @@ class _LoadData:
         if spool is None:
             self.files += 1
             path = os.path.join(self.directory, f"{self.files}-{table.name}.csv")
-            stream = self._stream()
-            if stream and stream.rows < SMALL and stream.table not in self.written:
-                self._end(self.spools.pop(stream.table))  # a small table gives way
-                stream = None
-            if stream is None and self._idle():
-                spool = _Stream(table.name, path, columns, self._submit)
-            else:
-                spool = _Spool(table.name, path, columns)
+            spool = _Spool(table.name, path, columns)
             self.spools[table.name] = spool
         spool.write(rows)
         self.written.add(table.name)
@@ -238,25 +166,14 @@ class _LoadData:
         for future in self.pending:
             future.exception()
         pending, self.pending = self.pending, []
-        self.loading.clear()
         for future in pending:
             future.result()
 
     def close(self) -> None:
-        """Stop (ending a stream, after waiting for any load running) and close the files."""
+        """Stop (after waiting for any load running) and close the files."""
         for spool in self.spools.values():
             spool.close()
         self.loader.shutdown(wait=True, cancel_futures=True)
-
-    def _stream(self) -> _Stream | None:
-        return next((s for s in self.spools.values() if isinstance(s, _Stream)), None)
-
-    def _idle(self) -> bool:
-        """Whether the thread would start a new statement soon: nothing but small tables
-        waiting for it."""
-        return (
-            sum(self.loading[future].rows for future in self.pending if not future.done()) < SMALL
-        )
 
     def _check(self) -> None:
         """Raise now the error of a load already finished."""
@@ -265,16 +182,12 @@ class _LoadData:
                 self.wait()
 
     def _end(self, spool: _Spool) -> None:
-        """No more rows for this spool: end its stream, or load its file."""
+        """No more rows for this spool: load its file."""
         spool.close()
-        if not isinstance(spool, _Stream):
-            self._submit(spool)
+        self._submit(spool)
 
-    def _submit(self, spool: _Spool) -> Future[None]:
-        future = self.loader.submit(self._load, spool)
-        self.pending.append(future)
-        self.loading[future] = spool
-        return future
+    def _submit(self, spool: _Spool) -> None:
+        self.pending.append(self.loader.submit(self._load, spool))
 
     def _load(self, spool: _Spool) -> None:
         statement = _LOAD.format(

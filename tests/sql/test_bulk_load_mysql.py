@@ -91,14 +91,14 @@ def test_a_row_the_server_refuses_loads_nothing(backend, part):
 
 
 def _volumes_only(data: BulkData) -> BulkData:
-    """The volumes alone (no metadata): the first table written, so the one streamed."""
+    """The volumes alone (no metadata): one table, one file."""
     return BulkData(volumes=[{**v, "metadata": {}, "admin_metadata": {}} for v in data.volumes])
 
 
-def test_a_streamed_table_gets_every_batch(backend, monkeypatch):
+def test_a_table_gets_every_batch_of_its_file(backend, monkeypatch):
     from cinderdb.sql import loading
 
-    monkeypatch.setattr(loading, "CHUNK", 1)  # a write into the pipe per volume
+    monkeypatch.setattr(loading, "CHUNK", 1)  # a batch per volume, one file
     data = _volumes_only(bulk_dataset())
     for volume in data.volumes:
         volume["attachments"] = []
@@ -107,10 +107,9 @@ def test_a_streamed_table_gets_every_batch(backend, monkeypatch):
 
 
 @pytest.mark.parametrize("fault", ["duplicate", "statement"])
-def test_a_streamed_table_the_server_refuses_loads_nothing(backend, monkeypatch, fault):
-    """A duplicate found once the pipe is read to its end, or a statement the server
-    refuses before reading the pipe at all (the writer must not wait for it forever):
-    a DBError, nothing loaded."""
+def test_a_table_the_server_refuses_loads_nothing(backend, monkeypatch, fault):
+    """A duplicate within one file (found by InnoDB's sort), or a statement the server
+    refuses (raised as a DBError, as any backend error): nothing loaded."""
     from cinderdb.sql import bulk_writers, loading
 
     monkeypatch.setattr(loading, "CHUNK", 1)

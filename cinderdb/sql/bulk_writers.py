@@ -114,8 +114,8 @@ class _LoadData:
     load reads, or when it ends). Rows arriving for a table already loaded go to a
     new file (still correct, only slower). The thread is the connection's only
     user while it loads. (Streaming a table through a named pipe, so the server
-    parses it while the rows are made, was measured and left out: its loading
-    thread took about twice the server CPU of a file's.)
+    parses it while the rows are made, was measured and left out on mixed
+    figures: README, "Scale".)
     """
 
     def __init__(self, connection: Connection, directory: str) -> None:

@@ -218,7 +218,10 @@ FIELDS: dict[str, tuple[Field, ...]] = {
 
 def column_names(kind: str) -> tuple[str, ...]:
     """The column keys of one record kind, in declaration order."""
-    return tuple(field.name for field in FIELDS[kind])
+    return _COLUMN_NAMES[kind]
+
+
+_COLUMN_NAMES = {kind: tuple(field.name for field in fields) for kind, fields in FIELDS.items()}
 
 
 #: Liberty's model properties that take writes, per record kind: the key a caller may
@@ -265,6 +268,17 @@ def coerce_value(field: Field, value: Any) -> Any:
             raise exception.InvalidInput(reason=f"{field.name} may not be null")
         return None
     kind = field.kind
+    cls = value.__class__
+    # The common cases first (a bulk load coerces millions of values): the same result
+    # as the general checks below, with fewer of them.
+    if cls is str and kind is Kind.STRING and value.isascii():
+        if field.length is not None and len(value) > field.length:
+            raise exception.InvalidInput(
+                reason=f"{field.name} is longer than {field.length} characters"
+            )
+        return value
+    if cls is dt.datetime and kind is Kind.DATETIME and value.tzinfo is None:
+        return value.replace(microsecond=0) if value.microsecond else value
     if kind in (Kind.STRING, Kind.TEXT):
         if isinstance(value, bool) or not isinstance(value, str | int | decimal.Decimal):
             raise exception.InvalidInput(

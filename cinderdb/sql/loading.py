@@ -7,13 +7,15 @@ the destroy functions would have left them. One transaction, however many parts
 a stream has: a bad record loads nothing.
 
 How rows reach the database (``cinderdb.sql.bulk_writers``): on MySQL/MariaDB,
-``LOAD DATA LOCAL INFILE`` of a CSV file per batch, on a connection of its own
-with ``foreign_key_checks`` and ``unique_checks`` off for that session (the
-records are checked here first, parents before children, and every batch's
-loaded row count and warnings are checked after); on SQLite, executemany
-INSERTs. Neither is what Cinder does (it writes a row at a time through the
-ORM): this is a loader, not a workload. The server's durability settings are
-left as they are; the one transaction commits once.
+one ``LOAD DATA LOCAL INFILE`` per table (a CSV file the batches are spooled
+to), loaded by a thread while the next parts are made, on a connection of its
+own with ``foreign_key_checks`` and ``unique_checks`` off for that session (the
+records are checked here first, parents before children, and every statement's
+loaded row count and warnings are checked after): into the empty tables of a
+fresh schema, InnoDB then builds each table's indexes by sorting. On SQLite,
+executemany INSERTs. Neither is what Cinder does (it writes a row at a time
+through the ORM): this is a loader, not a workload. The server's durability
+settings are left as they are; the one transaction commits once.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from cinderdb.sql.bulk_writers import Writer, open_writer
 from cinderdb.sql.core import SQLCore
 from cinderdb.sql.qos import ROOT_KEY
 
-#: Top-level records per INSERT batch (children of a batch go with it).
+#: Top-level records per batch (children of a batch go with it).
 CHUNK = 2000
 
 #: The ``deleted`` / ``deleted_at`` of a parent, copied onto its key/value children.
@@ -85,6 +87,7 @@ class BulkLoadFunctions(SQLCore):
             load = _Load(writer, report)
             for part in parts_of(data):
                 load.part(part)
+                writer.end_part()
 
 
 class _Load:

@@ -16,11 +16,10 @@ import orjson
 from magnetodb.errors import Forbidden, Unauthorized, ValidationError
 from magnetodb.server.errors import error_response
 from magnetodb.server.routes import Router
+from magnetodb.server.validation import json_document
 from magnetodb.storage.tables import Storage
 
 log = logging.getLogger("magnetodb.server")
-
-JSON_DEPTH_LIMIT = 64
 
 
 class Request:
@@ -64,13 +63,7 @@ class Request:
         if self._json is None:
             if not self.body:
                 raise ValidationError("Request body is empty; a JSON object is expected")
-            try:
-                self._json = orjson.loads(self.body)
-            except orjson.JSONDecodeError as exc:
-                raise ValidationError(f"Can't parse request body as JSON: {exc}") from exc
-            # Nesting needs an opening bracket per level: a body with few cannot be too deep.
-            if self.body.count(b"{") + self.body.count(b"[") > JSON_DEPTH_LIMIT:
-                _check_depth(self._json)
+            self._json = json_document(self.body, "request body")
         return self._json
 
     def query_pairs(self) -> list[tuple[str, str]]:
@@ -99,24 +92,6 @@ class Request:
     @property
     def base_url(self) -> str:
         return "http://" + (self.headers.get("host") or "localhost")
-
-
-def _check_depth(value: Any) -> None:
-    """Reject absurdly nested JSON (no legal MagnetoDB body nests deeper than ~8).
-
-    Level by level, keeping only the containers of the next level: a batch body's
-    thousands of typed values (``{"S": ...}``) cost one comprehension each, no tuples."""
-    level = [value] if type(value) is dict or type(value) is list else []
-    depth = 0
-    while level:
-        if depth > JSON_DEPTH_LIMIT:
-            raise ValidationError("Request JSON is nested too deeply")
-        deeper: list[Any] = []
-        for v in level:
-            children = v.values() if type(v) is dict else v
-            deeper += [x for x in children if type(x) is dict or type(x) is list]
-        level = deeper
-        depth += 1
 
 
 class App:

@@ -26,6 +26,7 @@ with a ``DBError`` naming the item, its size and the server's limit.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,6 +39,7 @@ from cinderdb.bulk import BulkData, parts_of
 from cinderdb.magneto.core import MagnetoCore, translate_errors
 from cinderdb.magneto.entries import entry_item, index_entries
 from cinderdb.magneto.glance import COPY_SEPARATOR, GLANCE_MAP, OWNERS
+from cinderdb.magneto.hot_sets import SPLIT_TABLES
 from cinderdb.magneto.items import Wire, n, s, ss, ssm, to_item
 from cinderdb.magneto.keys import encode_item
 from cinderdb.magneto.lookups import property_of
@@ -85,11 +87,15 @@ class _Layout:
         self,
         rules: Callable[[str], tuple[Any, ...]],
         holders: Callable[[str, str, str, Iterable[str]], dict[str, list[str]]],
+        split: frozenset[str],
     ) -> None:
         #: base table -> the list indexes of the design (``MagnetoCore.index_rules_for``)
-        self.rules = rules
+        self.rules = functools.cache(rules)
         #: the item of an inverted table that holds an id (``Lookups.property_members``)
         self.holders = holders
+        #: the inverted tables whose items depend on the id too (their sets are split);
+        #: the others' item is the pair's property whatever the id
+        self.split = split
         self.derived: dict[str, list[Wire]] = defaultdict(list)
         self.base: list[tuple[str, list[Wire], int]] = []  # (table, items, records reported)
         #: inverted table -> property -> (key, value, {id attribute: [members]})
@@ -110,7 +116,10 @@ class _Layout:
             self.derived[entry[0]].append(entry_item(entry))
 
     def member(self, table: str, key: str, value: str, attribute: str, member: str) -> None:
-        (prop,) = self.holders(table, key, value, [member])
+        if table in self.split:
+            (prop,) = self.holders(table, key, value, [member])
+        else:
+            prop = property_of(key, value)
         entry = self.inverted[table].setdefault(prop, (key, value, {}))
         entry[2].setdefault(attribute, []).append(member)
 
@@ -367,7 +376,8 @@ class BulkLoadFunctions(MagnetoCore):
         progress: Callable[[int], None] | None = None,
     ) -> None:
         report = progress or (lambda _n: None)
-        layout = _Layout(self.index_rules_for, self.property_members)
+        split = SPLIT_TABLES if self.split_sets else frozenset()
+        layout = _Layout(self.index_rules_for, self.property_members, split)
         maps = self.design.has("glance_map")
         parts = parts_of(data)
         part = next(parts, None)

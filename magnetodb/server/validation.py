@@ -183,10 +183,14 @@ def _typed(value: Any, name: str) -> tuple[str, Any]:
 
 
 def item(value: Any, name: str = "item") -> Item:
-    """Attribute name -> typed value, canonicalized."""
+    """Attribute name -> typed value, canonicalized (a string value is canonical as it is:
+    its typed value is kept, not copied)."""
     out: Item = {}
     for k, tv in obj(value, name).items():
         attr_name(k)
+        if type(tv) is dict and len(tv) == 1 and type(tv.get("S")) is str:
+            out[k] = tv
+            continue
         tc, wire = _typed(tv, k)
         out[k] = {tc: wire}
     return out

@@ -61,7 +61,7 @@ _BLANKS = {kind: blank(kind) for kind in FIELDS}
 def _row(kind: str, record: Mapping[str, Any], **fixed: Any) -> Record:
     """Every column of a record, checked like any API write; ``deleted`` never None."""
     row = dict(_BLANKS[kind])
-    row.update(coerce_values(kind, {**record, **fixed}))
+    row.update(coerce_values(kind, {**record, **fixed} if fixed else record))
     if row.get("deleted") is None:
         row["deleted"] = False
     return row

@@ -156,9 +156,20 @@ def index_name(value: Any) -> str:
     return _name(value, "index", TABLE_NAME_RE)
 
 
+#: Attribute names found good (a store's items repeat a few dozen: a set lookup, not the
+#: pattern, for each of the millions of a bulk load), up to ``KNOWN_NAMES_KEPT``.
+_KNOWN_ATTR_NAMES: set[str] = set()
+KNOWN_NAMES_KEPT = 4096
+
+
 def attr_name(value: Any) -> str:
-    if type(value) is str and ATTR_NAME_RE.fullmatch(value):
-        return value
+    if type(value) is str:
+        if value in _KNOWN_ATTR_NAMES:
+            return value
+        if ATTR_NAME_RE.fullmatch(value):
+            if len(_KNOWN_ATTR_NAMES) < KNOWN_NAMES_KEPT:
+                _KNOWN_ATTR_NAMES.add(value)
+            return value
     return _name(value, "attribute", ATTR_NAME_RE)
 
 

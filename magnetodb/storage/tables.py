@@ -59,6 +59,10 @@ BATCH_CHUNK = 25  # MagnetoDB's batch_chunk_size
 BULK_CHUNK = 5000
 
 
+def _storage_key(put: tuple[int, tuple[bytes, bytes, bytes, Item, bytes]]) -> bytes:
+    return put[1][2]
+
+
 @dataclass
 class BulkOutcome:
     """What ``Storage.bulk_put`` did with the items it was given, by their position."""
@@ -590,7 +594,9 @@ class Storage(SelectOps):
                 raise TableNotExistsException(f"Table '{table}' does not exist")
             indexed = bool(meta.schema.indexes)
             put = txn.put
-            for _, (hkb, rkb, ikey, item, raw) in chunk:
+            # in key order (a stable sort: the later of two puts of a key still wins), so
+            # consecutive puts land on the same pages of the B-tree
+            for _, (hkb, rkb, ikey, item, raw) in sorted(chunk, key=_storage_key):
                 if indexed:
                     raw_old = txn.get(ikey)
                     old = orjson.loads(raw_old) if raw_old is not None else None

@@ -268,17 +268,25 @@ def coerce_value(field: Field, value: Any) -> Any:
             raise exception.InvalidInput(reason=f"{field.name} may not be null")
         return None
     kind = field.kind
-    cls = value.__class__
-    # The common cases first (a bulk load coerces millions of values): the same result
-    # as the general checks below, with fewer of them.
-    if cls is str and kind is Kind.STRING and value.isascii():
+    # Fast paths for the values most records hold (a bulk load checks millions): the
+    # column's own type exactly, taken as the general paths below would take it.
+    given = type(value)
+    if given is str and (kind is Kind.STRING or kind is Kind.TEXT):
+        if not value.isascii():
+            check_text(field.name, value)
         if field.length is not None and len(value) > field.length:
             raise exception.InvalidInput(
                 reason=f"{field.name} is longer than {field.length} characters"
             )
         return value
-    if cls is dt.datetime and kind is Kind.DATETIME and value.tzinfo is None:
-        return value.replace(microsecond=0) if value.microsecond else value
+    if given is dt.datetime and kind is Kind.DATETIME:
+        if value.tzinfo is None:
+            return value.replace(microsecond=0) if value.microsecond else value
+    elif given is bool and kind is Kind.BOOLEAN:
+        return value
+    elif given is int and kind is Kind.INTEGER:
+        check_int_range(field.name, value)
+        return value
     if kind in (Kind.STRING, Kind.TEXT):
         if isinstance(value, bool) or not isinstance(value, str | int | decimal.Decimal):
             raise exception.InvalidInput(
@@ -346,10 +354,12 @@ def coerce_values(kind: str, values: Mapping[str, Any]) -> Record:
         raise exception.InvalidInput(reason=f"values must be a dict, not {type(values).__name__}")
     result: Record = {}
     for key, value in values.items():
-        name = aliases.get(key, key)
-        if name in fields:
-            result.pop(name, None)  # the later spelling wins, and takes the later place
-            result[name] = coerce_value(fields[name], value)
+        field = fields.get(aliases.get(key, key) if aliases else key)
+        if field is not None:
+            name = field.name
+            if name in result:
+                del result[name]  # the later spelling wins, and takes the later place
+            result[name] = coerce_value(field, value)
     return result
 
 
@@ -380,6 +390,10 @@ def snapshot_properties(snapshot: Mapping[str, Any], volume: Mapping[str, Any] |
     return properties
 
 
+_METADATA_KEY = Field("key", Kind.STRING, 255, nullable=False)
+_METADATA_VALUES = {Kind.STRING: Field("value", Kind.STRING, 255, nullable=False)}
+
+
 def coerce_metadata(metadata: Any, value_kind: Kind = Kind.STRING) -> dict[str, str]:
     """A metadata dict checked as the key/value columns would check it.
 
@@ -391,8 +405,8 @@ def coerce_metadata(metadata: Any, value_kind: Kind = Kind.STRING) -> dict[str, 
         raise exception.InvalidInput(
             reason=f"metadata must be a dict, not {type(metadata).__name__}"
         )
-    key_field = Field("key", Kind.STRING, 255, nullable=False)
-    value_field = Field(
+    key_field = _METADATA_KEY
+    value_field = _METADATA_VALUES.get(value_kind) or Field(
         "value", value_kind, 255 if value_kind is Kind.STRING else None, nullable=False
     )
     result: dict[str, str] = {}

@@ -27,7 +27,6 @@ import dataclasses
 import datetime as dt
 import random
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -136,6 +135,11 @@ def metadata_value(key: str, index: int) -> str:
     return f"{key}-{index}"
 
 
+#: The bits ``uuid.UUID(..., version=4)`` clears and sets: the variant and the version.
+_UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID4_SET = (0x8000 << 48) | (4 << 76)
+
+
 class _Ids:
     """uuid4-shaped ids from the dataset's own random stream."""
 
@@ -143,10 +147,12 @@ class _Ids:
         self.rng = rng
 
     def uuid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        h = self.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def hex(self) -> str:
-        return uuid.UUID(int=self.rng.getrandbits(128), version=4).hex
+        """``uuid.UUID(int=bits, version=4).hex``, without the UUID object (millions)."""
+        return "%032x" % (self.rng.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET)
 
 
 def _stamp(rng: random.Random, max_age_days: int = 365) -> dt.datetime:

@@ -33,9 +33,13 @@ def _decode_datetime(typed: Wire) -> dt.datetime:
     return dt.datetime.fromisoformat(typed["S"])
 
 
+def _encode_string(value: str) -> Wire:
+    return {"S": value}
+
+
 _ENCODERS: dict[Kind, Callable[[Any], Wire]] = {
-    Kind.STRING: lambda v: {"S": v},
-    Kind.TEXT: lambda v: {"S": v},
+    Kind.STRING: _encode_string,
+    Kind.TEXT: _encode_string,
     Kind.INTEGER: lambda v: {"N": str(v)},
     Kind.BOOLEAN: lambda v: {"N": "1" if v else "0"},
     Kind.DATETIME: _encode_datetime,
@@ -67,7 +71,8 @@ def to_item(record_kind: str, record: Mapping[str, Any]) -> Wire:
     for name, encode, _ in _CODECS[record_kind]:
         value = record.get(name)
         if value is not None:
-            item[name] = encode(value)
+            # most columns are strings: their typed value made here, without a call
+            item[name] = {"S": value} if encode is _encode_string else encode(value)
     return item
 
 

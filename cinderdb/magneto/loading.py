@@ -10,9 +10,9 @@ associated types and the usages' sets of live reservations.
 All items of a ``BulkData`` are built (and every record checked, as an API
 write checks it) before anything is written: a bad record loads nothing. Then
 the second copies go first and the base items last, as the API orders its
-writes, in batch_write_item requests of ``CHUNK`` items sent by ``WORKERS``
-threads. An inverted property that already exists in the store is merged, not
-replaced.
+writes, in bulk load requests (MagnetoDB's streaming API: one item per line) of
+``CHUNK`` items sent by ``WORKERS`` threads. An inverted property that already
+exists in the store is merged, not replaced.
 
 A stream of parts (a million volumes) is written a part at a time, each part
 checked before it is written, with one exception to that order: an inverted
@@ -26,7 +26,7 @@ with a ``DBError`` naming the item, its size and the server's limit.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,15 +39,15 @@ from cinderdb.bulk import BulkData, parts_of
 from cinderdb.magneto.core import MagnetoCore, translate_errors
 from cinderdb.magneto.entries import entry_item, index_entries
 from cinderdb.magneto.glance import COPY_SEPARATOR, GLANCE_MAP, OWNERS
+from cinderdb.magneto.hot_sets import SPLIT_TABLES
 from cinderdb.magneto.items import Wire, n, s, ss, ssm, to_item
 from cinderdb.magneto.keys import encode_item
 from cinderdb.magneto.lookups import property_of
 from cinderdb.magneto.shapes import attachment_json
 from cinderdb.records import FIELDS, Record, blank, coerce_metadata, coerce_values
-from magnetodb.errors import ValidationError
 
-#: Items (and JSON bytes, about) per batch_write_item request, and requests in flight.
-CHUNK = 200
+#: Items (and JSON bytes, about) per bulk load request, and requests in flight.
+CHUNK = 2000
 CHUNK_BYTES = 4 << 20
 WORKERS = 4
 #: Inverted properties made (and, in a store that holds some, read back) at a time.
@@ -61,7 +61,7 @@ _BLANKS = {kind: blank(kind) for kind in FIELDS}
 def _row(kind: str, record: Mapping[str, Any], **fixed: Any) -> Record:
     """Every column of a record, checked like any API write; ``deleted`` never None."""
     row = dict(_BLANKS[kind])
-    row.update(coerce_values(kind, {**record, **fixed}))
+    row.update(coerce_values(kind, {**record, **fixed} if fixed else record))
     if row.get("deleted") is None:
         row["deleted"] = False
     return row
@@ -87,11 +87,15 @@ class _Layout:
         self,
         rules: Callable[[str], tuple[Any, ...]],
         holders: Callable[[str, str, str, Iterable[str]], dict[str, list[str]]],
+        split: frozenset[str],
     ) -> None:
         #: base table -> the list indexes of the design (``MagnetoCore.index_rules_for``)
-        self.rules = rules
+        self.rules = functools.cache(rules)
         #: the item of an inverted table that holds an id (``Lookups.property_members``)
         self.holders = holders
+        #: the inverted tables whose items depend on the id too (their sets are split);
+        #: the others' item is the pair's property whatever the id
+        self.split = split
         self.derived: dict[str, list[Wire]] = defaultdict(list)
         self.base: list[tuple[str, list[Wire], int]] = []  # (table, items, records reported)
         #: inverted table -> property -> (key, value, {id attribute: [members]})
@@ -112,7 +116,10 @@ class _Layout:
             self.derived[entry[0]].append(entry_item(entry))
 
     def member(self, table: str, key: str, value: str, attribute: str, member: str) -> None:
-        (prop,) = self.holders(table, key, value, [member])
+        if table in self.split:
+            (prop,) = self.holders(table, key, value, [member])
+        else:
+            prop = property_of(key, value)
         entry = self.inverted[table].setdefault(prop, (key, value, {}))
         entry[2].setdefault(attribute, []).append(member)
 
@@ -361,7 +368,7 @@ def _chunks(items: Iterable[Wire], size: int, max_bytes: int | None) -> Iterator
 
 
 class BulkLoadFunctions(MagnetoCore):
-    """Bulk loading of a BulkData: batch_write_item of every item the API would have written."""
+    """Bulk loading of a BulkData: a bulk load of every item the API would have written."""
 
     def bulk_load(
         self,
@@ -369,7 +376,8 @@ class BulkLoadFunctions(MagnetoCore):
         progress: Callable[[int], None] | None = None,
     ) -> None:
         report = progress or (lambda _n: None)
-        layout = _Layout(self.index_rules_for, self.property_members)
+        split = SPLIT_TABLES if self.split_sets else frozenset()
+        layout = _Layout(self.index_rules_for, self.property_members, split)
         maps = self.design.has("glance_map")
         parts = parts_of(data)
         part = next(parts, None)
@@ -431,7 +439,7 @@ class BulkLoadFunctions(MagnetoCore):
         items: Iterable[Wire],
         max_bytes: int | None = None,
     ) -> None:
-        """Puts in batch_write_item requests of ``CHUNK`` items (and ``max_bytes``),
+        """Puts in bulk load requests of ``CHUNK`` items (and ``max_bytes``),
         ``WORKERS`` at a time, at most twice that many requests made ahead (``items`` may
         be a generator: only those requests' items are held)."""
         pending: deque[Future[None]] = deque()
@@ -444,31 +452,30 @@ class BulkLoadFunctions(MagnetoCore):
 
     def _put_chunk(self, table: str, items: Sequence[Wire]) -> None:
         spec = self.tables[table]
-        requests = [{"put_request": {"item": encode_item(spec, item)}} for item in items]
-        with translate_errors(), _naming_a_refused_item(table, spec, requests):
-            while requests:
-                answer = self.client.batch_write_item({table: requests})
-                requests = answer.get("unprocessed_items", {}).get(table, [])
+        dumps = orjson.dumps
+        lines = b"".join([dumps(encode_item(spec, item)) + b"\n" for item in items])
+        with translate_errors():
+            answer = self.client.bulk_load(table, lines)
+        if answer["processed"] != len(items):
+            raise _refused(table, spec, answer)
 
 
-@contextlib.contextmanager
-def _naming_a_refused_item(table: str, spec: Any, requests: list[Wire]) -> Iterator[None]:
-    """A batch the server refuses for an item's size fails naming its largest item (its
-    key, its bytes, how many ids an inverted item holds) and the server's limit."""
-    try:
-        yield
-    except ValidationError as error:
-        if "maximum allowed size" not in str(error):
-            raise
-        sizes = [(len(orjson.dumps(r["put_request"]["item"])), r) for r in requests]
-        size, largest = max(sizes, key=lambda pair: pair[0])
-        item = largest["put_request"]["item"]
-        key = {
-            name: next(iter(item[name].values())) for name in spec.key_attributes() if name in item
-        }
-        held = sum(len(item[a]["SS"]) for a in ("volume_ids", "snapshot_ids") if a in item)
-        ids = f", {held:,} ids" if held else ""
-        raise exception.DBError(
-            reason=f"item too large for the server: {table} {key} is about {size:,} bytes"
-            f" ({size / (1 << 20):.1f} MiB{ids}); the server said: {error}"
-        ) from error
+def _refused(table: str, spec: Any, answer: Mapping[str, Any]) -> exception.DBError:
+    """The error of a bulk load that did not put every line: its first failed line's (an
+    item the server refuses for its size is named: its key, its bytes, how many ids an
+    inverted item holds, and the server's limit)."""
+    line, error = next(iter(answer["failed_items"].items()), ("", "nothing failed"))
+    counts = ", ".join(f"{answer[k]} {k}" for k in ("processed", "failed", "unprocessed"))
+    if "maximum allowed size" not in error:
+        return exception.DBError(
+            reason=f"the bulk load of {table} stopped ({counts}): {error}, for {line[:200]!r}"
+        )
+    size = len(line.encode()) - 1
+    item = orjson.loads(line)
+    key = {name: next(iter(item[name].values())) for name in spec.key_attributes() if name in item}
+    held = sum(len(item[a]["SS"]) for a in ("volume_ids", "snapshot_ids") if a in item)
+    ids = f", {held:,} ids" if held else ""
+    return exception.DBError(
+        reason=f"item too large for the server: {table} {key} is about {size:,} bytes"
+        f" ({size / (1 << 20):.1f} MiB{ids}); the server said: {error}"
+    )

@@ -77,9 +77,10 @@ class MagnetoClient:
         body: Any = None,
         table: str | None = None,
     ) -> Any:
-        """Send one request; returns the parsed JSON or raises a MagnetoError."""
+        """Send one request; returns the parsed JSON or raises a MagnetoError. A ``bytes``
+        body is sent as it is (the bulk load's lines)."""
         try:
-            data = orjson.dumps(body) if body is not None else None
+            data = body if type(body) is bytes else orjson.dumps(body) if body is not None else None
         except TypeError as exc:
             raise ValidationError(f"request body is not JSON-serializable: {exc}") from exc
         hooks = self.hooks
@@ -325,6 +326,14 @@ class MagnetoClient:
             {"request_items": request_items},
         )
 
+    def bulk_load(self, table_name: str, lines: bytes) -> dict[str, Any]:
+        """MagnetoDB's streaming bulk load: ``lines`` holds one item (wire JSON) per line;
+        the answer counts them: ``read``, ``processed``, ``unprocessed``, ``failed``, with
+        ``last_item`` and ``failed_items`` (line -> the error's repr)."""
+        return self.request(
+            "bulk_load", "POST", self._table_path(table_name, "bulk_load"), lines, table_name
+        )
+
     # ------------------------------------------------------------ other APIs
 
     def healthcheck(self, fullcheck: bool = False, engine: bool = False) -> dict[str, Any]:
@@ -361,6 +370,8 @@ def _counts(
         return sum(len(v) for v in result.get("responses", {}).values()), {}
     if operation in ("put_item", "update_item", "delete_item") and table is not None:
         return 0, {table: 1}
+    if operation == "bulk_load" and table is not None:
+        return 0, {table: result.get("processed", 0)}
     if operation == "batch_write_item" and data:
         left = result.get("unprocessed_items", {})
         return 0, {

@@ -291,6 +291,42 @@ def batch_write_item(app: Served, req: Request) -> dict[str, Any]:
     }
 
 
+def bulk_load(app: Served, req: Request) -> dict[str, Any]:
+    """MagnetoDB's streaming bulk load (its port 8481 server, here a route of the data API):
+    one item per line of newline-delimited JSON, each put as ``put_item`` would without a
+    condition. The first line refused (not JSON, not an item, a key missing or of the wrong
+    type, too large) stops the load: it is ``failed``, every later line ``unprocessed``.
+    A line the store fails to write is ``failed`` too. Always a 200 once the path is right:
+    the counts say what happened."""
+    project, table = _project(req), _table(req)
+    lines = req.body.split(b"\n")
+    if lines[-1] == b"":  # the newline that ends the last line starts no other
+        lines.pop()
+    outcome = app.storage.bulk_put(project, table, _bulk_items(lines))
+    failed = {lines[i]: exc for i, exc in outcome.failed}
+    stopped = outcome.refused is not None
+    if stopped:
+        failed[lines[outcome.taken]] = outcome.refused  # type: ignore[assignment]
+    return {
+        "read": len(lines),
+        "processed": outcome.taken - len(outcome.failed),
+        "unprocessed": len(lines) - outcome.taken - stopped,
+        "failed": len(outcome.failed) + stopped,
+        "last_item": _line_text(lines[-1]) if lines else "",
+        "failed_items": {_line_text(line): repr(exc) for line, exc in failed.items()},
+    }
+
+
+def _bulk_items(lines: list[bytes]) -> Any:
+    for line in lines:
+        yield v.item(v.json_document(line, "item line"))
+
+
+def _line_text(line: bytes) -> str:
+    """A line as MagnetoDB's answer quoted it: its text with its newline."""
+    return line.decode("utf-8", "replace") + "\n"
+
+
 def batch_get_item(app: Served, req: Request) -> bytes:
     project = _project(req)
     requests = v.batch_get_item(req.json())

@@ -1,8 +1,8 @@
 """A parsed request, as handlers see it: method, path, its parameters, headers and body.
 
 Built by ``App.handle`` for each request; the JSON body and the query string are
-parsed on first use, and a body nested deeper than ``JSON_DEPTH_LIMIT`` is
-refused.
+parsed on first use (``validation.json_document``: a body nested deeper than
+``JSON_DEPTH_LIMIT`` is refused).
 """
 
 from __future__ import annotations
@@ -10,11 +10,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
-import orjson
-
 from magnetodb.errors import ValidationError
-
-JSON_DEPTH_LIMIT = 64
+from magnetodb.server.validation import json_document
 
 
 class Request:
@@ -58,13 +55,7 @@ class Request:
         if self._json is None:
             if not self.body:
                 raise ValidationError("Request body is empty; a JSON object is expected")
-            try:
-                self._json = orjson.loads(self.body)
-            except orjson.JSONDecodeError as exc:
-                raise ValidationError(f"Can't parse request body as JSON: {exc}") from exc
-            # Nesting needs an opening bracket per level: a body with few cannot be too deep.
-            if self.body.count(b"{") + self.body.count(b"[") > JSON_DEPTH_LIMIT:
-                _check_depth(self._json)
+            self._json = json_document(self.body, "request body")
         return self._json
 
     def query_pairs(self) -> list[tuple[str, str]]:
@@ -93,21 +84,3 @@ class Request:
     @property
     def base_url(self) -> str:
         return "http://" + (self.headers.get("host") or "localhost")
-
-
-def _check_depth(value: Any) -> None:
-    """Reject absurdly nested JSON (no legal MagnetoDB body nests deeper than ~8).
-
-    Level by level, keeping only the containers of the next level: a batch body's
-    thousands of typed values (``{"S": ...}``) cost one comprehension each, no tuples."""
-    level = [value] if type(value) is dict or type(value) is list else []
-    depth = 0
-    while level:
-        if depth > JSON_DEPTH_LIMIT:
-            raise ValidationError("Request JSON is nested too deeply")
-        deeper: list[Any] = []
-        for v in level:
-            children = v.values() if type(v) is dict else v
-            deeper += [x for x in children if type(x) is dict or type(x) is list]
-        level = deeper
-        depth += 1

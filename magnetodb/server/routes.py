@@ -33,6 +33,8 @@ ROUTES: list[tuple[str, str, Callable[..., Any], bool]] = [
     ("POST", DATA + "/tables/{table_name}/scan", h.scan, True),
     ("POST", DATA + "/batch_write_item", h.batch_write_item, True),
     ("POST", DATA + "/batch_get_item", h.batch_get_item, True),
+    # MagnetoDB served it on a port of its own (8481, magnetodb-streaming-api-server)
+    ("POST", DATA + "/tables/{table_name}/bulk_load", h.bulk_load, True),
     # MagnetoDB's monitoring pipeline had no token check; here it has the data API's, since
     # usage figures name every project's tables (magnetodb/README.md, departures)
     ("GET", MONITORING, h.monitoring_all, True),

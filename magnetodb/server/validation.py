@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from magnetodb import typed
 from magnetodb.errors import ValidationError
 from magnetodb.model import (
@@ -31,6 +33,8 @@ from magnetodb.model import (
     UpdateAction,
 )
 
+#: Deepest JSON nesting taken (no legal MagnetoDB body nests deeper than ~8)
+JSON_DEPTH_LIMIT = 64
 TABLE_NAME_RE = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
 ATTR_NAME_RE = re.compile(r"[a-zA-Z0-9_.-]{1,255}")
 PROJECT_RE = re.compile(r"[a-zA-Z0-9_-]{1,255}")
@@ -152,9 +156,20 @@ def index_name(value: Any) -> str:
     return _name(value, "index", TABLE_NAME_RE)
 
 
+#: Attribute names found good (a store's items repeat a few dozen: a set lookup, not the
+#: pattern, for each of the millions of a bulk load), up to ``KNOWN_NAMES_KEPT``.
+_KNOWN_ATTR_NAMES: set[str] = set()
+KNOWN_NAMES_KEPT = 4096
+
+
 def attr_name(value: Any) -> str:
-    if type(value) is str and ATTR_NAME_RE.fullmatch(value):
-        return value
+    if type(value) is str:
+        if value in _KNOWN_ATTR_NAMES:
+            return value
+        if ATTR_NAME_RE.fullmatch(value):
+            if len(_KNOWN_ATTR_NAMES) < KNOWN_NAMES_KEPT:
+                _KNOWN_ATTR_NAMES.add(value)
+            return value
     return _name(value, "attribute", ATTR_NAME_RE)
 
 
@@ -179,10 +194,14 @@ def _typed(value: Any, name: str) -> tuple[str, Any]:
 
 
 def item(value: Any, name: str = "item") -> Item:
-    """Attribute name -> typed value, canonicalized."""
+    """Attribute name -> typed value, canonicalized (a string value is canonical as it is:
+    its typed value is kept, not copied)."""
     out: Item = {}
     for k, tv in obj(value, name).items():
         attr_name(k)
+        if type(tv) is dict and len(tv) == 1 and type(tv.get("S")) is str:
+            out[k] = tv
+            continue
         tc, wire = _typed(tv, k)
         out[k] = {tc: wire}
     return out
@@ -686,3 +705,37 @@ def _projection(value: dict) -> tuple[str, tuple[str, ...] | None]:
 
 _PROJECTION_TYPE = frozenset(("projection_type",))
 _PROJECTION_INCLUDE = frozenset(("projection_type", "non_key_attributes"))
+
+
+# ---------------------------------------------------------------- JSON documents
+
+
+def json_document(raw: bytes, what: str) -> Any:
+    """``raw`` parsed (a request body, a bulk load line); not JSON or nested too deeply:
+    ValidationError."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ValidationError(f"Can't parse {what} as JSON: {exc}") from exc
+    # Nesting needs an opening bracket per level: a document with few cannot be too deep.
+    if raw.count(b"{") + raw.count(b"[") > JSON_DEPTH_LIMIT:
+        _check_depth(value)
+    return value
+
+
+def _check_depth(value: Any) -> None:
+    """Reject absurdly nested JSON (no legal MagnetoDB body nests deeper than ~8).
+
+    Level by level, keeping only the containers of the next level: a batch body's
+    thousands of typed values (``{"S": ...}``) cost one comprehension each, no tuples."""
+    level = [value] if type(value) is dict or type(value) is list else []
+    depth = 0
+    while level:
+        if depth > JSON_DEPTH_LIMIT:
+            raise ValidationError("Request JSON is nested too deeply")
+        deeper: list[Any] = []
+        for v in level:
+            children = v.values() if type(v) is dict else v
+            deeper += [x for x in children if type(x) is dict or type(x) is list]
+        level = deeper
+        depth += 1

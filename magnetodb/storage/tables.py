@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -55,6 +55,24 @@ DEFAULT_MAX_ITEM_BYTES = 16 * 1024 * 1024
 MAX_STORAGE_KEY_BYTES = 511
 _ITEM_KEY_OVERHEAD = 17
 BATCH_CHUNK = 25  # MagnetoDB's batch_chunk_size
+#: Puts of a bulk load per engine transaction (ours: MagnetoDB's were one async put each)
+BULK_CHUNK = 5000
+
+
+def _storage_key(put: tuple[int, tuple[bytes, bytes, bytes, Item, bytes]]) -> bytes:
+    return put[1][2]
+
+
+@dataclass
+class BulkOutcome:
+    """What ``Storage.bulk_put`` did with the items it was given, by their position."""
+
+    #: items taken (checked, then written or failed in the engine)
+    taken: int = 0
+    #: (position, exception) of the items the engine failed to write
+    failed: list[tuple[int, Exception]] = field(default_factory=list)
+    #: the first item refused (the position is ``taken``): nothing after it was taken
+    refused: Exception | None = None
 
 
 def _check_key_size(size: int, what: str = "key") -> None:
@@ -525,6 +543,68 @@ class Storage(SelectOps):
                 for table, kind, body in chunk:
                     unprocessed.setdefault(table, []).append((kind, body))
         return unprocessed
+
+    def bulk_put(self, project_: str, table: str, items: Iterator[Item]) -> BulkOutcome:
+        """Put ``items`` (a stream: the bulk load API's lines) one after the other, each as
+        ``put_item`` without a condition would, until the first one refused (a bad
+        item, a key of the wrong type, an item too large, or an exception ``items``
+        raises: none is taken after it). The items taken are written ``BULK_CHUNK`` per
+        engine transaction; a transaction the engine fails fails its items only (one
+        larger than the engine takes is written an item per transaction)."""
+        out = BulkOutcome()
+        plan: list[tuple[bytes, bytes, bytes, Item, bytes]] = []
+        prefix = b""
+        try:
+            with self.engine.read() as txn:
+                meta = self._meta(txn, project_, table)
+            prefix = meta.prefix
+            for item in items:
+                hkb, rkb, ikey = self._key_of_item(meta, item)
+                plan.append((hkb, rkb, ikey, item, self._encode_item(item)))
+        except (ValidationError, TableNotExistsException) as exc:
+            out.refused = exc
+        out.taken = len(plan)
+        for start in range(0, len(plan), BULK_CHUNK):
+            chunk = list(enumerate(plan[start : start + BULK_CHUNK], start))
+            try:
+                try:
+                    self._bulk_chunk(project_, table, prefix, chunk)
+                except EngineLimitError:
+                    if len(chunk) == 1:
+                        raise
+                    for one in chunk:
+                        try:
+                            self._bulk_chunk(project_, table, prefix, [one])
+                        except EngineLimitError as exc:
+                            out.failed.append((one[0], exc))
+            except (EngineError, TableNotExistsException, ValidationError) as exc:
+                out.failed += [(position, exc) for position, _ in chunk]
+        return out
+
+    def _bulk_chunk(
+        self,
+        project_: str,
+        table: str,
+        prefix: bytes,
+        chunk: list[tuple[int, tuple[bytes, bytes, bytes, Item, bytes]]],
+    ) -> None:
+        def write(txn: Txn) -> None:
+            meta = self._meta(txn, project_, table)
+            if meta.prefix != prefix:  # the keys were made for a table deleted meanwhile
+                raise TableNotExistsException(f"Table '{table}' does not exist")
+            indexed = bool(meta.schema.indexes)
+            put = txn.put
+            # in key order (a stable sort: the later of two puts of a key still wins), so
+            # consecutive puts land on the same pages of the B-tree
+            for _, (hkb, rkb, ikey, item, raw) in sorted(chunk, key=_storage_key):
+                if indexed:
+                    raw_old = txn.get(ikey)
+                    old = orjson.loads(raw_old) if raw_old is not None else None
+                    self._write_item(txn, meta, hkb, rkb, ikey, old, item, raw)
+                else:
+                    put(ikey, raw)
+
+        self.engine.transact(write)
 
     def _write_chunk(self, project_: str, chunk: list[tuple[str, str, Item]]) -> None:
         def write(txn: Txn) -> None:

@@ -96,7 +96,8 @@ def test_malformed_json_is_400(app: App, body: bytes) -> None:
 def test_json_nesting_limit_is_exact() -> None:
     """64 levels parse; 65 are refused before any handler walks them, braces in strings
     notwithstanding."""
-    from magnetodb.server.request import JSON_DEPTH_LIMIT, Request
+    from magnetodb.server.request import Request
+    from magnetodb.server.validation import JSON_DEPTH_LIMIT
 
     def request(depth: int, padding: str = "") -> Request:
         body = b'{"a":' * depth + orjson.dumps(padding) + b"}" * depth

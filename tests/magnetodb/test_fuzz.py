@@ -155,6 +155,11 @@ def requests(draw: st.DrawFn) -> tuple[str, str, str, bytes]:
             body = draw(st.binary(max_size=40))
         elif mode == 1:
             body = orjson.dumps(draw(any_json))
+        elif "application/x-ndjson" in op.get("requestBody", {}).get("content", {}):
+            # the bulk load: items (or mutations of them) a line each
+            schema = op["requestBody"]["content"]["application/x-ndjson"]["schema"]
+            lines = draw(st.lists(from_schema(schema), max_size=4))
+            body = b"".join(orjson.dumps(mutate(draw, line)) + b"\n" for line in lines)
         elif "requestBody" in op:
             schema = op["requestBody"]["content"]["application/json"]["schema"]
             value = draw(from_schema(schema))

@@ -299,32 +299,56 @@ def bulk_load(app: Served, req: Request) -> dict[str, Any]:
     A line the store fails to write is ``failed`` too. Always a 200 once the path is right:
     the counts say what happened."""
     project, table = _project(req), _table(req)
-    lines = req.body.split(b"\n")
+    body = req.body
+    lines = body.split(b"\n")
     if lines[-1] == b"":  # the newline that ends the last line starts no other
         lines.pop()
+    if not lines:  # MagnetoDB's loop read nothing: nothing checked, not even the table
+        return _bulk_answer(0, 0, 0, 0, None, {})
     outcome = app.storage.bulk_put(project, table, _bulk_items(lines))
-    failed = {lines[i]: exc for i, exc in outcome.failed}
+    ended = body.endswith(b"\n")
+
+    def quoted(index: int) -> str:
+        """Line ``index`` as MagnetoDB's ``readline`` gave it: with its newline, if any."""
+        text = lines[index].decode("utf-8", "replace")
+        return text + "\n" if ended or index < len(lines) - 1 else text
+
+    failed: dict[int, BaseException] = dict(outcome.failed)
     stopped = outcome.refused is not None
     if stopped:
-        failed[lines[outcome.taken]] = outcome.refused  # type: ignore[assignment]
+        failed[outcome.taken] = outcome.refused  # type: ignore[assignment]
+    return _bulk_answer(
+        len(lines),
+        outcome.taken - len(outcome.failed),
+        len(lines) - outcome.taken - stopped,
+        len(outcome.failed) + stopped,
+        # the last line MagnetoDB tried: the refused one when the load stopped
+        quoted(outcome.taken if stopped else len(lines) - 1),
+        {quoted(index): repr(exc) for index, exc in failed.items()},
+    )
+
+
+def _bulk_answer(
+    read: int,
+    processed: int,
+    unprocessed: int,
+    failed: int,
+    last_item: str | None,
+    failed_items: dict[str, str],
+) -> dict[str, Any]:
     return {
-        "read": len(lines),
-        "processed": outcome.taken - len(outcome.failed),
-        "unprocessed": len(lines) - outcome.taken - stopped,
-        "failed": len(outcome.failed) + stopped,
-        "last_item": _line_text(lines[-1]) if lines else "",
-        "failed_items": {_line_text(line): repr(exc) for line, exc in failed.items()},
+        "read": read,
+        "processed": processed,
+        "unprocessed": unprocessed,
+        "failed": failed,
+        "last_item": last_item,
+        "failed_items": failed_items,
     }
 
 
 def _bulk_items(lines: list[bytes]) -> Any:
     for line in lines:
         yield v.item(v.json_document(line, "item line"))
-
-
-def _line_text(line: bytes) -> str:
-    """A line as MagnetoDB's answer quoted it: its text with its newline."""
-    return line.decode("utf-8", "replace") + "\n"
 
 
 def batch_get_item(app: Served, req: Request) -> bytes:

@@ -37,7 +37,8 @@ def test_every_line_put_and_counted(client: MagnetoClient) -> None:
         {"h": S("b"), "r": N("2.5")},
     ]
     # the last line needs no newline; a line puts over an item as put_item does
-    assert client.bulk_load("tbl", b'{"h":{"S":"a"},"r":{"N":"1"}}')["processed"] == 1
+    answer = client.bulk_load("tbl", b'{"h":{"S":"a"},"r":{"N":"1"}}')
+    assert (answer["processed"], answer["last_item"]) == (1, '{"h":{"S":"a"},"r":{"N":"1"}}')
     assert client.get_item("tbl", {"h": S("a"), "r": N(1)})["item"] == {"h": S("a"), "r": N(1)}
 
 
@@ -54,7 +55,7 @@ def test_the_first_refused_line_stops_the_load(client: MagnetoClient) -> None:
         answer = client.bulk_load("tbl", good + bad + b"\n" + lines({"h": S("d")}, {"h": S("e")}))
         assert answer["read"] == 5
         assert (answer["processed"], answer["failed"], answer["unprocessed"]) == (2, 1, 2)
-        assert answer["last_item"] == '{"h":{"S":"e"}}\n'
+        assert answer["last_item"] == bad.decode() + "\n"  # the last line tried
         ((line, error),) = answer["failed_items"].items()
         assert line == bad.decode() + "\n"
         assert error.startswith("ValidationError(")
@@ -88,9 +89,11 @@ def test_nothing_to_load_and_only_post(client: MagnetoClient) -> None:
         "processed": 0,
         "unprocessed": 0,
         "failed": 0,
-        "last_item": "",
+        "last_item": None,
         "failed_items": {},
     }
+    # nothing read, nothing checked: not even the table (MagnetoDB's loop never ran)
+    assert client.bulk_load("missing", b"")["failed"] == 0
     with pytest.raises(MethodNotAllowed):
         client.request("bulk_load", "GET", client._table_path("tbl", "bulk_load"))
 

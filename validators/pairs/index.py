@@ -17,7 +17,6 @@ Two shapes, both from the declaration:
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,12 +29,17 @@ from validators.pairs.base import (
     DigestedCheck,
     Wire,
     bucket_of,
+    hashes,
     is_deleted,
     key_dict,
+    mixed,
     now_text,
     text,
     wire_key,
 )
+
+#: Two columns in step: the entries' index hashes and their base items' ids.
+Columns = tuple[list[str], list[str]]
 
 
 class IndexCheck(DigestedCheck):
@@ -51,11 +55,12 @@ class IndexCheck(DigestedCheck):
         self.transform = TRANSFORMS[params["transform"]] if "transform" in params else None
         self.live_only = params.get("live_only") == "true"
         self.by_name = self.target.range_key is None
-        #: list index: {(hash, id)}; name index: {hash: id}
-        self.expected: set[tuple[str, str]] | dict[str, str] = {} if self.by_name else set()
-        self.actual: set[tuple[str, str]] | dict[str, str] = {} if self.by_name else set()
+        #: list index: the entries' hashes and ids (two columns, in step: no tuple per
+        #: entry); name index: {hash: id}
+        self.expected: Columns | dict[str, str] = {} if self.by_name else ([], [])
+        self.actual: Columns | dict[str, str] = {} if self.by_name else ([], [])
         #: column value -> index hash (a transform is computed once per value)
-        self._hashes: dict[str, str] = {}
+        self._hashes: dict[str | None, str | None] = {None: self.null_key}
 
     def reads(self) -> dict[str, set[str] | None]:
         base = {self.base_id, self.column, "deleted"}
@@ -84,19 +89,21 @@ class IndexCheck(DigestedCheck):
                 if typed is not None and not (self.live_only and is_deleted(item)):
                     names[typed["S"]] = item[base_id]["S"]
             return
-        entries: set[tuple[str, str]] = self.expected  # type: ignore[assignment]
-        add, hashes = entries.add, self._hashes
-        for item in items:
-            typed = item.get(column)
-            if typed is None:
-                if null_key is not None:
-                    add((null_key, item[base_id]["S"]))
-                continue
-            value = typed["S"]
-            key = hashes.get(value)
-            if key is None:
-                key = hashes[value] = self.transform(value) if self.transform else value
-            add((key, item[base_id]["S"]))
+        values = [None if (typed := item.get(column)) is None else typed["S"] for item in items]
+        ids = [item[base_id]["S"] for item in items]
+        if self.transform is not None:  # each new value transformed once, then looked up
+            known = self._hashes
+            for value in set(values) - known.keys():
+                known[value] = self.transform(value)
+            values = list(map(known.__getitem__, values))
+        elif None in values:
+            values = [null_key if value is None else value for value in values]
+        if None in values:  # no entry for a None value (the pair says no ``none``)
+            kept = [i for i, value in enumerate(values) if value is not None]
+            values, ids = [values[i] for i in kept], [ids[i] for i in kept]
+        keys, owners = self.expected  # type: ignore[misc]
+        keys.extend(values)
+        owners.extend(ids)
 
     def _consume_entries(self, items: list[Wire]) -> None:
         hash_key = self.target.hash_key
@@ -106,15 +113,15 @@ class IndexCheck(DigestedCheck):
                 actual[item[hash_key]["S"]] = item[self.id_attribute]["S"]
         else:
             range_key = self.target.range_key or ""
-            self.actual.update(  # type: ignore[union-attr]
-                (item[hash_key]["S"], item[range_key]["S"]) for item in items
-            )
+            keys, ids = self.actual  # type: ignore[misc]
+            keys.extend([item[hash_key]["S"] for item in items])
+            ids.extend([item[range_key]["S"] for item in items])
 
     def finish(self) -> list[Finding]:
         if self.by_name:
             return self._finish_names()
-        expected: set[tuple[str, str]] = self.expected  # type: ignore[assignment]
-        actual: set[tuple[str, str]] = self.actual  # type: ignore[assignment]
+        expected = set(zip(*self.expected, strict=True))
+        actual = set(zip(*self.actual, strict=True))
         missing, orphans = expected - actual, actual - expected
         self.checked = len(expected) + len(orphans)
         target, column = self.target, self.column
@@ -135,10 +142,10 @@ class IndexCheck(DigestedCheck):
                 side(names, names.items())  # type: ignore[union-attr]
             self.expected, self.actual = {}, {}
             return
-        second = operator.itemgetter(1)
-        for side, entries in ((buckets.source, self.expected), (buckets.target, self.actual)):
-            side(map(second, entries), entries)
-        self.expected, self.actual = set(), set()
+        for (keys, ids), source in ((self.expected, True), (self.actual, False)):
+            id_hashes = hashes(ids)
+            buckets.add(id_hashes, mixed(hashes(keys), id_hashes), source=source)
+        self.expected, self.actual = ([], []), ([], [])
 
     def restrict(self, table: str, items: list[Wire], suspects: Any) -> list[Wire]:
         if table == self.source.name:

@@ -7,7 +7,9 @@ it). In order:
 1. the dual-write validation of every MagnetoDB backend (``validators.offline``)
    writes ``validation.json``;
 2. the quota invariants of every backend (``validators.quota``), checked on all
-   backends at once, join it (``findings.append_validation``);
+   backends at once, join it (``findings.append_validation``); they run in a
+   thread beside step 3, whose work is mostly its replicas' processes (their
+   lines are printed first all the same);
 3. the differential replay of the run's log (``validators.replay``) writes
    ``diff.json``, on fresh embedded backends (the run's own stay as they are);
    its two replicas' processes are started first, so they load during 1 and 2;
@@ -218,10 +220,8 @@ def _steps(
 ) -> None:
     """The three steps of ``after_run``, their outcome into ``outcome``."""
     from cinderdb import side_of
-    from validators.console import print_replay
-    from validators.findings import DIFF_FILE, VALIDATION_FILE, note_arm
+    from validators.findings import VALIDATION_FILE, note_arm
     from validators.offline import validate_run
-    from validators.replay import differential_replay, run_diff
 
     def step(name: str, work: Any) -> Any:
         started = time.perf_counter()
@@ -250,9 +250,34 @@ def _steps(
                 checked=sum(check.checked for check in validation.summaries),
                 seconds=round(validation.seconds, 3),
             )
-    checked = (
-        step("quota invariants", lambda: validate_quotas(results_dir, backends)) if quotas else None
-    )
+    # step 2 runs beside step 3: the replay's work is mostly its replicas' processes,
+    # which leave this one's CPU idle enough to check the quotas meanwhile
+    with ThreadPoolExecutor(1, thread_name_prefix="quota-invariants") as pool:
+        checks = (
+            pool.submit(step, "quota invariants", lambda: validate_quotas(results_dir, backends))
+            if quotas
+            else None
+        )
+        printed = False
+
+        def quotas_printed() -> None:
+            """The quota step's lines, once, before the replay's (the order of the steps)."""
+            nonlocal printed
+            if not printed and checks is not None:
+                printed = True
+                _print_quotas(results_dir, console, outcome, checks.result(), len(magneto) > 1)
+
+        _replay_steps(
+            results_dir, console, outcome, replays, step, quotas_printed, aa, quiet, early
+        )
+        quotas_printed()
+
+
+def _print_quotas(
+    results_dir: str | Path, console: Any, outcome: dict[str, Any], checked: Any, arms: bool
+) -> None:
+    from validators.findings import VALIDATION_FILE, note_arm
+
     for result in checked or ():
         verdict = "no finding" if result.ok else f"{len(result.findings)} findings"
         style = "green" if result.ok else "red"
@@ -268,16 +293,35 @@ def _steps(
             if finding.explanation:
                 console.print(f"    {finding.explanation}")
         outcome["quota invariants"][result.label] = len(result.findings)
-        if len(magneto) > 1:
+        if arms:
             note_arm(
                 results_dir, VALIDATION_FILE, result.label, quota_findings=len(result.findings)
             )
+
+
+def _replay_steps(
+    results_dir: str | Path,
+    console: Any,
+    outcome: dict[str, Any],
+    replays: list[tuple[str, str | None, str | None]],
+    step: Any,
+    before_printing: Any,
+    aa: bool,
+    quiet: bool,
+    early: Any,
+) -> None:
+    """Step 3: each replay (``before_printing`` called before the first one's lines)."""
+    from validators.console import print_replay
+    from validators.findings import DIFF_FILE, note_arm
+    from validators.replay import differential_replay, run_diff
+
     if len(replays) == 1:  # the one replay is diff.json
         _, first, second = replays[0]
         diff = step(
             "differential replay",
             lambda: run_diff(results_dir, first, second, aa=aa, started=early),
         )
+        before_printing()
         if diff is not None:
             print_replay(diff, Path(results_dir), quiet=quiet)
             outcome["differential replay"]["ok"] = diff["ok"]
@@ -292,6 +336,7 @@ def _steps(
                 run_diff, results_dir, first, second, aa=aa, started=early if index == 0 else None
             )
         diff = step(name, work)
+        before_printing()
         if diff is None:
             continue
         if not written:

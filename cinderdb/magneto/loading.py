@@ -381,6 +381,10 @@ class BulkLoadFunctions(MagnetoCore):
         maps = self.design.has("glance_map")
         parts = parts_of(data)
         part = next(parts, None)
+        # A part's second copies are all written before its base items; its base items
+        # are still being written while the next part is built (the server writes while
+        # this process makes items: the two share no core).
+        pending: deque[Future[None]] = deque()
         with ThreadPoolExecutor(WORKERS) as pool:
             while part is not None:
                 _build(part, layout, maps)
@@ -388,14 +392,17 @@ class BulkLoadFunctions(MagnetoCore):
                 part = next(parts, None)
                 if part is None:  # the last part: the inverted items first, as the API does
                     for table, properties in layout.inverted.items():
-                        self._put_all(pool, table, self._merged(table, properties), CHUNK_BYTES)
+                        merged = self._merged(table, properties)
+                        self._put_all(pool, pending, table, merged, CHUNK_BYTES)
                 for table, items in layout.derived.items():
-                    self._put_all(pool, table, items)
+                    self._put_all(pool, pending, table, items)
+                _drained(pending)
                 for table, items, count in layout.base:
                     if table:
-                        self._put_all(pool, table, items)
+                        self._put_all(pool, pending, table, items)
                     report(count)
                 layout.next_part()
+            _drained(pending)
 
     def _ordered_entries(self, layout: _Layout) -> None:
         """The part's entries of the design's ordered indexes (``expire_index``)."""
@@ -435,20 +442,19 @@ class BulkLoadFunctions(MagnetoCore):
     def _put_all(
         self,
         pool: ThreadPoolExecutor,
+        pending: deque[Future[None]],
         table: str,
         items: Iterable[Wire],
         max_bytes: int | None = None,
     ) -> None:
         """Puts in bulk load requests of ``CHUNK`` items (and ``max_bytes``),
         ``WORKERS`` at a time, at most twice that many requests made ahead (``items`` may
-        be a generator: only those requests' items are held)."""
-        pending: deque[Future[None]] = deque()
+        be a generator: only those requests' items are held); the last ones are left
+        ``pending`` (``_drained`` waits for them)."""
         for chunk in _chunks(items, CHUNK, max_bytes):
             pending.append(pool.submit(self._put_chunk, table, chunk))
             if len(pending) >= 2 * WORKERS:
                 pending.popleft().result()
-        while pending:
-            pending.popleft().result()
 
     def _put_chunk(self, table: str, items: Sequence[Wire]) -> None:
         spec = self.tables[table]
@@ -458,6 +464,12 @@ class BulkLoadFunctions(MagnetoCore):
             answer = self.client.bulk_load(table, lines)
         if answer["processed"] != len(items):
             raise _refused(table, spec, answer)
+
+
+def _drained(pending: deque[Future[None]]) -> None:
+    """Every request in flight done (the first failure raised)."""
+    while pending:
+        pending.popleft().result()
 
 
 def _refused(table: str, spec: Any, answer: Mapping[str, Any]) -> exception.DBError:

@@ -55,3 +55,27 @@ def make_table(
     return client.create_table(
         name, [{"attribute_name": k, "attribute_type": t} for k, t in defs.items()], ks, idx
     )
+
+
+def failing_second_write(monkeypatch: Any) -> tuple[MagnetoClient, Any, Any]:
+    """An in-process client over a memory store whose engine fails its second write
+    transaction (injected: "disk full"), with a table ``one``; also the storage and its
+    real ``write``, to put back."""
+    from magnetodb.client import connect_inproc
+    from magnetodb.storage import open_storage
+    from magnetodb.storage.base import EngineError
+
+    storage = open_storage("memory")
+    client = connect_inproc("p1", storage=storage)
+    make_table(client, "one", range_key=None)
+    real_write = storage.engine.write
+    calls = {"n": 0}
+
+    def flaky_write():  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise EngineError("disk full (injected)")
+        return real_write()
+
+    monkeypatch.setattr(storage.engine, "write", flaky_write)
+    return client, storage, real_write

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from magnetodb.client import MagnetoClient, connect_inproc
+from magnetodb.client import MagnetoClient
 from magnetodb.errors import TableNotExistsException, ValidationError
-from magnetodb.storage import open_storage
-from magnetodb.storage.base import EngineError
-from tests.magnetodb.support import N, S, make_table
+from tests.magnetodb.support import N, S, failing_second_write, make_table
 
 
 def put(h: str, **attrs: dict) -> dict:
@@ -105,19 +103,7 @@ def test_batch_validation_fails_the_whole_call(client: MagnetoClient) -> None:
 
 def test_failed_chunk_is_returned_unprocessed(monkeypatch: pytest.MonkeyPatch) -> None:
     """Inject an engine failure into the second write transaction only."""
-    storage = open_storage("memory")
-    client = connect_inproc("p1", storage=storage)
-    make_table(client, "one", range_key=None)
-    real_write = storage.engine.write
-    calls = {"n": 0}
-
-    def flaky_write():  # type: ignore[no-untyped-def]
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise EngineError("disk full (injected)")
-        return real_write()
-
-    monkeypatch.setattr(storage.engine, "write", flaky_write)
+    client, storage, real_write = failing_second_write(monkeypatch)
     reqs = [put(f"k{i:02d}") for i in range(60)]
     out = client.batch_write_item({"one": reqs})
     unprocessed = out["unprocessed_items"]["one"]

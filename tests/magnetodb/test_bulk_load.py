@@ -6,12 +6,10 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from magnetodb.client import MagnetoClient, connect_inproc
+from magnetodb.client import MagnetoClient
 from magnetodb.errors import MethodNotAllowed
-from magnetodb.storage import open_storage
-from magnetodb.storage.base import EngineError
 from magnetodb.storage.tables import BULK_CHUNK
-from tests.magnetodb.support import N, S, make_table
+from tests.magnetodb.support import N, S, failing_second_write, make_table
 
 
 def lines(*items: dict) -> bytes:
@@ -110,19 +108,7 @@ def test_index_entries_kept_in_step(client: MagnetoClient) -> None:
 
 
 def test_a_transaction_the_engine_fails_fails_its_lines(monkeypatch: pytest.MonkeyPatch) -> None:
-    storage = open_storage("memory")
-    client = connect_inproc("p1", storage=storage)
-    make_table(client, "one", range_key=None)
-    real_write = storage.engine.write
-    calls = {"n": 0}
-
-    def flaky_write():  # type: ignore[no-untyped-def]
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise EngineError("disk full (injected)")
-        return real_write()
-
-    monkeypatch.setattr(storage.engine, "write", flaky_write)
+    client, _, _ = failing_second_write(monkeypatch)
     count = 2 * BULK_CHUNK + 10
     answer = client.bulk_load("one", lines(*({"h": S(f"k{i:05d}")} for i in range(count))))
     assert (answer["processed"], answer["failed"], answer["unprocessed"]) == (

@@ -11,6 +11,7 @@ one volume at once: the runner's view never plans that).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 import uuid
@@ -28,6 +29,7 @@ from bench.measure.outcomes import classify
 from bench.measure.recorder import Recorder
 from bench.workload.datasets import DatasetSpec, build_dataset, load_dataset
 from cinderdb import open_backend
+from cinderdb.magneto.core import design_url
 from validators.attribution import attribute, read_faults
 from validators.dualwrite import Validation, validate
 from validators.reader import Reader, open_client
@@ -71,19 +73,30 @@ class Store:
         return open_client(self.url)
 
 
-@pytest.fixture(name="store")
-def store_fixture(magnetodb_server_url: str) -> Iterator[Store]:
-    """A fresh project on the session's server with TINY loaded (import it as a fixture)."""
-    project = "v" + uuid.uuid4().hex[:12]
-    url = f"magnetodb://{magnetodb_server_url.removeprefix('http://')}/{project}"
+@contextlib.contextmanager
+def loaded_store(
+    server_url: str, spec: DatasetSpec, prefix: str, design: str | None = None
+) -> Iterator[Store]:
+    """A fresh project on the session's server with ``spec`` loaded (of ``design``),
+    dropped afterwards."""
+    url = f"magnetodb://{server_url.removeprefix('http://')}/{prefix}{uuid.uuid4().hex[:12]}"
+    if design is not None:
+        url = design_url(url, design)
     backend = open_backend(url)
-    dataset = build_dataset(TINY)
+    dataset = build_dataset(spec)
     load_dataset(backend, dataset.data, quiet=True)
     try:
         yield Store(url, backend, dataset.data)
     finally:
         backend.drop_schema()
         backend.close()
+
+
+@pytest.fixture(name="store")
+def store_fixture(magnetodb_server_url: str) -> Iterator[Store]:
+    """A fresh project on the session's server with TINY loaded (import it as a fixture)."""
+    with loaded_store(magnetodb_server_url, TINY, "v") as store:
+        yield store
 
 
 class ScriptedRun:

@@ -12,19 +12,15 @@ likewise, with an item of each pair's second copy deleted and a ghost id in each
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from bench.workload.datasets import build_dataset, load_dataset
-from cinderdb import open_backend
-from cinderdb.magneto.core import design_url
 from cinderdb.magneto.designs import ALL_TABLES as TABLE_BY_NAME
 from cinderdb.magneto.designs import parse_design
 from tests.validators.corruptions_support import CORRUPTIONS, GHOST
-from tests.validators.dualwrite_support import TINY, Store
+from tests.validators.dualwrite_support import TINY, Store, loaded_store
 from validators.dualwrite import Validation, validate
 from validators.findings import MISSING, ORPHAN, STALE
 from validators.pairs import base
@@ -37,16 +33,8 @@ LARGER = dataclasses.replace(TINY, volumes=1500, projects=3)
 
 @pytest.fixture(name="store", scope="module")
 def larger_store(magnetodb_server_url: str) -> Iterator[Store]:
-    project = "d" + uuid.uuid4().hex[:12]
-    url = f"magnetodb://{magnetodb_server_url.removeprefix('http://')}/{project}"
-    backend = open_backend(url)
-    dataset = build_dataset(LARGER)
-    load_dataset(backend, dataset.data, quiet=True)
-    try:
-        yield Store(url, backend, dataset.data)
-    finally:
-        backend.drop_schema()
-        backend.close()
+    with loaded_store(magnetodb_server_url, LARGER, "d") as store:
+        yield store
 
 
 def _validate(store: Store, *, digests: bool) -> tuple[Validation, Reader]:
@@ -148,31 +136,24 @@ def improved_store(magnetodb_server_url: str) -> Iterator[Store]:
     """LARGER on the ``improved`` design (glance copies, sorted indexes...), with the last
     of the first items of each pair's second copy deleted and a ghost id in the first
     set of each inverted table."""
-    project = "i" + uuid.uuid4().hex[:12]
-    url = design_url(
-        f"magnetodb://{magnetodb_server_url.removeprefix('http://')}/{project}", "improved"
-    )
-    backend = open_backend(url)
-    load_dataset(backend, build_dataset(LARGER).data, quiet=True)
-    client = open_client(url)
-    try:
-        for pair in parse_design("improved").pairs:
-            table = TABLE_BY_NAME[pair.target.partition(".")[0]]
-            items = client.scan(table.name, limit=3).get("items", [])
-            if not items:
-                continue
-            key = {name: items[-1][name] for name in table.key_attributes()}
-            client.delete_item(table.name, key)
-            ids = pair.params.get("ids_attribute")
-            if ids and ids in items[0]:
-                ghost = {"action": "ADD", "value": {"SS": [GHOST]}}
-                first = {name: items[0][name] for name in table.key_attributes()}
-                client.update_item(table.name, first, {ids: ghost})
-        yield Store(url, backend, None)
-    finally:
-        client.close()
-        backend.drop_schema()
-        backend.close()
+    with loaded_store(magnetodb_server_url, LARGER, "i", "improved") as store:
+        client = open_client(store.url)
+        try:
+            for pair in parse_design("improved").pairs:
+                table = TABLE_BY_NAME[pair.target.partition(".")[0]]
+                items = client.scan(table.name, limit=3).get("items", [])
+                if not items:
+                    continue
+                key = {name: items[-1][name] for name in table.key_attributes()}
+                client.delete_item(table.name, key)
+                ids = pair.params.get("ids_attribute")
+                if ids and ids in items[0]:
+                    ghost = {"action": "ADD", "value": {"SS": [GHOST]}}
+                    first = {name: items[0][name] for name in table.key_attributes()}
+                    client.update_item(table.name, first, {ids: ghost})
+            yield store
+        finally:
+            client.close()
 
 
 def test_the_improved_designs_pairs_are_found_exactly_by_the_digests(

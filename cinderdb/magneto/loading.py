@@ -14,6 +14,10 @@ writes, in bulk load requests (MagnetoDB's streaming API: one item per line) of
 ``CHUNK`` items sent by ``WORKERS`` threads. An inverted property that already
 exists in the store is merged, not replaced.
 
+A part's base items are still being written while the next part is built and
+checked (its second copies then wait for them): the server writes while this
+process makes items, which are the two halves of a load's CPU.
+
 A stream of parts (a million volumes) is written a part at a time, each part
 checked before it is written, with one exception to that order: an inverted
 property gathers members from every part, so the inverted items are written

@@ -15,7 +15,7 @@ writes, in bulk load requests (MagnetoDB's streaming API: one item per line) of
 exists in the store is merged, not replaced.
 
 A part's base items are still being written while the next part is built and
-checked (its second copies then wait for them): the server writes while this
+checked (its own base items then wait for all before them): the server writes while this
 process makes items, which are the two halves of a load's CPU.
 
 A stream of parts (a million volumes) is written a part at a time, each part

@@ -23,7 +23,6 @@ themselves; a read also checks that an item's value is the one asked for.
 from __future__ import annotations
 
 import hashlib
-import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -164,7 +163,7 @@ def decode_items(table: Table, items: list[Wire]) -> list[Wire]:
     """``decode_item`` of each item of a page: the page as it is when no item holds the
     value of a digested key part (the usual case; a scan's pages hold millions of items)."""
     for _, full in _string_keys(table):
-        if any(map(operator.methodcaller("__contains__", full), items)):
+        if any(full in item for item in items):
             return [decode_item(table, item) for item in items]  # type: ignore[misc]
     return items
 

@@ -456,18 +456,9 @@ class VolumeFunctions(SortedPages, Lookups):
             return_values="ALL_OLD",
         )
         if old is None:
-            # Missing, or hidden by read_deleted: Liberty still retires its live metadata.
-            old = self.update_if(
-                "volumes",
-                (volume_id,),
-                retire_maps,
-                expected={"id": {"exists": True}},
-                return_values="ALL_OLD",
-            )
-        if old:
-            for attribute, table in (USER_METADATA, ADMIN_METADATA):
-                pairs = string_map(old, attribute).items()
-                self.remove_ids(table, pairs, "volume_ids", [volume_id])
+            self._retire_hidden(volume_id, retire_maps)
+        else:
+            self._remove_metadata_ids(volume_id, old)
         self._release_rest(volume_id, now)
 
     def _destroy_sorted(
@@ -495,7 +486,11 @@ class VolumeFunctions(SortedPages, Lookups):
             return
         except exception.VolumeNotFound:
             self.undo_since(mark)  # what an attempt that lost a race wrote
-        # Missing, or hidden by read_deleted: Liberty still retires its live metadata.
+        self._retire_hidden(volume_id, retire_maps)
+
+    def _retire_hidden(self, volume_id: str, retire_maps: Wire) -> None:
+        """A volume missing, or hidden by read_deleted: Liberty still retires its live
+        metadata (its maps emptied, its ids taken out of the inverted sets)."""
         old = self.update_if(
             "volumes",
             (volume_id,),
@@ -503,6 +498,10 @@ class VolumeFunctions(SortedPages, Lookups):
             expected={"id": {"exists": True}},
             return_values="ALL_OLD",
         )
+        self._remove_metadata_ids(volume_id, old)
+
+    def _remove_metadata_ids(self, volume_id: str, old: Wire | None) -> None:
+        """The volume's id out of the inverted set of each metadata pair its maps held."""
         for attribute, table in (USER_METADATA, ADMIN_METADATA) if old else ():
             self.remove_ids(table, string_map(old, attribute).items(), "volume_ids", [volume_id])
 

@@ -13,6 +13,7 @@ property counts as absent (MagnetoDB refused a few such nulls).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -156,20 +157,16 @@ def index_name(value: Any) -> str:
     return _name(value, "index", TABLE_NAME_RE)
 
 
-#: Attribute names found good (a store's items repeat a few dozen: a set lookup, not the
-#: pattern, for each of the millions of a bulk load), up to ``KNOWN_NAMES_KEPT``.
-_KNOWN_ATTR_NAMES: set[str] = set()
-KNOWN_NAMES_KEPT = 4096
+@functools.lru_cache(maxsize=4096)
+def _good_attr_name(value: str) -> bool:
+    """Whether a name matches ``ATTR_NAME_RE``, remembered: a store's items repeat a few
+    dozen names, and a bulk load checks millions of them."""
+    return ATTR_NAME_RE.fullmatch(value) is not None
 
 
 def attr_name(value: Any) -> str:
-    if type(value) is str:
-        if value in _KNOWN_ATTR_NAMES:
-            return value
-        if ATTR_NAME_RE.fullmatch(value):
-            if len(_KNOWN_ATTR_NAMES) < KNOWN_NAMES_KEPT:
-                _KNOWN_ATTR_NAMES.add(value)
-            return value
+    if type(value) is str and _good_attr_name(value):
+        return value
     return _name(value, "attribute", ATTR_NAME_RE)
 
 

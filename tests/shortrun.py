@@ -48,25 +48,33 @@ def cli(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[
     )
 
 
-def short_compare(tmp_path_factory: pytest.TempPathFactory) -> ShortRun:
+def _once_per_session(
+    tmp_path_factory: pytest.TempPathFactory, name: str, args: tuple[str, ...]
+) -> ShortRun:
+    """``cinderbench compare ARGS -o ROOT/NAME``, run by the first xdist worker that asks
+    (a file lock): the others, and later asks, read what it logged."""
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent
-    target = root / "ci-compare"
-    with open(root / "ci-compare.lock", "w") as lock:
+    target = root / name
+    with open(root / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         log = target / "compare.log"
         if not log.exists():
             started = time.monotonic()
-            done = cli("compare", *compare_args(), "-o", target, "--quiet", timeout=300)
-            seconds = time.monotonic() - started
+            done = cli("compare", *args, "-o", target, "--quiet", timeout=300)
             if done.returncode != 0:
                 pytest.fail(
-                    f"cinderbench compare failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+                    f"cinderbench compare {name} failed ({done.returncode}):\n"
+                    f"{done.stdout}\n{done.stderr}"
                 )
-            log.write_text(f"{seconds:.1f}\n{done.stdout}")
+            log.write_text(f"{time.monotonic() - started:.1f}\n{done.stdout}")
         seconds_text, _, output = log.read_text().partition("\n")
         return ShortRun(target, output, float(seconds_text))
+
+
+def short_compare(tmp_path_factory: pytest.TempPathFactory) -> ShortRun:
+    return _once_per_session(tmp_path_factory, "ci-compare", tuple(compare_args()))
 
 
 #: The designs the short design compare runs (``design_run``), and its options beyond
@@ -81,20 +89,4 @@ DESIGN_ARGS = (
 def design_compare(tmp_path_factory: pytest.TempPathFactory) -> ShortRun:
     """``cinderbench compare --design seed --design improved``, once per session (as
     ``short_compare``)."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent
-    target = root / "design-compare"
-    with open(root / "design-compare.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        log = target / "compare.log"
-        if not log.exists():
-            started = time.monotonic()
-            done = cli("compare", *DESIGN_ARGS, "-o", target, "--quiet", timeout=300)
-            if done.returncode != 0:
-                pytest.fail(
-                    f"design compare failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
-                )
-            log.write_text(f"{time.monotonic() - started:.1f}\n{done.stdout}")
-        seconds_text, _, output = log.read_text().partition("\n")
-        return ShortRun(target, output, float(seconds_text))
+    return _once_per_session(tmp_path_factory, "design-compare", DESIGN_ARGS)

@@ -8,17 +8,15 @@ found as missing, orphan or stale, and the repair clears it.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from bench.workload.datasets import build_dataset, load_dataset
-from cinderdb import get_admin_context, open_backend
+from cinderdb import get_admin_context
 from cinderdb.magneto.items import from_item
 from cinderdb.magneto.sorted_index import SORTED_RULE_BY_COLUMN
-from tests.validators.dualwrite_support import TINY, Store, repair
+from tests.validators.dualwrite_support import TINY, Store, loaded_store, repair
 from validators.findings import MISSING, ORPHAN, STALE
 
 GHOST = "dead0000-0000-4000-8000-00000000beef"
@@ -27,16 +25,8 @@ STATUS = SORTED_RULE_BY_COLUMN["status"]
 
 @pytest.fixture(name="store")
 def sorted_store(magnetodb_server_url: str) -> Iterator[Store]:
-    project = "s" + uuid.uuid4().hex[:12]
-    address = magnetodb_server_url.removeprefix("http://")
-    url = f"magnetodb://{address}/{project}?design=seed+sorted_project_index"
-    backend = open_backend(url)
-    dataset = build_dataset(TINY)
-    load_dataset(backend, dataset.data, quiet=True)
-    try:
-        yield Store(url, backend, dataset.data)
-    finally:
-        backend.drop_schema()
+    with loaded_store(magnetodb_server_url, TINY, "s", "seed+sorted_project_index") as store:
+        yield store
 
 
 def _live_volume(store: Store) -> dict[str, Any]:

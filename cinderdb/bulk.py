@@ -13,6 +13,8 @@ timestamps included. Child data rides on its parent under the keys below.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 
@@ -62,3 +64,19 @@ def parts_of(data: BulkData | Iterable[BulkData]) -> Iterator[BulkData]:
         yield data
     else:
         yield from data
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for a block (a bulk load, or making its
+    data), as it was after. Such a block makes millions of dicts and keeps many alive
+    (a part, the inverted sets), and the collector's passes over them were a quarter of
+    the MagnetoDB loader's CPU at 300k volumes, for nothing: the data holds no cycles
+    (the peak RSS is the same without them). Reference counting still frees the rest."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -12,7 +12,7 @@ included, so both backends (and a later replay) start from one logical state.
 
 ``stream_dataset(spec, chunk)`` gives the same records in parts of about
 ``chunk`` volumes (or snapshots), never holding them all: what a million volumes
-need. ``build_dataset`` is that stream gathered, so the two cannot differ. The
+need (``bench.workload.prefetch.stream_in_child`` makes them in a child process). ``build_dataset`` is that stream gathered, so the two cannot differ. The
 second pass over the volumes (their snapshots draw from the random stream only
 after every volume is made) reads a compact summary of each volume (about 40
 bytes, ``bench.workload.summaries``), not the volumes.
@@ -34,7 +34,7 @@ from typing import Any
 
 from bench.workload.summaries import UsageTally, VolumeSummaries
 from cinderdb.base import Backend
-from cinderdb.bulk import BulkData
+from cinderdb.bulk import BulkData, gc_paused
 from cinderdb.records import Record, blank
 
 #: Size choices (GB) and their weights: many small volumes, a long tail.
@@ -530,9 +530,10 @@ def build_dataset(spec: DatasetSpec) -> Dataset:
     """The dataset of ``spec``: the same spec always gives the same records."""
     stream = DatasetStream(spec, chunk=1 << 62)
     data = BulkData()
-    for part in stream:
-        for name, records in part.sections():
-            getattr(data, name).extend(records)
+    with gc_paused():
+        for part in stream:
+            for name, records in part.sections():
+                getattr(data, name).extend(records)
     return Dataset(spec, data, stream.users, stream.spare_projects)
 
 

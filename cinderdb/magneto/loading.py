@@ -39,7 +39,7 @@ from typing import Any
 import orjson
 
 from cinderdb import exception
-from cinderdb.bulk import BulkData, parts_of
+from cinderdb.bulk import BulkData, gc_paused, parts_of
 from cinderdb.magneto.core import MagnetoCore, translate_errors
 from cinderdb.magneto.entries import entry_item, index_entries
 from cinderdb.magneto.glance import COPY_SEPARATOR, GLANCE_MAP, OWNERS
@@ -379,7 +379,12 @@ class BulkLoadFunctions(MagnetoCore):
         data: BulkData | Iterable[BulkData],
         progress: Callable[[int], None] | None = None,
     ) -> None:
-        report = progress or (lambda _n: None)
+        with gc_paused():
+            self._bulk_load(data, progress or (lambda _n: None))
+
+    def _bulk_load(
+        self, data: BulkData | Iterable[BulkData], report: Callable[[int], None]
+    ) -> None:
         split = SPLIT_TABLES if self.split_sets else frozenset()
         layout = _Layout(self.index_rules_for, self.property_members, split)
         maps = self.design.has("glance_map")

@@ -7,13 +7,14 @@ the destroy functions would have left them. One transaction, however many parts
 a stream has: a bad record loads nothing.
 
 How rows reach the database (``cinderdb.sql.bulk_writers``): on MySQL/MariaDB,
-one ``LOAD DATA LOCAL INFILE`` per table (a CSV file the batches are spooled
-to), loaded by a thread while the next parts are made, on a connection of its
-own with ``foreign_key_checks`` and ``unique_checks`` off for that session (the
-records are checked here first, parents before children, and every statement's
-loaded row count and warnings are checked after): into the empty tables of a
-fresh schema, InnoDB then builds each table's indexes by sorting. On SQLite,
-executemany INSERTs. Neither is what Cinder does (it writes a row at a time
+one ``LOAD DATA INFILE`` per table (a CSV file the batches are spooled to, sorted
+by key when the key is a UUID, read by the server itself when it can), loaded by
+a thread while the next parts are made, on a connection of its own with
+``foreign_key_checks`` and ``unique_checks`` off for that session (the records
+are checked here first, parents before children, and every statement's loaded
+row count and warnings are checked after): into the empty tables of a fresh
+schema, InnoDB then builds each table's indexes by sorting. On SQLite,
+executemany INSERTs. The garbage collector is paused meanwhile (``gc_paused``). Neither is what Cinder does (it writes a row at a time
 through the ORM): this is a loader, not a workload. The server's durability
 settings are left as they are; the one transaction commits once.
 """
@@ -27,7 +28,7 @@ import sqlalchemy as sa
 
 from cinderdb import exception
 from cinderdb.base import new_id
-from cinderdb.bulk import BulkData, parts_of
+from cinderdb.bulk import BulkData, gc_paused, parts_of
 from cinderdb.records import TIMESTAMPS, Record, coerce_metadata, coerce_values, column_names
 from cinderdb.sql import galera, models
 from cinderdb.sql.bulk_writers import Writer, open_writer
@@ -83,7 +84,7 @@ class BulkLoadFunctions(SQLCore):
     ) -> None:
         report = progress or (lambda _n: None)
         url = galera.first_live_url(self.nodes) if self.nodes is not None else None
-        with open_writer(self.engine, self.dialect, url) as writer:
+        with gc_paused(), open_writer(self.engine, self.dialect, url) as writer:
             load = _Load(writer, report)
             for part in parts_of(data):
                 load.part(part)

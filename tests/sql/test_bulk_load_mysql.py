@@ -1,6 +1,7 @@
 """The MySQL bulk load's own path (``cinderdb.sql.bulk_writers``): one LOAD DATA per table,
 loaded by a thread once a part of the stream leaves the table, on a fresh schema (the
-empty tables InnoDB bulk-inserts into, as ``bench load`` has)."""
+empty tables InnoDB bulk-inserts into, as ``bench load`` has); the server reading the
+files itself, or sent them (``LOCAL``)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,27 @@ from tests.contract.bulk_helpers import bulk_dataset
 from tests.provision import MYSQL_SERVER_URL
 
 
-@pytest.fixture
-def backend():
+@pytest.fixture(params=["server-reads", "local"])
+def backend(request, monkeypatch):
+    """A fresh schema, loaded both ways: the server reading the files itself (this
+    machine's server can: the probe must say so), or sent them by this process."""
+    from cinderdb.sql import bulk_writers
+
+    probe = bulk_writers.server_reads
+    answers: list[bool] = []
+
+    def server_reads(connection, directory):
+        answers.append(probe(connection, directory))
+        return answers[-1] and request.param == "server-reads"
+
+    monkeypatch.setattr(bulk_writers, "server_reads", server_reads)
     with scratch_database(MYSQL_SERVER_URL, prefix="cbtest_bulk") as url:
         backend = open_backend(url)
         backend.create_schema()
         yield backend
         backend.close()
+    assert answers, "no load asked whether the server reads its files"
+    assert all(answers), "the local server could not read the load's files"
 
 
 def _schema(backend) -> dict[str, str]:
@@ -124,3 +139,31 @@ def test_a_table_the_server_refuses_loads_nothing(backend, monkeypatch, fault):
     with pytest.raises(exception.DBError):
         backend.bulk_load(data)
     assert _counts(backend) == before
+
+
+def test_the_tables_with_a_random_key_are_loaded_in_key_order():
+    from cinderdb.sql import bulk_writers
+
+    keyed = {
+        name
+        for name, table in models.Base.metadata.tables.items()
+        if bulk_writers.sort_key(table) is not None
+    }
+    assert {"volumes", "snapshots", "volume_attachment", "consistencygroups"} <= keyed
+    assert not keyed & {"volume_metadata", "quotas", "reservations", "volume_glance_metadata"}
+
+
+@pytest.mark.parametrize("text", ["two\nlines", "a \0 NUL", 'a "quote", a comma', "NULL", "\\N"])
+def test_a_value_loads_as_it_was_whatever_its_characters(backend, text):
+    """A newline (quoted: data to LOAD DATA), a NUL (which stops the file being sorted,
+    ``sort -z`` would split its record: it loads unsorted), quotes, commas, and the
+    texts that spell NULL in a file: each loads as the text it was, on every row."""
+    data = _volumes_only(bulk_dataset())
+    for volume in data.volumes:
+        volume["attachments"] = []
+        volume["display_description"] = text
+    backend.bulk_load(data)
+    admin = get_admin_context().with_read_deleted("yes")
+    loaded = backend.volume_get_all(admin, None, None)
+    assert len(loaded) == len(data.volumes)
+    assert {v["display_description"] for v in loaded} == {text}

@@ -12,10 +12,11 @@ included, so both backends (and a later replay) start from one logical state.
 
 ``stream_dataset(spec, chunk)`` gives the same records in parts of about
 ``chunk`` volumes (or snapshots), never holding them all: what a million volumes
-need (``bench.workload.prefetch.stream_in_child`` makes them in a child process). ``build_dataset`` is that stream gathered, so the two cannot differ. The
-second pass over the volumes (their snapshots draw from the random stream only
-after every volume is made) reads a compact summary of each volume (about 40
-bytes, ``bench.workload.summaries``), not the volumes.
+need (``bench.workload.prefetch.stream_in_child`` makes them in a child
+process). ``build_dataset`` is that stream gathered, so the two cannot differ.
+The second pass over the volumes (their snapshots draw from the random stream
+only after every volume is made) reads a compact summary of each volume (about
+40 bytes, ``bench.workload.summaries``), not the volumes.
 
 ``load_dataset(backend, data)`` writes either with ``Backend.bulk_load`` behind a
 rich progress bar.

@@ -7,17 +7,17 @@ the destroy functions would have left them. One transaction, however many parts
 a stream has: a bad record loads nothing.
 
 How rows reach the database (``cinderdb.sql.bulk_writers``): on MySQL/MariaDB,
-one ``LOAD DATA INFILE`` per table (a CSV file the batches are spooled to, sorted
-by key when the key is a UUID, read by the server itself when it can), loaded by
-a thread while the next parts are made, on a connection of its own with
-``foreign_key_checks`` and ``unique_checks`` off for that session (the records
-are checked here first, parents before children, and every statement's loaded
-row count and warnings are checked after): into the empty tables of a fresh
-schema, InnoDB then builds each table's indexes by sorting. On SQLite,
-executemany INSERTs. The garbage collector is paused meanwhile (``gc_paused``). Neither is what Cinder does (it writes a row at a time
-through the ORM): this is a loader, not a workload. The server's durability
-settings are left as they are; the one transaction commits once.
-"""
+one ``LOAD DATA INFILE`` per table (a CSV file the batches are spooled to,
+sorted by key when the key is a UUID, read by the server itself when it can),
+loaded by a thread while the next parts are made, on a connection of its own
+with ``foreign_key_checks`` and ``unique_checks`` off for that session (the
+records are checked here first, parents before children, and every statement's
+loaded row count and warnings are checked after): into the empty tables of a
+fresh schema, InnoDB then builds each table's indexes by sorting. On SQLite,
+executemany INSERTs. The garbage collector is paused meanwhile (``gc_paused``).
+Neither is what Cinder does (it writes a row at a time through the ORM): this is
+a loader, not a workload. The server's durability settings are left as they are;
+the one transaction commits once. """
 
 from __future__ import annotations
 

@@ -17,7 +17,8 @@ fresh schema, InnoDB then builds each table's indexes by sorting. On SQLite,
 executemany INSERTs. The garbage collector is paused meanwhile (``gc_paused``).
 Neither is what Cinder does (it writes a row at a time through the ORM): this is
 a loader, not a workload. The server's durability settings are left as they are;
-the one transaction commits once. """
+the one transaction commits once.
+"""
 
 from __future__ import annotations
 

@@ -12,6 +12,8 @@ from typing import Any
 
 #: The report's name inside a results directory (written by ``cinderbench compare``).
 REPORT_NAME = "report.html"
+#: Processes drawing a report's charts (``reports.offload``): a second core was idle.
+REPORT_PROCESSES = 2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,7 +48,7 @@ def main(args: argparse.Namespace) -> int:
     if output is None:
         output = max(runs, key=lambda r: float(r.meta.get("started_epoch") or 0.0)).path
         output = Path(output) / REPORT_NAME
-    path = write_report(args.results, output)
+    path = write_report(args.results, output, processes=REPORT_PROCESSES)
     print(f"report: {path}")
     return 0
 
@@ -68,6 +70,6 @@ def write_run_report(results: Any) -> Path:
     """The last step of ``cinderbench compare``: the report into its results directory."""
     from reports.build import write_report
 
-    path = write_report([results.path], Path(results.path) / REPORT_NAME)
+    path = write_report([results.path], Path(results.path) / REPORT_NAME, REPORT_PROCESSES)
     print(f"report: {path}")
     return path

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure.results import Results, load_results
-from reports import charts, facts, findings, tables
+from reports import charts, facts, findings, offload, tables
 from reports import format as fmt
 from reports.acknowledged import acknowledged_table
 from reports.contention import contention_section
@@ -120,8 +120,32 @@ def kill_events(results: Results) -> list[tuple[float, str, str | None]]:
     return events
 
 
-def context(runs: Sequence[Results]) -> dict[str, Any]:
-    """Everything the template shows, for the newest of ``runs``."""
+def context(runs: Sequence[Results], processes: int = 1) -> dict[str, Any]:
+    """Everything the template shows, for the newest of ``runs`` (the percentile grids
+    drawn by a second process while the rest is built, with ``processes=2``:
+    ``reports.offload``)."""
+    with offload.drawer(processes) as drawer:
+        grids = [
+            drawer.submit(charts.percentile_grid, panels, runs[-1].backends)
+            for panels in _grid_panels(runs[-1])
+        ]
+        shown = _context(runs)
+        shown["percentiles_main"], shown["percentiles_rest"] = (g.result() for g in grids)
+    return shown
+
+
+def _grid_panels(results: Results) -> list[list[tuple[str, dict[str, Any]]]]:
+    """The panels of the two percentile grids: the first ``MAIN_PANELS`` operations
+    shown, and the rest."""
+    order = operation_order(results)
+    return [
+        _percentile_panels(results, order[:MAIN_PANELS]),
+        _percentile_panels(results, order[MAIN_PANELS:]),
+    ]
+
+
+def _context(runs: Sequence[Results]) -> dict[str, Any]:
+    """Everything the template shows but the percentile grids."""
     results = runs[-1]
     sides = ratio_sides(results)
     validation = findings.validation_section(results)
@@ -154,12 +178,6 @@ def context(runs: Sequence[Results]) -> dict[str, Any]:
         "versions": facts.versions_text(results),
         "operations": tables.operations_table(results),
         "intended": tables.intended_table(results),
-        "percentiles_main": charts.percentile_grid(
-            _percentile_panels(results, order[:MAIN_PANELS]), results.backends
-        ),
-        "percentiles_rest": charts.percentile_grid(
-            _percentile_panels(results, order[MAIN_PANELS:]), results.backends
-        ),
         "rest_count": max(len(order) - MAIN_PANELS, 0),
         "timeseries": charts.timeseries_chart(
             results.timeseries(), results.backends, kill_events(results)
@@ -190,7 +208,7 @@ def context(runs: Sequence[Results]) -> dict[str, Any]:
     }
 
 
-def render(runs: Sequence[Results]) -> str:
+def render(runs: Sequence[Results], processes: int = 1) -> str:
     """The report's HTML (autoescape on; the CSS is the template's own static text)."""
     import jinja2
 
@@ -200,15 +218,16 @@ def render(runs: Sequence[Results]) -> str:
         undefined=jinja2.StrictUndefined,
         trim_blocks=False,
     )
-    return environment.get_template(TEMPLATE).render(**context(runs))
+    return environment.get_template(TEMPLATE).render(**context(runs, processes))
 
 
-def write_report(paths: Sequence[str | Path], output: str | Path) -> Path:
-    """Render the report of ``paths`` (oldest to newest, any order) into ``output``."""
+def write_report(paths: Sequence[str | Path], output: str | Path, processes: int = 1) -> Path:
+    """Render the report of ``paths`` (oldest to newest, any order) into ``output``
+    (``processes``: as ``context``'s)."""
     runs = load_runs(paths)
     if not runs:
         raise ValueError("no results directory given")
     target = Path(output)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render(runs), encoding="utf-8")
+    target.write_text(render(runs, processes), encoding="utf-8")
     return target

@@ -14,14 +14,13 @@ compared, missing / orphan / stale counts, and the seconds spent comparing.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cinderdb.bulk import gc_paused
 from cinderdb.magneto.tables import DualWrite
 from validators.findings import CheckSummary, Finding
 from validators.pairs import PairCheck, checks_for, identity
@@ -65,19 +64,6 @@ class Validation:
         return kept
 
 
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection meanwhile: a sweep allocates millions of acyclic dicts
-    and tuples, and each full collection would walk them all (it halves the client's CPU)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def table_wants(checks: Iterable[PairCheck]) -> dict[str, list[str] | None]:
     """The union of what the checks read, per table (None: every attribute)."""
     wants: dict[str, set[str] | None] = {}
@@ -113,7 +99,7 @@ def validate(
     buckets = {check.name: Buckets() for check in digested}
     spent: dict[str, float] = defaultdict(float)
     requests_before = reader.requests
-    with paused_gc():
+    with gc_paused():
         _sweep(reader, checks, spent, buckets)
     read_seconds = time.perf_counter() - started
     clock = time.perf_counter
@@ -121,7 +107,7 @@ def validate(
     suspects: dict[str, Any] = {}
     for check in checks:
         begun = clock()
-        with paused_gc():
+        with gc_paused():
             if check.name not in buckets:
                 outcomes[check.name] = check.finish()
             else:
@@ -202,7 +188,7 @@ def _reread(
     """The exact comparison of the suspect buckets of ``checks``, by fresh checks fed the
     items cut to them; each check's findings: its direct ones, then the fresh check's."""
     fresh = [type(check)(check.pair) for check in checks]
-    with paused_gc():
+    with gc_paused():
         _sweep(reader, fresh, spent, {}, suspects)
         for check, exact in zip(checks, fresh, strict=True):
             begun = time.perf_counter()

@@ -1,17 +1,18 @@
 """``cinderbench bench validate``: how long the dual-write validation of 100k volumes takes.
 
-Seeds a MagnetoDB server (LMDB, 2 workers, over HTTP) with the bench dataset,
-streamed into ``bulk_load`` (100,000 volumes by default with their metadata,
-admin metadata, attachments, snapshots, groups and every index entry), then
-times ``validators.dualwrite.validate`` over HTTP, a few times, and prints the
-figures: wall and CPU time, the share spent reading, items and requests, the
-peak resident set of this process and of the server, and per pair the entries
-compared. Targets: under 10 s at 100k volumes, under 30 s at 1M (the README has
-the figures). ``--data-dir`` keeps the loaded store for the next run (loading takes
-minutes; the directory is created when absent); ``--url`` validates a server already
-loaded. ``--max-item-bytes`` raises the server's item limit (MagnetoDB's is 16 MiB,
-which the seed design's ``readonly=False`` set outgrows at about 700k volumes:
-without it a 1M load fails, naming that item).
+Seeds a MagnetoDB server (LMDB, 2 workers, over HTTP) with the bench dataset, made
+by a child process (``bench.workload.prefetch``) and streamed into ``bulk_load``
+(100,000 volumes by default with their metadata, admin metadata, attachments,
+snapshots, groups and every index entry), then times
+``validators.dualwrite.validate`` over HTTP, a few times, and prints the figures:
+wall and CPU time, the share spent reading, items and requests, the peak resident
+set of this process and of the server, and per pair the entries compared. Targets:
+under 10 s at 100k volumes, under 30 s at 1M (the README has the figures).
+``--data-dir`` keeps the loaded store for the next run (loading takes minutes; the
+directory is created when absent); ``--url`` validates a server already loaded.
+``--max-item-bytes`` raises the server's item limit (MagnetoDB's is 16 MiB, which
+the seed design's ``readonly=False`` set outgrows at about 700k volumes: without it
+a 1M load fails, naming that item).
 """
 
 from __future__ import annotations
@@ -34,13 +35,15 @@ PROJECT = "cinderbench"
 
 
 def _load(url: str, volumes: int, seed: int, console, server_pid: int | None) -> dict[str, int]:
-    from bench.workload.datasets import DatasetSpec, load_dataset, stream_dataset
+    from bench.workload.datasets import DatasetSpec, load_dataset
+    from bench.workload.prefetch import stream_in_child
     from cinderdb import open_backend
 
     counts: dict[str, int] = {}
+    parts = stream_in_child(DatasetSpec(volumes=volumes, seed=seed))
 
     def counted():
-        for part in stream_dataset(DatasetSpec(volumes=volumes, seed=seed)):
+        for part in parts:
             for name, records in part.sections():
                 counts[name] = counts.get(name, 0) + len(records)
             yield part
@@ -51,6 +54,7 @@ def _load(url: str, volumes: int, seed: int, console, server_pid: int | None) ->
         with Watch(server_pid) as usage:
             seconds = load_dataset(backend, counted(), label="magnetodb")
     finally:
+        parts.close()  # stops the generating child if the load did not finish
         backend.close()
     console.print(
         f"bulk load (streamed, generation included): {seconds:.1f} s, CPU {usage.cpu:.1f} s "
